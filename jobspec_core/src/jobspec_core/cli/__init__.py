@@ -1,0 +1,1 @@
+"""The ``jobspec`` command. One module per subcommand; :mod:`.main` wires them together."""

@@ -1,0 +1,18 @@
+"""Paths inside a document: tuples of keys and list indices, and their text form."""
+
+from __future__ import annotations
+
+__all__ = ["DocPath", "format_path"]
+
+DocPath = tuple[str | int, ...]
+
+
+def format_path(path: DocPath) -> str:
+    """``("tasks", 1, "command")`` -> ``tasks[1].command``; ``()`` -> ``""``."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

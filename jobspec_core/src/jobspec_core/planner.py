@@ -1,0 +1,264 @@
+"""Compile a validated document into the normalized :class:`~jobspec_core.plan.Plan`.
+
+The planner assumes the document has passed schema and semantic validation (see
+:mod:`jobspec_core.validate`): references resolve, names are unique, there are no cycles.
+It never reports user errors itself; anything it cannot handle is a bug.
+
+Rules (normative text in ``spec/spec.md``):
+
+* Top-level children are the ``tasks`` entries in order (a ``group:`` entry places that
+  group there), then every group defined in ``groups`` that no entry references.
+* Attributes, ``requires`` and passthrough options are inherited global -> group -> task;
+  the nearest wins per key (``environment`` and ``requires`` merge key by key; mappings
+  inside ``requires`` merge recursively).
+* Resources: a node's own (inline, or named, with ``a|b`` alternatives); else a task
+  inherits its group's; else a group is the sum of its non-local children; else one slot of
+  one core. A task in a group without resources of its own gets the default, so that the
+  group's sum is well defined.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .docpath import format_path
+from .durations import parse_duration
+from .plan import Attributes, Plan, PlanGroup, PlanNode, PlanTask, Resources, SourceRef, Step
+from .resources import build_tree, default_request, make_request, sum_requests
+
+__all__ = ["build_plan", "STANDARD_ATTRIBUTES", "is_passthrough_key", "unnamed_id"]
+
+Locate = Callable[[tuple], SourceRef]
+
+STANDARD_ATTRIBUTES = ("duration", "environment", "cwd", "watch")
+
+
+def is_passthrough_key(key: str) -> bool:
+    """``slurm.partition`` is a passthrough key (backend ``slurm``, option ``partition``)."""
+    prefix, dot, rest = key.partition(".")
+    return bool(dot and prefix and rest)
+
+
+def unnamed_id(position: int) -> str:
+    """The id of an unnamed task: ``task-N``, N its 0-based position among its siblings."""
+    return f"task-{position}"
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _merge_attributes(base: Attributes, raw: dict[str, Any] | None) -> Attributes:
+    out = Attributes(
+        duration=base.duration,
+        environment=dict(base.environment),
+        cwd=base.cwd,
+        watch=base.watch,
+        passthrough={k: dict(v) for k, v in base.passthrough.items()},
+    )
+    for key, value in (raw or {}).items():
+        if key == "duration":
+            out.duration = parse_duration(value)
+        elif key == "environment":
+            for name, text in (value or {}).items():
+                out.environment[name] = _scalar_text(text)
+        elif key == "cwd":
+            out.cwd = value
+        elif key == "watch":
+            out.watch = bool(value)
+        elif is_passthrough_key(key):
+            backend, _, option = key.partition(".")
+            out.passthrough.setdefault(backend, {})[option] = value
+    return out
+
+
+class _Planner:
+    def __init__(self, doc: dict[str, Any], locate: Locate):
+        self.doc = doc
+        self.locate = locate
+        self.named_resources: dict[str, Any] = doc.get("resources") or {}
+        self.groups: dict[str, tuple[int, dict[str, Any]]] = {
+            g["name"]: (i, g) for i, g in enumerate(doc.get("groups") or [])
+        }
+
+    # -- resources -------------------------------------------------------------------
+    def _own_resources(self, raw: Any) -> Resources | None:
+        if raw is None:
+            return None
+        if isinstance(raw, str):
+            alternatives = []
+            for name in (part.strip() for part in raw.split("|")):
+                tree = [build_tree(self.named_resources[name])]
+                alternatives.append(make_request(tree, "named", name))
+            return Resources(alternatives)
+        return Resources([make_request([build_tree(raw)], "inline")])
+
+    # -- nodes -----------------------------------------------------------------------
+    def node(
+        self,
+        entry: dict[str, Any],
+        path: tuple,
+        position: int,
+        parent_id: str | None,
+        inherited_attrs: Attributes,
+        inherited_requires: dict[str, Any],
+        parent_resources: Resources | None,
+    ) -> PlanNode:
+        if "group" in entry:
+            index, group = self.groups[entry["group"]]
+            node = self.group(
+                group,
+                ("groups", index),
+                parent_id,
+                inherited_attrs,
+                inherited_requires,
+            )
+            extra = self._dep_ids(entry.get("depends_on"), parent_id)
+            node.depends_on += [d for d in extra if d not in node.depends_on]
+            return node
+        return self.task(
+            entry, path, position, parent_id, inherited_attrs, inherited_requires, parent_resources
+        )
+
+    def _id(self, name: str | None, position: int, parent_id: str | None) -> str:
+        local = name if name else unnamed_id(position)
+        return f"{parent_id}/{local}" if parent_id else local
+
+    def _dep_ids(self, names: list[str] | None, parent_id: str | None) -> list[str]:
+        return [self._id(n, 0, parent_id) for n in (names or [])]
+
+    def _steps(self, raw: list[dict[str, Any]] | None, path: tuple) -> list[Step]:
+        steps = []
+        for i, entry in enumerate(raw or []):
+            options = {k: v for k, v in entry.items() if k != "name"}
+            steps.append(Step(entry["name"], options, self.locate(path + ("steps", i))))
+        return steps
+
+    def task(
+        self,
+        entry: dict[str, Any],
+        path: tuple,
+        position: int,
+        parent_id: str | None,
+        inherited_attrs: Attributes,
+        inherited_requires: dict[str, Any],
+        parent_resources: Resources | None,
+    ) -> PlanTask:
+        command = entry["command"]
+        shell = isinstance(command, str)
+        argv = ["/bin/sh", "-c", command] if shell else [str(a) for a in command]
+        resources = self._own_resources(entry.get("resources"))
+        if resources is None:
+            if parent_resources is not None:
+                resources = Resources(
+                    [
+                        make_request(a.tree, "inherited", a.name)
+                        for a in parent_resources.alternatives
+                    ]
+                )
+            else:
+                resources = Resources([default_request()])
+        return PlanTask(
+            id=self._id(entry.get("name"), position, parent_id),
+            name=entry.get("name"),
+            depends_on=self._dep_ids(entry.get("depends_on"), parent_id),
+            resources=resources,
+            attributes=_merge_attributes(inherited_attrs, entry.get("attributes")),
+            requires=_deep_merge(inherited_requires, entry.get("requires") or {}),
+            steps=self._steps(entry.get("steps"), path),
+            source=self.locate(path),
+            command=argv,
+            replicas=int(entry.get("replicas", 1)),
+            local=bool(entry.get("local", False)),
+            shell=shell,
+        )
+
+    def group(
+        self,
+        group: dict[str, Any],
+        path: tuple,
+        parent_id: str | None,
+        inherited_attrs: Attributes,
+        inherited_requires: dict[str, Any],
+    ) -> PlanGroup:
+        group_id = self._id(group["name"], 0, parent_id)
+        attrs = _merge_attributes(inherited_attrs, group.get("attributes"))
+        requires = _deep_merge(inherited_requires, group.get("requires") or {})
+        own = self._own_resources(group.get("resources"))
+        children = [
+            self.node(entry, path + ("tasks", i), i, group_id, attrs, requires, own)
+            for i, entry in enumerate(group.get("tasks") or [])
+        ]
+        if own is None:
+            parts = []
+            for child in children:
+                if isinstance(child, PlanTask) and child.local:
+                    continue
+                replicas = child.replicas if isinstance(child, PlanTask) else 1
+                parts.append((child.resources.preferred, replicas))
+            own = Resources([sum_requests(parts)])
+        return PlanGroup(
+            id=group_id,
+            name=group["name"],
+            depends_on=self._dep_ids(group.get("depends_on"), parent_id),
+            resources=own,
+            attributes=attrs,
+            requires=requires,
+            steps=self._steps(group.get("steps"), path),
+            source=self.locate(path),
+            children=children,
+        )
+
+    def plan(self, source: str | None) -> Plan:
+        attrs = _merge_attributes(Attributes(), self.doc.get("attributes"))
+        requires = copy.deepcopy(self.doc.get("requires") or {})
+        referenced = set()
+
+        def collect(entries):
+            for entry in entries or []:
+                if "group" in entry:
+                    referenced.add(entry["group"])
+
+        collect(self.doc.get("tasks"))
+        for group in self.doc.get("groups") or []:
+            collect(group.get("tasks"))
+
+        children: list[PlanNode] = [
+            self.node(entry, ("tasks", i), i, None, attrs, requires, None)
+            for i, entry in enumerate(self.doc.get("tasks") or [])
+        ]
+        for name, (index, group) in self.groups.items():
+            if name not in referenced:
+                children.append(self.group(group, ("groups", index), None, attrs, requires))
+        name = self.doc.get("name") or (Path(source).stem if source else "jobspec")
+        return Plan(name=name, children=children, source=source, requires=requires)
+
+
+def _no_location(path: tuple) -> SourceRef:
+    return SourceRef(path=format_path(path))
+
+
+def build_plan(doc: dict[str, Any], source: str | None = None, locate: Locate | None = None) -> Plan:
+    """The plan of a validated document.
+
+    :param doc: the document as plain data (schema- and semantically valid).
+    :param source: the file it came from, for the plan's ``source`` and default name.
+    :param locate: maps a document path tuple to a :class:`SourceRef` (line and column);
+        without it, source refs carry only the path.
+    """
+    return _Planner(doc, locate or _no_location).plan(source)

@@ -1,0 +1,318 @@
+"""The transformer contract: what every backend (built-in or private) implements.
+
+A transformer turns a :class:`~jobspec_core.plan.Plan` into submissions for one scheduler
+and follows them. It is registered through the ``jobspec_register_transformers`` hook (see
+:mod:`jobspec_core.hookspecs`) and found through the ``jobspec`` entry-point group, like
+every plugin.
+
+Life of a run (driven by :mod:`jobspec_core.runner`, never by the transformer itself):
+
+1. ``render(plan, context)`` -> :class:`Submission`: files and commands, nothing executed.
+   It must work with no scheduler installed (this is ``jobspec transform``).
+2. The runner writes ``submission.files`` into ``context.run_dir``.
+3. ``submit(plan, submission, context)`` -> one :class:`TaskHandle` per task instance
+   (task id x replica index). If it fails part-way it cancels what it already submitted
+   and raises :class:`~jobspec_core.errors.SubmitError` with those handles.
+4. ``status(handles, context)`` -> :class:`TaskStatus` for each handle, in one query to the
+   scheduler where the scheduler allows it. Handles come back from the run store, so
+   status works from another process than the one that submitted.
+5. ``cancel(handles, context)``: stop whatever has not finished.
+
+States are the common model of :class:`TaskState`; each backend keeps an explicit map from
+its scheduler's native states, with a comment naming the manual it follows.
+
+Every backend provides the portable variables to each task instance: ``JOBSPEC_RUN_ID``,
+``JOBSPEC_TASK_NAME`` (the task's plan id), ``JOBSPEC_TASK_INDEX`` (0-based replica index)
+and ``JOBSPEC_TASK_COUNT`` (the number of replicas); see :func:`portable_environment`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .plan import Plan, PlanTask
+
+__all__ = [
+    "TaskState",
+    "TERMINAL_STATES",
+    "TaskStatus",
+    "TaskHandle",
+    "RenderedFile",
+    "SubmissionUnit",
+    "Submission",
+    "RunContext",
+    "Transformer",
+    "portable_environment",
+]
+
+
+class TaskState(str, Enum):
+    """The common state model of a task instance."""
+
+    PENDING = "pending"  #: submitted, waiting for resources or dependencies
+    RUNNING = "running"
+    COMPLETED = "completed"  #: finished with exit code 0
+    FAILED = "failed"  #: finished with a non-zero exit code, or the scheduler failed it
+    TIMEOUT = "timeout"  #: killed at its duration limit
+    CANCELLED = "cancelled"  #: cancelled by a user or by jobspec
+    NEVER_RUN = "never_run"  #: not started because a dependency did not succeed
+    LOST = "lost"  #: its fate can no longer be known (the process that followed it died)
+    UNKNOWN = "unknown"  #: the scheduler could not be asked (transient)
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+    @property
+    def succeeded(self) -> bool:
+        return self is TaskState.COMPLETED
+
+
+TERMINAL_STATES = frozenset(
+    {
+        TaskState.COMPLETED,
+        TaskState.FAILED,
+        TaskState.TIMEOUT,
+        TaskState.CANCELLED,
+        TaskState.NEVER_RUN,
+        TaskState.LOST,
+    }
+)
+
+
+@dataclass
+class TaskStatus:
+    """What is known of one task instance now.
+
+    :ivar exit_code: the process's exit code once finished (``None`` while running or when
+        the scheduler does not say).
+    :ivar reason: a short explanation for non-success states (``DependencyNeverSatisfied``,
+        ``killed at duration limit 5s``).
+    :ivar started_at: / :ivar finished_at: Unix times, when known.
+    """
+
+    state: TaskState
+    exit_code: int | None = None
+    reason: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+@dataclass
+class TaskHandle:
+    """How to find one task instance again, from any process: stored in the run store.
+
+    :ivar task_id: the plan task's id.
+    :ivar index: the replica index (0-based).
+    :ivar native_id: the scheduler's id for what carries this instance (``123_4`` for a
+        Slurm array element, a Flux job id, a group's allocation id for a task inside it).
+    :ivar log: path of the instance's output file, when the backend knows it.
+    :ivar data: backend-private details (JSON-serializable), handed back untouched.
+    """
+
+    task_id: str
+    index: int
+    native_id: str
+    log: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.index)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TaskHandle:
+        return cls(**dict(data))
+
+
+@dataclass
+class RenderedFile:
+    """A file of a submission: ``content`` written at its relative name under the run dir."""
+
+    content: str
+    executable: bool = False
+
+
+@dataclass
+class SubmissionUnit:
+    """One submission to the scheduler, in the order they are made.
+
+    :ivar node_id: the plan node (task or group) it submits.
+    :ivar kind: ``job`` (one instance), ``array`` (all replicas of a task in one
+        submission), ``jobs`` (replicas as separate submissions), ``allocation`` (a group).
+    :ivar argv: the exact command, as an argv list; ids captured from earlier submissions
+        appear as ``{id:NODE_ID}`` placeholders.
+    :ivar script: name of the file in :attr:`Submission.files` it submits, if any.
+    :ivar depends_on: node ids whose ids it needs.
+    :ivar instances: task instances it carries (replicas; for an allocation, all inside).
+    """
+
+    node_id: str
+    kind: str
+    argv: list[str]
+    script: str | None = None
+    depends_on: list[str] = field(default_factory=list)
+    instances: int = 1
+
+
+@dataclass
+class Submission:
+    """What a transformer would submit: files, then units in order, plus notes.
+
+    :ivar notes: things the user should know (``duration 90s rounded up to 2 minutes``).
+    """
+
+    transformer: str
+    units: list[SubmissionUnit] = field(default_factory=list)
+    files: dict[str, RenderedFile] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def write(self, directory: Path) -> list[Path]:
+        """Write :attr:`files` under ``directory`` (created); returns the paths written.
+
+        File names are relative; a name escaping ``directory`` is refused (ValueError).
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        root = directory.resolve()
+        written = []
+        for name, rendered in self.files.items():
+            target = (directory / name).resolve()
+            if root != target and root not in target.parents:
+                raise ValueError(f"rendered file name {name!r} escapes {directory}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(rendered.content, encoding="utf-8")
+            if rendered.executable:
+                target.chmod(0o755)
+            written.append(target)
+        return written
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "transformer": self.transformer,
+            "units": [asdict(u) for u in self.units],
+            "files": {k: asdict(v) for k, v in self.files.items()},
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class RunContext:
+    """Where and as what a run happens; handed to every transformer call.
+
+    :ivar run_id: the run's id (``RUN_ID`` placeholder when only rendering).
+    :ivar run_dir: a directory private to this run (scripts, logs, status files). Absolute.
+    :ivar workdir: the directory the run was submitted from: the default working
+        directory of tasks and the staging directory for ``write`` steps. Absolute.
+    :ivar options: transformer options from the command line or configuration
+        (``{"cores": "4"}``), strings.
+    """
+
+    run_id: str
+    run_dir: Path
+    workdir: Path
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def portable_environment(run_id: str, task: PlanTask, index: int | str) -> dict[str, str]:
+    """The portable variables for one instance of ``task``.
+
+    ``index`` may be a string for backends that take it from the scheduler at run time
+    (``"${SLURM_ARRAY_TASK_ID}"`` in a script); then the caller renders it unquoted.
+    """
+    return {
+        "JOBSPEC_RUN_ID": run_id,
+        "JOBSPEC_TASK_NAME": task.id,
+        "JOBSPEC_TASK_INDEX": str(index),
+        "JOBSPEC_TASK_COUNT": str(task.replicas),
+    }
+
+
+class Transformer(ABC):
+    """Base class of every transformer. Subclasses set :attr:`name`, :attr:`capabilities`
+    and implement the abstract methods; the docstring of each is its contract.
+
+    A transformer is constructed with no arguments; per-run settings arrive in
+    :class:`RunContext`. Instances must not keep state between calls that another
+    process would need: everything needed later goes into :class:`TaskHandle`.
+    """
+
+    #: the name users pass to ``-t`` (lower case, ``[a-z][a-z0-9_-]*``).
+    name: ClassVar[str]
+    #: one line shown by ``jobspec transformers``.
+    description: ClassVar[str] = ""
+    #: features (names from :data:`jobspec_core.features.FEATURES`) this transformer supports.
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: seconds between two status queries in the default :meth:`wait`.
+    poll_interval: ClassVar[float] = 1.0
+
+    @abstractmethod
+    def render(self, plan: Plan, context: RunContext) -> Submission:
+        """Render ``plan`` into a :class:`Submission`. Pure: executes nothing, needs no
+        scheduler. The same plan and context always render the same submission."""
+
+    @abstractmethod
+    def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
+        """Submit a rendered submission whose files are already in ``context.run_dir``.
+
+        Returns one handle per task instance of the plan (``local`` tasks included).
+        On failure part-way: cancel everything already submitted, then raise
+        :class:`~jobspec_core.errors.SubmitError` carrying the submitted handles.
+        A scheduler that cannot be reached raises :class:`~jobspec_core.errors.BackendError`
+        naming it.
+        """
+
+    @abstractmethod
+    def status(
+        self, handles: Sequence[TaskHandle], context: RunContext
+    ) -> dict[tuple[str, int], TaskStatus]:
+        """The status of each handle, keyed by :attr:`TaskHandle.key`.
+
+        One query to the scheduler for all handles where possible. A handle the scheduler
+        no longer knows and whose end cannot be found is :attr:`TaskState.LOST`. Raises
+        :class:`~jobspec_core.errors.BackendError` when the scheduler cannot be asked.
+        A dependent that can never run is reported :attr:`TaskState.NEVER_RUN` (and the
+        transformer cancels it so it does not sit in the queue forever).
+        """
+
+    @abstractmethod
+    def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
+        """Cancel every handle that has not finished. Cancelling a finished one is a no-op."""
+
+    def wait(
+        self,
+        handles: Sequence[TaskHandle],
+        context: RunContext,
+        timeout: float | None = None,
+    ) -> dict[tuple[str, int], TaskStatus]:
+        """Block until every handle is terminal (or ``timeout`` seconds pass); return the
+        last statuses. The default polls :meth:`status` every :attr:`poll_interval`."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            statuses = self.status(handles, context)
+            if all(s.state.terminal for s in statuses.values()):
+                return statuses
+            if deadline is not None and time.monotonic() >= deadline:
+                return statuses
+            time.sleep(self.poll_interval)
+
+    @classmethod
+    def version(cls) -> str:
+        """The version of the distribution providing this transformer (``unknown`` if none)."""
+        from importlib import metadata
+
+        module = cls.__module__.split(".")[0]
+        try:
+            dists = metadata.packages_distributions().get(module, [])
+            return metadata.version(dists[0]) if dists else "unknown"
+        except metadata.PackageNotFoundError:
+            return "unknown"

@@ -1,0 +1,1 @@
+"""Test helpers for the Slurm backend: a real single-host Slurm cluster (see ``cluster``)."""

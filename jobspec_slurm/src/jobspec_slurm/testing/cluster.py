@@ -1,0 +1,477 @@
+"""A real single-host Slurm cluster (slurmctld + slurmd + munge) for tests and CI, no systemd.
+
+Contract:
+
+* ``LocalSlurmCluster(state_dir)`` keeps everything it writes (slurm.conf, state, spool, logs,
+  job-completion file, pids) inside ``state_dir`` (default: a fresh temp dir). Clients must run
+  with ``SLURM_CONF`` set to ``conf_path``; ``env`` gives exactly that as a dict.
+* ``start()`` ensures munged runs, writes slurm.conf with free ports, starts slurmctld and slurmd
+  and returns once the node ``localhost`` is ``idle`` (or raises ``ClusterError`` with log tails).
+* ``stop()`` cancels every job, then ends only the daemons this cluster started (checked by pid
+  *and* by their command line naming our slurm.conf). munged is left running on purpose: it is
+  shared by every cluster on the host and is harmless.
+* ``stop_controller()`` / ``start_controller()`` stop and restart only slurmctld; job state
+  survives (StateSaveLocation), so jobs submitted before are still known afterwards.
+* Must run as root: the daemons need it (SlurmUser=root). ``is_available()`` says why not.
+
+CLI: ``python -m jobspec_slurm.testing.cluster start|stop|status|env [--dir DIR]``; the CLI's
+default dir is ``$TMPDIR/jobspec-slurm`` so separate invocations find the same cluster, and
+``eval "$(python -m jobspec_slurm.testing.cluster env)"`` sets SLURM_CONF for a shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REQUIRED_COMMANDS = (
+    "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "scancel",
+    "munged", "munge", "unmunge",
+)
+MUNGE_KEY = Path("/etc/munge/munge.key")
+MUNGE_RUN = Path("/run/munge")
+DEFAULT_CLI_DIR = Path(tempfile.gettempdir()) / "jobspec-slurm"
+NODE_NAME = "localhost"
+PARTITION = "debug"
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be started, or a daemon died."""
+
+
+def which(cmd: str) -> str | None:
+    """Path of ``cmd`` on PATH or in /usr/sbin, /sbin (daemons live there; PATH may lack it)."""
+    found = shutil.which(cmd)
+    if found:
+        return found
+    for d in ("/usr/sbin", "/sbin", "/usr/local/sbin"):
+        p = Path(d) / cmd
+        if p.is_file() and os.access(p, os.X_OK):
+            return str(p)
+    return None
+
+
+def is_available() -> tuple[bool, str]:
+    """(True, "") if a local cluster can be started here, else (False, reason)."""
+    missing = [c for c in REQUIRED_COMMANDS if which(c) is None]
+    if missing:
+        return False, f"missing {', '.join(missing)} (run .ci/install-slurm.sh as root)"
+    if os.geteuid() != 0:
+        return False, "must run as root to start slurmctld/slurmd"
+    return True, ""
+
+
+def _free_port(exclude: set[int]) -> int:
+    """A TCP port free on all interfaces right now (slurmctld/slurmd bind 0.0.0.0)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("", 0))
+            port = s.getsockname()[1]
+        if port not in exclude:
+            return port
+    raise ClusterError("could not find a free TCP port")
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return f"  ({path}: missing)"
+    return "\n".join("  " + line for line in text[-lines:]) or f"  ({path}: empty)"
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+
+
+def munge_works() -> bool:
+    """True if ``munge -n | unmunge`` succeeds (munged is up and the key is readable)."""
+    munge, unmunge = which("munge"), which("unmunge")
+    if not munge or not unmunge:
+        return False
+    cred = subprocess.run([munge, "-n"], capture_output=True, timeout=10)
+    if cred.returncode != 0:
+        return False
+    dec = subprocess.run([unmunge], input=cred.stdout, capture_output=True, timeout=10)
+    return dec.returncode == 0
+
+
+def ensure_munge(timeout: float = 10.0) -> None:
+    """Start munged as the munge user unless it already works; create the key if missing."""
+    if munge_works():
+        return
+    import pwd  # noqa: PLC0415 - Unix-only, keep import-time portable
+
+    pw = pwd.getpwnam("munge")
+    for d in (MUNGE_RUN, Path("/var/lib/munge"), Path("/var/log/munge")):
+        d.mkdir(parents=True, exist_ok=True)
+        os.chown(d, pw.pw_uid, pw.pw_gid)
+    MUNGE_RUN.chmod(0o755)
+    if not MUNGE_KEY.exists():
+        MUNGE_KEY.parent.mkdir(parents=True, exist_ok=True)
+        mungekey = which("mungekey")
+        if mungekey:
+            subprocess.run([mungekey, "--create", "--keyfile", str(MUNGE_KEY)], check=True)
+        else:
+            MUNGE_KEY.write_bytes(os.urandom(1024))
+        os.chown(MUNGE_KEY, pw.pw_uid, pw.pw_gid)
+        MUNGE_KEY.chmod(0o400)
+    munged = which("munged")
+    runuser = which("runuser")
+    if runuser:
+        argv = [runuser, "-u", "munge", "--", munged]
+    else:
+        argv = ["su", "-s", "/bin/sh", "munge", "-c", shlex.quote(str(munged))]
+    subprocess.run(argv, check=True, timeout=30)  # munged daemonizes itself
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if munge_works():
+            return
+        time.sleep(0.1)
+    raise ClusterError("munged did not come up:\n" + _tail(Path("/var/log/munge/munged.log")))
+
+
+class LocalSlurmCluster:
+    """One slurmctld + one slurmd (node ``localhost``, partition ``debug``) on this host.
+
+    Use as a context manager (``with LocalSlurmCluster() as c: ...``) or call start()/stop().
+    Several clusters may run at once: each has its own dir and its own free ports.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str] | None = None,
+        *,
+        cluster_name: str = "jobspec",
+        cpus: int = 8,
+        real_memory: int = 4000,
+        min_job_age: int = 300,
+        start_timeout: float = 30.0,
+    ) -> None:
+        self._own_dir = state_dir is None
+        self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="jobspec-slurm-")).resolve()
+        self.cluster_name = cluster_name
+        self.cpus = cpus
+        self.real_memory = real_memory
+        self.min_job_age = min_job_age
+        self.start_timeout = start_timeout
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    # ---- paths and environment -------------------------------------------------------------
+    @property
+    def conf_path(self) -> Path:
+        """The slurm.conf every client and daemon of this cluster uses."""
+        return self.state_dir / "slurm.conf"
+
+    @property
+    def jobcomp_path(self) -> Path:
+        """jobcomp/filetxt file: one line per finished job (JobId=... JobState=... ExitCode=...)."""
+        return self.state_dir / "jobcomp.txt"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Variables clients need; merge into os.environ: ``{**os.environ, **cluster.env}``."""
+        return {"SLURM_CONF": str(self.conf_path)}
+
+    def log_path(self, daemon: str) -> Path:
+        return self.state_dir / "log" / f"{daemon}.log"
+
+    def _full_env(self) -> dict[str, str]:
+        return {**os.environ, **self.env}
+
+    # ---- configuration ---------------------------------------------------------------------
+    def write_conf(self) -> Path:
+        """Write slurm.conf with fresh free ports; returns its path."""
+        d = self.state_dir
+        for sub in ("state", "spool", "log", "run"):
+            (d / sub).mkdir(parents=True, exist_ok=True)
+        ctld_port = _free_port(set())
+        slurmd_port = _free_port({ctld_port})
+        lines = [
+            "# Written by jobspec_slurm.testing.cluster; a single-host test cluster.",
+            f"ClusterName={self.cluster_name}",
+            "SlurmctldHost=localhost",
+            "SlurmUser=root",
+            "SlurmdUser=root",
+            "AuthType=auth/munge",
+            "CredType=cred/munge",
+            f"SlurmctldPort={ctld_port}",
+            f"SlurmdPort={slurmd_port}",
+            f"StateSaveLocation={d / 'state'}",
+            f"SlurmdSpoolDir={d / 'spool'}",
+            f"SlurmctldPidFile={d / 'run' / 'slurmctld.pid'}",
+            f"SlurmdPidFile={d / 'run' / 'slurmd.pid'}",
+            f"SlurmctldLogFile={self.log_path('slurmctld')}",
+            f"SlurmdLogFile={self.log_path('slurmd')}",
+            "SlurmctldDebug=info",
+            "SlurmdDebug=info",
+            # Lets slurmd accept CPUs/RealMemory larger than the hardware (2-core CI boxes).
+            "SlurmdParameters=config_overrides",
+            "SchedulerType=sched/backfill",
+            # Without batch_sched_delay=0 jobs start in ~3 s waves; bf_interval=1 for arrays.
+            "SchedulerParameters=batch_sched_delay=0,bf_interval=1",
+            "SelectType=select/cons_tres",
+            "SelectTypeParameters=CR_Core",
+            "ProctrackType=proctrack/linuxproc",  # no cgroups in containers/CI
+            "TaskPlugin=task/none",
+            "JobAcctGatherType=jobacct_gather/none",
+            "AccountingStorageType=accounting_storage/none",
+            "MpiDefault=none",
+            "SwitchType=switch/none",
+            "MailProg=/bin/true",
+            "JobCompType=jobcomp/filetxt",
+            f"JobCompLoc={self.jobcomp_path}",
+            # Finished jobs stay visible to squeue/scontrol for MinJobAge seconds. 300 s gives
+            # pollers time to see final states; much smaller makes jobs vanish between polls
+            # (then only jobcomp.txt knows them); much larger keeps squeue output growing.
+            f"MinJobAge={self.min_job_age}",
+            "MaxJobCount=100000",
+            "MaxArraySize=10001",
+            "ReturnToService=2",
+            "InactiveLimit=0",
+            "KillWait=1",
+            "OverTimeLimit=0",  # enforce --time promptly
+            "SlurmctldTimeout=30",
+            "SlurmdTimeout=60",
+            f"NodeName={NODE_NAME} NodeHostname=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} "
+            f"RealMemory={self.real_memory} State=UNKNOWN",
+            f"PartitionName={PARTITION} Nodes={NODE_NAME} Default=YES MaxTime=INFINITE State=UP",
+        ]
+        self.conf_path.write_text("\n".join(lines) + "\n")
+        return self.conf_path
+
+    # ---- daemons ---------------------------------------------------------------------------
+    def _pids_file(self) -> Path:
+        return self.state_dir / "run" / "daemons.json"
+
+    def _load_pids(self) -> dict[str, int]:
+        try:
+            return {k: int(v) for k, v in json.loads(self._pids_file().read_text()).items()}
+        except (OSError, ValueError):
+            return {}
+
+    def _save_pids(self, pids: dict[str, int]) -> None:
+        self._pids_file().parent.mkdir(parents=True, exist_ok=True)
+        self._pids_file().write_text(json.dumps(pids))
+
+    def _our_pid(self, daemon: str) -> int | None:
+        """Pid of ``daemon`` if it runs, was started by us, and uses our slurm.conf."""
+        pid = self._load_pids().get(daemon)
+        if pid is None or not _pid_alive(pid):
+            return None
+        argv = _cmdline(pid)
+        if argv and Path(argv[0]).name == daemon and str(self.conf_path) in argv:
+            return pid
+        return None
+
+    def _spawn(self, daemon: str, extra: list[str]) -> None:
+        exe = which(daemon)
+        if exe is None:
+            raise ClusterError(f"{daemon} not installed (run .ci/install-slurm.sh)")
+        out = open(self.state_dir / "log" / f"{daemon}.stdout", "ab")  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                [exe, "-D", "-f", str(self.conf_path), *extra],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=self._full_env(), cwd=self.state_dir, start_new_session=True,
+            )
+        finally:
+            out.close()
+        self._procs[daemon] = proc
+        self._save_pids({**self._load_pids(), daemon: proc.pid})
+
+    def _terminate(self, daemon: str, grace: float = 5.0) -> None:
+        pid = self._our_pid(daemon)
+        if pid is not None:
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    break
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline:
+                    proc = self._procs.get(daemon)
+                    if proc is not None and proc.pid == pid:
+                        proc.poll()
+                    if not _pid_alive(pid):
+                        break
+                    time.sleep(0.05)
+                if not _pid_alive(pid):
+                    break
+        proc = self._procs.pop(daemon, None)
+        if proc is not None and proc.poll() is None and not _pid_alive(proc.pid):
+            proc.wait(timeout=1)
+        pids = self._load_pids()
+        pids.pop(daemon, None)
+        self._save_pids(pids)
+
+    def _fail(self, what: str) -> ClusterError:
+        parts = [f"local Slurm cluster in {self.state_dir}: {what}"]
+        for daemon in ("slurmctld", "slurmd"):
+            parts.append(f"--- tail of {self.log_path(daemon)}:\n{_tail(self.log_path(daemon))}")
+            stdout = self.state_dir / "log" / f"{daemon}.stdout"
+            parts.append(f"--- tail of {stdout}:\n{_tail(stdout, 10)}")
+        return ClusterError("\n".join(parts))
+
+    def _wait_for(self, ok_states: tuple[str, ...], timeout: float, daemons: tuple[str, ...]):
+        """Poll ``sinfo -h -o %T`` until the node state is one of ``ok_states``."""
+        deadline = time.monotonic() + timeout
+        state = ""
+        while time.monotonic() < deadline:
+            for daemon in daemons:
+                if self._our_pid(daemon) is None:
+                    raise self._fail(f"{daemon} exited during startup")
+            r = self.run(["sinfo", "-h", "-o", "%T"], timeout=15)
+            state = r.stdout.strip()
+            if r.returncode == 0 and state in ok_states:
+                return
+            time.sleep(0.2)
+        raise self._fail(f"node not {'/'.join(ok_states)} after {timeout:.0f}s (sinfo: {state!r})")
+
+    def start(self) -> LocalSlurmCluster:
+        """Start munged (if needed), slurmctld and slurmd; return once the node is idle.
+
+        Idempotent: if this dir's daemons already run, only waits for the node.
+        """
+        ok, reason = is_available()
+        if not ok:
+            raise ClusterError(reason)
+        ensure_munge()
+        running = [d for d in ("slurmctld", "slurmd") if self._our_pid(d) is not None]
+        if not running:
+            self.write_conf()
+        if "slurmctld" not in running:
+            self._spawn("slurmctld", [])
+        if "slurmd" not in running:
+            self._spawn("slurmd", ["-N", NODE_NAME])
+        self._wait_for(("idle",), self.start_timeout, ("slurmctld", "slurmd"))
+        return self
+
+    def stop_controller(self) -> None:
+        """Stop slurmctld only (slurmd and running jobs keep going). Clients then fail."""
+        self._terminate("slurmctld")
+
+    def start_controller(self, timeout: float | None = None) -> None:
+        """Restart slurmctld with the same conf and saved state; wait until it answers."""
+        if self._our_pid("slurmctld") is None:
+            self._spawn("slurmctld", [])
+        ok = ("idle", "mixed", "allocated", "completing", "mixed+", "idle+")
+        self._wait_for(ok, timeout or self.start_timeout, ("slurmctld",))
+
+    def is_up(self) -> bool:
+        """True if both our daemons run and the controller answers."""
+        if any(self._our_pid(d) is None for d in ("slurmctld", "slurmd")):
+            return False
+        return self.run(["scontrol", "ping"], timeout=15).returncode == 0
+
+    def _cancel_all(self, timeout: float = 10.0) -> None:
+        r = self.run(["squeue", "-h", "-o", "%A"], timeout=15)
+        ids = sorted(set(r.stdout.split())) if r.returncode == 0 else []
+        if not ids:
+            return
+        self.run(["scancel", *ids], timeout=15)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = self.run(["squeue", "-h", "-t", "PD,R,CG,CF,S", "-o", "%A"], timeout=15)
+            if r.returncode != 0 or not r.stdout.strip():
+                return
+            time.sleep(0.2)
+
+    def _kill_our_stepds(self) -> None:
+        """Kill slurmstepd processes left by our slurmd (their environ has our SLURM_CONF)."""
+        marker = f"SLURM_CONF={self.conf_path}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if not (entry / "cmdline").read_bytes().startswith(b"slurmstepd"):
+                    continue
+                if marker not in (entry / "environ").read_bytes().split(b"\0"):
+                    continue
+                os.kill(int(entry.name), signal.SIGKILL)
+            except (OSError, ValueError):
+                continue
+
+    def stop(self) -> None:
+        """Cancel all jobs, then end our slurmctld and slurmd (SIGTERM, then SIGKILL)."""
+        if self._our_pid("slurmctld") is not None:
+            self._cancel_all()
+        self._terminate("slurmd")
+        self._terminate("slurmctld")
+        self._kill_our_stepds()
+
+    def run(self, argv: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
+        """Run a Slurm client command against this cluster (text mode, output captured)."""
+        exe = which(argv[0]) or argv[0]
+        return subprocess.run(
+            [exe, *argv[1:]], env=self._full_env(), capture_output=True, text=True,
+            timeout=timeout, check=False, **kw,
+        )
+
+    def __enter__(self) -> LocalSlurmCluster:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.stop()
+        if self._own_dir and exc_type is None:  # keep logs of a failed run for debugging
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobspec_slurm.testing.cluster")
+    parser.add_argument("command", choices=["start", "stop", "status", "env"])
+    parser.add_argument("--dir", default=str(DEFAULT_CLI_DIR), help="state directory")
+    args = parser.parse_args(argv)
+    cluster = LocalSlurmCluster(args.dir)
+    if args.command == "start":
+        t0 = time.monotonic()
+        try:
+            cluster.start()
+        except ClusterError as e:
+            print(e, file=sys.stderr)
+            return 1
+        print(f"# local Slurm cluster up in {time.monotonic() - t0:.1f}s ({cluster.state_dir})")
+        print(f"export SLURM_CONF={shlex.quote(str(cluster.conf_path))}")
+    elif args.command == "stop":
+        cluster.stop()
+        print(f"# stopped local Slurm cluster in {cluster.state_dir}")
+    elif args.command == "env":
+        print(f"export SLURM_CONF={shlex.quote(str(cluster.conf_path))}")
+    else:
+        up = cluster.is_up()
+        pids = {d: cluster._our_pid(d) for d in ("slurmctld", "slurmd")}
+        print(f"{'up' if up else 'down'}: {cluster.state_dir} "
+              + " ".join(f"{d}={p or '-'}" for d, p in pids.items()))
+        return 0 if up else 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

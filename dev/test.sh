@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine with Python 3.11 and pip:
+#   1. install every workspace member (editable) and the test tools;
+#   2. install Slurm from Debian's packages when we are root with apt (the Slurm tests start
+#      a real slurmctld + slurmd on localhost themselves);
+#   3. run the repository's tests;
+#   4. run the conformance suite for every backend available here: local (run mode),
+#      flux (render mode everywhere; run mode where `flux` is on PATH), slurm (run mode
+#      against a real cluster started for it).
+# Every pytest run must execute tests: exit code 5 ("no tests collected") counts as failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+step() { printf '\n==== %s ====\n' "$*"; }
+failures=()
+
+pytest_step() {
+    # pytest_step LABEL DIR ARGS... : run pytest in DIR, record a failure (exit 5 included).
+    local label=$1 dir=$2
+    shift 2
+    step "$label"
+    (cd "$dir" && python3 -m pytest "$@")
+    local rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "$label: pytest collected no tests (exit 5): that is a failure here"
+    fi
+    if [ "$rc" -ne 0 ]; then
+        failures+=("$label (exit $rc)")
+    fi
+}
+
+step "install"
+python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt || exit 1
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    bash .ci/install-slurm.sh || failures+=("install slurm")
+else
+    echo "not root or no apt-get: Slurm is not installed; its tests will skip"
+fi
+
+pytest_step "repository tests" "$ROOT" -p no:cacheprovider
+
+# Conformance runs happen in an empty directory, as a site would run them: the suite comes
+# from the installed jobspec-conformance plugin, not from this checkout's files.
+CONF_DIR=$(mktemp -d)
+trap 'rm -rf "$CONF_DIR"' EXIT
+REPORTS="$ROOT/.ci/reports"
+mkdir -p "$REPORTS"
+
+pytest_step "conformance: local (run)" "$CONF_DIR" -p no:cacheprovider \
+    --transformer local --conformance-report "$REPORTS/local-run.json"
+pytest_step "conformance: flux (render)" "$CONF_DIR" -p no:cacheprovider \
+    --transformer flux --conformance-mode render --conformance-report "$REPORTS/flux-render.json"
+pytest_step "conformance: slurm (render)" "$CONF_DIR" -p no:cacheprovider \
+    --transformer slurm --conformance-mode render --conformance-report "$REPORTS/slurm-render.json"
+
+if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
+    SLURM_DIR=$(mktemp -d)
+    step "start a Slurm cluster for conformance"
+    if env_lines=$(python3 -m jobspec_slurm.testing.cluster start --dir "$SLURM_DIR"); then
+        eval "$env_lines"
+        pytest_step "conformance: slurm (run)" "$CONF_DIR" -p no:cacheprovider \
+            --transformer slurm --conformance-report "$REPORTS/slurm-run.json"
+        python3 -m jobspec_slurm.testing.cluster stop --dir "$SLURM_DIR"
+        unset SLURM_CONF
+    else
+        failures+=("start slurm cluster")
+    fi
+else
+    echo "Slurm is not installed: skipping the Slurm run-mode conformance suite"
+fi
+
+if command -v flux >/dev/null; then
+    pytest_step "conformance: flux (run, real instance)" "$CONF_DIR" -p no:cacheprovider \
+        --transformer flux --conformance-report "$REPORTS/flux-run.json"
+else
+    echo "flux is not on PATH: skipping the Flux run-mode conformance suite (render mode ran above)"
+fi
+
+step "summary"
+if [ "${#failures[@]}" -ne 0 ]; then
+    printf 'FAILED: %s\n' "${failures[@]}"
+    exit 1
+fi
+echo "all test steps passed"

@@ -58,6 +58,7 @@ class Registry:
     :ivar plugins: entry-point name -> :class:`PluginInfo` of plugins that loaded.
     :ivar broken: entry-point name -> one-line cause, for plugins that failed to load.
     :ivar provided_by: transformer name -> entry-point name of the plugin that registered it.
+    :ivar step_provided_by: step name -> entry-point name of the plugin that registered it.
     """
 
     transformers: dict[str, type[Transformer]] = field(default_factory=dict)
@@ -65,6 +66,7 @@ class Registry:
     plugins: dict[str, PluginInfo] = field(default_factory=dict)
     broken: dict[str, str] = field(default_factory=dict)
     provided_by: dict[str, str] = field(default_factory=dict)
+    step_provided_by: dict[str, str] = field(default_factory=dict)
     manager: pluggy.PluginManager | None = None
 
     def transformer(self, name: str) -> Transformer:
@@ -115,11 +117,20 @@ def _add_plugin(
         registry.broken[name] = _one_line(exc)
         return
     # A misspelt hook name (jobspec_register_transformer) must fail loudly, per plugin.
-    for hook_name in dir(plugin):
-        if hook_name.startswith("jobspec_") and not hasattr(manager.hook, hook_name):
-            registry.broken[name] = f"unknown hook {hook_name!r} (misspelt?)"
-            manager.unregister(plugin)
-            return
+    # pluggy accepts an implementation of an unknown hook (it creates a caller without a
+    # spec), so look at the callers this plugin joined: any without a spec is misspelt.
+    # Only real hook implementations count (a module attribute such as ``jobspec_core``
+    # from ``import jobspec_core`` is not one).
+    unknown = sorted(
+        caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec()
+    )
+    if unknown:
+        known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("jobspec_")))
+        registry.broken[name] = (
+            f"unknown hook {', '.join(repr(u) for u in unknown)} (misspelt? known hooks: {known})"
+        )
+        manager.unregister(plugin)
+        return
 
     transformers: list[type] = []
     steps: list[type] = []
@@ -145,14 +156,21 @@ def _add_plugin(
             problems.append(f"{cls.__name__} has no name")
         elif cls.name in registry.transformers:
             problems.append(
-                f"transformer {cls.name!r} is already provided by "
+                f"transformer {cls.name!r} is already provided by plugin "
                 f"{registry.provided_by[cls.name]!r}"
             )
+        elif sum(1 for other in transformers if getattr(other, "name", None) == cls.name) > 1:
+            problems.append(f"transformer {cls.name!r} is registered twice by this plugin")
     for cls in steps:
         if not (isinstance(cls, type) and issubclass(cls, StepType)):
             problems.append(f"{cls!r} is not a StepType subclass")
+        elif not getattr(cls, "name", None):
+            problems.append(f"{cls.__name__} has no name")
         elif cls.name in registry.steps:
-            problems.append(f"step {cls.name!r} is already registered")
+            problems.append(
+                f"step {cls.name!r} is already provided by plugin "
+                f"{registry.step_provided_by[cls.name]!r}"
+            )
     if problems:
         registry.broken[name] = "; ".join(problems)
         manager.unregister(plugin)
@@ -162,6 +180,7 @@ def _add_plugin(
         registry.provided_by[cls.name] = name
     for cls in steps:
         registry.steps[cls.name] = cls
+        registry.step_provided_by[cls.name] = name
     registry.plugins[name] = info
 
 
@@ -180,17 +199,25 @@ def load_registry(environ: dict[str, str] | None = None) -> Registry:
     registry = Registry()
     manager = _new_manager()
     blocked = disabled_names(environ)
-    seen: set[str] = set()
+    seen: dict[str, str | None] = {}
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-        if ep.name in blocked or ep.name in seen:
+        if ep.name in blocked:
             continue
-        seen.add(ep.name)
         dist = getattr(ep, "dist", None)
         info = PluginInfo(
             ep.name,
             distribution=dist.metadata["Name"] if dist else None,
             version=dist.version if dist else None,
         )
+        if ep.name in seen:
+            # Two distributions claim one plugin name: the first (in sys.path order) wins.
+            if seen[ep.name] != info.distribution:
+                registry.broken[f"{ep.name} ({info.distribution})"] = (
+                    f"plugin name {ep.name!r} is already provided by distribution "
+                    f"{seen[ep.name]!r}; ignored"
+                )
+            continue
+        seen[ep.name] = info.distribution
         try:
             plugin = ep.load()
         except BaseException as exc:  # an import may raise anything, SystemExit included

@@ -135,11 +135,11 @@ def _add_plugin(
     transformers: list[type] = []
     steps: list[type] = []
     try:
-        impl = getattr(manager.hook, "jobspec_register_transformers")
+        impl = manager.hook.jobspec_register_transformers
         for hookimpl in impl.get_hookimpls():
             if hookimpl.plugin is plugin:
                 hookimpl.function(transformers.append)
-        impl = getattr(manager.hook, "jobspec_register_steps")
+        impl = manager.hook.jobspec_register_steps
         for hookimpl in impl.get_hookimpls():
             if hookimpl.plugin is plugin:
                 hookimpl.function(steps.append)

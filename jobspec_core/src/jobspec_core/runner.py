@@ -1,0 +1,238 @@
+"""The runner: check, record, render, write, submit, follow.
+
+:class:`Runner` drives a transformer through the life of a run (see
+:mod:`jobspec_core.transformer`) and keeps the run store in step:
+
+1. ``submit``: refuse a plan that uses a feature the transformer lacks (nothing is recorded
+   or submitted), record the run and one row per task instance, render, write the
+   submission's files and ``plan.json`` into the run directory, submit, store the handles.
+   A render error forgets the run (nothing was submitted). A
+   :class:`~jobspec_core.errors.SubmitError` records the handles the transformer had
+   submitted (and cancelled) as cancelled, marks the run failed and is re-raised.
+2. ``status`` / ``wait`` / ``cancel`` read the handles back from the store and ask the
+   transformer, so they work from another process than the submitter; every answer is
+   recorded.
+
+The default transformer is ``$JOBSPEC_TRANSFORMER``, else ``local``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import SubmitError, UnsupportedFeature
+from .features import features_used
+from .plan import Plan
+from .plugins import Registry, get_registry
+from .store import RunRecord, RunStore, TaskRecord
+from .transformer import RunContext, TaskState, TaskStatus, Transformer
+
+__all__ = ["Runner", "RunStatus", "default_transformer", "TRANSFORMER_ENV", "instances_of"]
+
+TRANSFORMER_ENV = "JOBSPEC_TRANSFORMER"
+
+
+def default_transformer() -> str:
+    """``$JOBSPEC_TRANSFORMER``, else ``local``."""
+    return os.environ.get(TRANSFORMER_ENV) or "local"
+
+
+def instances_of(plan: Plan) -> list[tuple[str, int]]:
+    """Every task instance ``(task_id, index)`` of ``plan``, in plan order."""
+    return [(t.id, i) for t in plan.tasks() for i in range(t.replicas)]
+
+
+@dataclass
+class RunStatus:
+    """A run and its task instances, as last recorded."""
+
+    run: RunRecord
+    tasks: list[TaskRecord]
+
+    @property
+    def finished(self) -> bool:
+        """Every instance is in a terminal state (or the run failed before submitting)."""
+        if self.run.state == "failed" and not any(t.handle for t in self.tasks):
+            return True
+        return all(t.state.terminal for t in self.tasks)
+
+    @property
+    def succeeded(self) -> bool:
+        """Finished and every instance completed."""
+        return (
+            self.finished
+            and self.run.state != "failed"
+            and all(t.state is TaskState.COMPLETED for t in self.tasks)
+        )
+
+    def counts(self) -> dict[str, int]:
+        """Number of instances per state, states in :class:`TaskState` order."""
+        out = {s.value: 0 for s in TaskState}
+        for t in self.tasks:
+            out[t.state.value] += 1
+        return {k: v for k, v in out.items() if v}
+
+    def to_dict(self) -> dict:
+        return {
+            "run": self.run.to_dict(),
+            "finished": self.finished,
+            "succeeded": self.succeeded,
+            "counts": self.counts(),
+            "tasks": [t.to_dict() for t in self.tasks],
+        }
+
+
+def _final_state(tasks: list[TaskRecord], cancelled: bool) -> str:
+    if all(t.state is TaskState.COMPLETED for t in tasks):
+        return "completed"
+    if cancelled or any(t.state is TaskState.CANCELLED for t in tasks):
+        return "cancelled"
+    return "failed"
+
+
+class Runner:
+    """Submit plans and follow runs, recording everything in a :class:`RunStore`.
+
+    :param store: the run store (default: :func:`~jobspec_core.store.open_store` location).
+    :param registry: where transformers come from (default: the process-wide registry).
+    """
+
+    def __init__(self, store: RunStore | None = None, registry: Registry | None = None):
+        self.store = store if store is not None else RunStore()
+        self.registry = registry if registry is not None else get_registry()
+
+    # -- helpers --------------------------------------------------------------------
+    def _transformer(self, name: str) -> Transformer:
+        return self.registry.transformer(name)
+
+    @staticmethod
+    def _context(run: RunRecord) -> RunContext:
+        return RunContext(run.run_id, Path(run.run_dir), Path(run.workdir), dict(run.options))
+
+    def _record(self, run_id: str, statuses: dict[tuple[str, int], TaskStatus]) -> RunStatus:
+        self.store.update_tasks(run_id, statuses)
+        run = self.store.get_run(run_id)
+        tasks = self.store.tasks(run_id)
+        if not run.finished and run.state != "submitting" and all(t.state.terminal for t in tasks):
+            self.store.set_run_state(run_id, _final_state(tasks, False))
+            run = self.store.get_run(run_id)
+        return RunStatus(run, tasks)
+
+    # -- the API --------------------------------------------------------------------
+    def submit(
+        self,
+        plan: Plan,
+        transformer: str | None = None,
+        *,
+        workdir: Path | None = None,
+        options: dict[str, str] | None = None,
+    ) -> str:
+        """Submit ``plan`` through ``transformer`` (default :func:`default_transformer`);
+        return the run id at once, without waiting for the tasks.
+
+        Raises :class:`~jobspec_core.errors.UnsupportedFeature` (nothing recorded) when the
+        transformer lacks a feature the plan uses, the transformer's errors from render
+        (nothing recorded) and :class:`~jobspec_core.errors.SubmitError` (run recorded as
+        failed) from submit.
+        """
+        name = transformer or default_transformer()
+        backend = self._transformer(name)
+        missing = sorted(features_used(plan) - set(backend.capabilities))
+        if missing:
+            raise UnsupportedFeature(
+                f"transformer {name!r} does not support {', '.join(missing)}, which "
+                f"{plan.source or plan.name!r} uses; nothing was submitted"
+            )
+        workdir = Path(workdir or os.getcwd()).resolve()
+        run = self.store.create_run(
+            name=plan.name,
+            transformer=name,
+            source=str(Path(plan.source).resolve()) if plan.source else None,
+            workdir=workdir,
+            options=options,
+            instances=instances_of(plan),
+        )
+        context = self._context(run)
+        try:
+            submission = backend.render(plan, context)
+            submission.write(context.run_dir)
+            (context.run_dir / "plan.json").write_text(json.dumps(plan.to_dict(), indent=1))
+        except BaseException:
+            self.store.delete_run(run.run_id)
+            shutil.rmtree(context.run_dir, ignore_errors=True)
+            raise
+        try:
+            handles = backend.submit(plan, submission, context)
+        except SubmitError as exc:
+            if exc.submitted:
+                self.store.set_handles(run.run_id, exc.submitted, TaskState.CANCELLED)
+            self.store.set_run_state(run.run_id, "failed", error=str(exc))
+            raise
+        except BaseException as exc:
+            self.store.set_run_state(run.run_id, "failed", error=f"submission failed: {exc}")
+            raise
+        self.store.set_handles(run.run_id, handles)
+        self.store.set_run_state(run.run_id, "running")
+        return run.run_id
+
+    def record(self, run_id: str) -> RunStatus:
+        """The run as recorded, without asking the transformer."""
+        run_id = self.store.resolve(run_id)
+        return RunStatus(self.store.get_run(run_id), self.store.tasks(run_id))
+
+    def status(self, run_id: str) -> RunStatus:
+        """Ask the transformer for the state of every instance, record it, return it.
+
+        A run whose instances are all terminal is answered from the store alone.
+        """
+        current = self.record(run_id)
+        if current.finished:
+            return current
+        handles = [t.handle for t in current.tasks if t.handle is not None]
+        if not handles:
+            return current
+        backend = self._transformer(current.run.transformer)
+        statuses = backend.status(handles, self._context(current.run))
+        return self._record(current.run.run_id, statuses)
+
+    def wait(self, run_id: str, timeout: float | None = None) -> RunStatus:
+        """Block until every instance is terminal or ``timeout`` seconds pass; the last status."""
+        current = self.record(run_id)
+        if current.finished:
+            return current
+        handles = [t.handle for t in current.tasks if t.handle is not None]
+        backend = self._transformer(current.run.transformer)
+        statuses = backend.wait(handles, self._context(current.run), timeout)
+        return self._record(current.run.run_id, statuses)
+
+    def cancel(self, run_id: str) -> RunStatus:
+        """Cancel whatever has not finished; returns the status once the transformer has
+        acted (instances it could not stop yet may still show as running)."""
+        current = self.record(run_id)
+        if current.finished:
+            return current
+        run = current.run
+        handles = [t.handle for t in current.tasks if t.handle is not None]
+        backend = self._transformer(run.transformer)
+        context = self._context(run)
+        statuses: dict[tuple[str, int], TaskStatus] = {}
+        if handles:
+            backend.cancel(handles, context)
+            statuses = backend.wait(handles, context, timeout=10.0)
+        # Instances never submitted will never run now.
+        for t in current.tasks:
+            if t.handle is None and not t.state.terminal:
+                statuses[t.key] = TaskStatus(TaskState.CANCELLED, reason="run cancelled")
+        self.store.update_tasks(run.run_id, statuses)
+        tasks = self.store.tasks(run.run_id)
+        if all(t.state.terminal for t in tasks):
+            self.store.set_run_state(run.run_id, _final_state(tasks, True))
+        return self.record(run.run_id)
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The most recent runs first."""
+        return self.store.list_runs(limit)

@@ -1,0 +1,409 @@
+"""The run store: every run, its task instances, handles, states and logs, in one SQLite file.
+
+Why SQLite (stdlib ``sqlite3``): several processes read and write the same runs (``jobspec
+run`` in one terminal, ``status``/``cancel`` in another, eight runs started at once), and a
+crash must never leave a half-written record. The store uses WAL mode (readers never block
+the writer), a ``busy_timeout`` so concurrent writers queue instead of failing, and
+``BEGIN IMMEDIATE`` for every write so a transaction takes the write lock before reading.
+
+Tables (``schema_version`` holds :data:`SCHEMA_VERSION`):
+
+* ``runs``: run_id, name, transformer, source, workdir, run_dir, options (JSON),
+  created_at, updated_at, finished_at (Unix times), state, error.
+* ``tasks``: one row per task instance: run_id, task_id, idx, native_id, handle (JSON of
+  the :class:`~jobspec_core.transformer.TaskHandle`), state, exit_code, reason,
+  started_at, finished_at, updated_at, log.
+
+Run states: ``submitting`` (recorded, not yet submitted), ``running``, then one of
+``completed`` (every instance succeeded), ``failed``, ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import StoreError
+from .statedir import new_run_id, resolve_store_path
+from .transformer import TaskHandle, TaskState, TaskStatus
+
+__all__ = ["SCHEMA_VERSION", "RUN_STATES", "RunRecord", "TaskRecord", "RunStore", "open_store"]
+
+SCHEMA_VERSION = 1
+RUN_STATES = ("submitting", "running", "completed", "failed", "cancelled")
+FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    transformer TEXT NOT NULL,
+    source TEXT,
+    workdir TEXT NOT NULL,
+    run_dir TEXT NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL,
+    state TEXT NOT NULL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+    task_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    native_id TEXT,
+    handle TEXT,
+    state TEXT NOT NULL,
+    exit_code INTEGER,
+    reason TEXT,
+    started_at REAL,
+    finished_at REAL,
+    updated_at REAL NOT NULL,
+    log TEXT,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (run_id, task_id, idx)
+);
+"""
+
+
+@dataclass
+class RunRecord:
+    """One run as recorded."""
+
+    run_id: str
+    name: str
+    transformer: str
+    source: str | None
+    workdir: str
+    run_dir: str
+    created_at: float
+    state: str
+    updated_at: float = 0.0
+    finished_at: float | None = None
+    error: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in FINAL_RUN_STATES
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class TaskRecord:
+    """One task instance as recorded."""
+
+    task_id: str
+    index: int
+    state: TaskState
+    native_id: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    log: str | None = None
+    handle: TaskHandle | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.task_id, self.index)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "handle"}
+        out["state"] = self.state.value
+        return out
+
+
+def _run_from_row(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        run_id=row["run_id"],
+        name=row["name"],
+        transformer=row["transformer"],
+        source=row["source"],
+        workdir=row["workdir"],
+        run_dir=row["run_dir"],
+        created_at=row["created_at"],
+        state=row["state"],
+        updated_at=row["updated_at"],
+        finished_at=row["finished_at"],
+        error=row["error"],
+        options=json.loads(row["options"] or "{}"),
+    )
+
+
+def _task_from_row(row: sqlite3.Row) -> TaskRecord:
+    handle = TaskHandle.from_dict(json.loads(row["handle"])) if row["handle"] else None
+    return TaskRecord(
+        task_id=row["task_id"],
+        index=row["idx"],
+        state=TaskState(row["state"]),
+        native_id=row["native_id"],
+        exit_code=row["exit_code"],
+        reason=row["reason"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        log=row["log"],
+        handle=handle,
+    )
+
+
+class RunStore:
+    """The run store at ``path`` (created with its directory on first use).
+
+    Every method opens its own short transaction; a :class:`RunStore` may be shared by
+    threads of one process only through separate instances. Errors opening or reading the
+    database raise :class:`~jobspec_core.errors.StoreError` naming the file.
+    """
+
+    busy_timeout_ms = 30_000
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = resolve_store_path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(self.path), timeout=self.busy_timeout_ms / 1000, isolation_level=None
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._init_schema()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the run store {self.path}: {exc}") from exc
+
+    @property
+    def runs_dir(self) -> Path:
+        """``<store dir>/runs``: where run directories are created."""
+        return self.path.parent / "runs"
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions ---------------------------------------------------------------
+    @contextmanager
+    def _write(self):
+        """One write transaction (``BEGIN IMMEDIATE``: take the write lock up front)."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the run store {self.path}: {exc}") from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the run store {self.path}: {exc}") from exc
+
+    def _init_schema(self) -> None:
+        with self._write() as db:
+            for statement in _SCHEMA.strip().split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            rows = db.execute("SELECT version FROM schema_version").fetchall()
+            if not rows:
+                db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+            elif rows[0][0] != SCHEMA_VERSION:
+                raise StoreError(
+                    f"the run store {self.path} has schema version {rows[0][0]}, "
+                    f"this jobspec expects {SCHEMA_VERSION}"
+                )
+
+    # -- runs -----------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        name: str,
+        transformer: str,
+        source: str | None,
+        workdir: str | Path,
+        options: Mapping[str, str] | None = None,
+        instances: Iterable[tuple[str, int]] = (),
+    ) -> RunRecord:
+        """Record a new run in state ``submitting`` with a fresh id, its run directory
+        (created, mode 0700) and one ``pending`` row per task instance."""
+        now = time.time()
+        for _attempt in range(20):
+            run_id = new_run_id(now)
+            run_dir = self.runs_dir / run_id
+            try:
+                with self._write() as db:
+                    db.execute(
+                        "INSERT INTO runs (run_id, name, transformer, source, workdir, run_dir,"
+                        " options, created_at, updated_at, state)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
+                        (
+                            run_id, name, transformer, source, str(workdir), str(run_dir),
+                            json.dumps(dict(options or {})), now, now,
+                        ),
+                    )
+                    db.executemany(
+                        "INSERT INTO tasks (run_id, task_id, idx, state, updated_at, seq)"
+                        " VALUES (?, ?, ?, 'pending', ?, ?)",
+                        [(run_id, t, i, now, n) for n, (t, i) in enumerate(instances)],
+                    )
+            except sqlite3.IntegrityError:
+                continue  # the same id was drawn in the same second: draw again
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot record the run in {self.path}: {exc}") from exc
+            run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            return self.get_run(run_id)
+        raise StoreError(f"could not draw a unique run id in {self.path}")
+
+    def delete_run(self, run_id: str) -> None:
+        """Forget a run (used when it fails before anything was submitted)."""
+        with self._write() as db:
+            db.execute("DELETE FROM tasks WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """The run with exactly this id (:class:`StoreError` if unknown)."""
+        rows = self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise StoreError(f"no run {run_id!r} in the run store {self.path}")
+        return _run_from_row(rows[0])
+
+    def resolve(self, ref: str | None) -> str:
+        """The full run id for ``ref``: an id, a unique prefix, or ``None``/``latest`` for
+        the most recent run. Unknown or ambiguous references raise :class:`StoreError`."""
+        if ref in (None, "", "latest"):
+            rows = self._read("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
+            if not rows:
+                raise StoreError(f"no runs recorded yet in the run store {self.path}")
+            return rows[0][0]
+        escaped = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._read(
+            "SELECT run_id FROM runs WHERE run_id LIKE ? ESCAPE '\\' ORDER BY run_id LIMIT 6",
+            (escaped + "%",),
+        )
+        ids = [r[0] for r in rows]
+        if ref in ids:
+            return ref
+        if not ids:
+            raise StoreError(f"no run matches {ref!r} in the run store {self.path}")
+        if len(ids) > 1:
+            shown = ", ".join(ids[:5]) + (", ..." if len(ids) > 5 else "")
+            raise StoreError(f"run {ref!r} is ambiguous: it matches {shown}")
+        return ids[0]
+
+    def list_runs(self, limit: int = 50) -> list[RunRecord]:
+        """The most recent runs first."""
+        rows = self._read(
+            "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (int(limit),)
+        )
+        return [_run_from_row(r) for r in rows]
+
+    def set_run_state(self, run_id: str, state: str, error: str | None = None) -> None:
+        """Set a run's state (one of :data:`RUN_STATES`); final states stamp ``finished_at``."""
+        if state not in RUN_STATES:
+            raise ValueError(f"unknown run state {state!r}")
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET state = ?, updated_at = ?, error = COALESCE(?, error),"
+                " finished_at = CASE WHEN ? THEN COALESCE(finished_at, ?) ELSE NULL END"
+                " WHERE run_id = ?",
+                (state, now, error, state in FINAL_RUN_STATES, now, run_id),
+            )
+
+    # -- task instances -------------------------------------------------------------
+    def set_handles(
+        self, run_id: str, handles: Iterable[TaskHandle], state: TaskState | None = None
+    ) -> None:
+        """Store each handle on its instance row (created if the plan had no such row);
+        optionally set the rows' state too."""
+        now = time.time()
+        rows = [
+            (h.native_id, json.dumps(h.to_dict()), h.log, now, run_id, h.task_id, h.index)
+            for h in handles
+        ]
+        with self._write() as db:
+            for native_id, handle, log, ts, rid, task_id, idx in rows:
+                cur = db.execute(
+                    "UPDATE tasks SET native_id = ?, handle = ?, log = ?, updated_at = ?"
+                    " WHERE run_id = ? AND task_id = ? AND idx = ?",
+                    (native_id, handle, log, ts, rid, task_id, idx),
+                )
+                if cur.rowcount == 0:
+                    db.execute(
+                        "INSERT INTO tasks (run_id, task_id, idx, native_id, handle, log, state,"
+                        " updated_at, seq) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?,"
+                        " (SELECT COUNT(*) FROM tasks WHERE run_id = ?))",
+                        (rid, task_id, idx, native_id, handle, log, ts, rid),
+                    )
+            if state is not None:
+                db.executemany(
+                    "UPDATE tasks SET state = ? WHERE run_id = ? AND task_id = ? AND idx = ?",
+                    [(state.value, run_id, h.task_id, h.index) for h in handles],
+                )
+        self.touch(run_id)
+
+    def update_tasks(self, run_id: str, statuses: Mapping[tuple[str, int], TaskStatus]) -> int:
+        """Record statuses; only rows that changed are written. Returns how many changed."""
+        current = {t.key: t for t in self.tasks(run_id)}
+        changes = []
+        now = time.time()
+        for key, st in statuses.items():
+            old = current.get(key)
+            if old is None:
+                continue
+            if (old.state, old.exit_code, old.reason, old.started_at, old.finished_at) == (
+                st.state, st.exit_code, st.reason, st.started_at, st.finished_at
+            ):
+                continue
+            changes.append(
+                (st.state.value, st.exit_code, st.reason, st.started_at, st.finished_at, now,
+                 run_id, key[0], key[1])
+            )
+        if changes:
+            with self._write() as db:
+                db.executemany(
+                    "UPDATE tasks SET state = ?, exit_code = ?, reason = ?, started_at = ?,"
+                    " finished_at = ?, updated_at = ? WHERE run_id = ? AND task_id = ? AND idx = ?",
+                    changes,
+                )
+                db.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, run_id))
+        return len(changes)
+
+    def touch(self, run_id: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (time.time(), run_id))
+
+    def tasks(self, run_id: str) -> list[TaskRecord]:
+        """Every instance of a run, in plan order."""
+        rows = self._read("SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, idx", (run_id,))
+        return [_task_from_row(r) for r in rows]
+
+    def handles(self, run_id: str) -> list[TaskHandle]:
+        """The stored handles of a run (instances never submitted have none)."""
+        return [t.handle for t in self.tasks(run_id) if t.handle is not None]
+
+
+def open_store(path: str | Path | None = None) -> RunStore:
+    """The store at ``path``, or at ``$JOBSPEC_STORE``, or at the default location."""
+    return RunStore(path)

@@ -254,6 +254,9 @@ class Transformer(ABC):
     capabilities: ClassVar[frozenset[str]] = frozenset()
     #: seconds between two status queries in the default :meth:`wait`.
     poll_interval: ClassVar[float] = 1.0
+    #: the replicas of one top-level task are one submission (a job array, ``flux submit
+    #: --cc``): the conformance suite's render mode then expects one ``array`` unit for them.
+    array_submissions: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, plan: Plan, context: RunContext) -> Submission:

@@ -1,0 +1,192 @@
+"""Conformance case files (``*.jobspec-test.yaml``): loading, checking, the :class:`Case` record.
+
+A case file is one YAML mapping checked against ``case.schema.json`` (shipped beside this
+module) plus a few checks a schema cannot express (feature names exist, ``jobspec_file``
+exists). Every problem names the case file and the line, so a broken case fails at
+collection with something a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jobspec_core.docpath import DocPath, format_path
+from jobspec_core.errors import InvalidJobspec, Problem
+from jobspec_core.features import FEATURES
+from jobspec_core.loader import load_text
+
+__all__ = [
+    "CASE_SUFFIX",
+    "Case",
+    "CaseError",
+    "case_schema",
+    "load_case",
+    "shipped_cases_dir",
+    "shipped_case_files",
+]
+
+#: The suffix that marks a file as a conformance case.
+CASE_SUFFIX = ".jobspec-test.yaml"
+
+
+class CaseError(Exception):
+    """A case file is broken; ``problems`` says where and what (never empty)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(p.format() for p in problems))
+
+
+@dataclass
+class Case:
+    """One conformance case, as read from its file.
+
+    :ivar jobspec: the jobspec document as plain data (inline, or read from ``jobspec_file``).
+    :ivar jobspec_text: the jobspec as YAML text, for failure reports.
+    :ivar expect: run-mode expectations (``{}`` when none).
+    :ivar render: render-mode expectations (``{}`` when none).
+    :ivar line: the line of the case file where the case starts.
+    """
+
+    id: str
+    description: str
+    features: list[str]
+    required: bool
+    jobspec: dict[str, Any]
+    jobspec_text: str
+    path: Path
+    line: int = 1
+    timeout: float | None = None
+    expect: dict[str, Any] = field(default_factory=dict)
+    render: dict[str, Any] = field(default_factory=dict)
+    given_files: dict[str, str] = field(default_factory=dict)
+
+
+@cache
+def case_schema() -> dict[str, Any]:
+    """The JSON Schema of case files (draft 2020-12)."""
+    text = resources.files(__package__).joinpath("case.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def shipped_cases_dir() -> Path:
+    """The folder of cases shipped inside this package."""
+    return Path(str(resources.files(__package__).joinpath("cases")))
+
+
+def shipped_case_files() -> list[Path]:
+    """Every shipped case file, sorted by name."""
+    return sorted(shipped_cases_dir().glob(f"*{CASE_SUFFIX}"))
+
+
+def _positions(text: str) -> dict[DocPath, tuple[int, int]]:
+    """Document path -> (line, column), 1-based, for every node of a YAML text."""
+    out: dict[DocPath, tuple[int, int]] = {}
+
+    def visit(node: yaml.Node, path: DocPath) -> None:
+        out[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    visit(value, path + (key.value,))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                visit(item, path + (i,))
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return out
+    if root is not None:
+        visit(root, ())
+    return out
+
+
+def _where(positions: dict, path: DocPath) -> tuple[int | None, int | None]:
+    probe = tuple(path)
+    while probe and probe not in positions:
+        probe = probe[:-1]
+    return positions.get(probe, (None, None))
+
+
+def load_case(path: Path) -> Case:
+    """Read and check one case file; raises :class:`CaseError` listing every problem."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CaseError([Problem(f"cannot read case file: {exc}", file=name, code="io")]) from exc
+    try:
+        document = load_text(text, name)  # the jobspec loader: refuses broken YAML with a line
+    except InvalidJobspec as exc:
+        raise CaseError(exc.problems) from exc
+    positions = document.positions or _positions(text)
+    data = document.data
+
+    def problem(doc_path: DocPath, message: str) -> Problem:
+        line, column = _where(positions, doc_path)
+        return Problem(message, format_path(doc_path), name, line, column)
+
+    if not isinstance(data, dict):
+        raise CaseError([problem((), f"expected a mapping (a case), found {type(data).__name__}")])
+    problems = [
+        problem(tuple(err.absolute_path), _schema_message(err))
+        for err in sorted(
+            jsonschema.Draft202012Validator(case_schema()).iter_errors(data),
+            key=lambda e: [str(p) for p in e.absolute_path],
+        )
+    ]
+    if problems:
+        raise CaseError(problems)
+    for i, feature in enumerate(data["features"]):
+        if feature not in FEATURES:
+            problems.append(
+                problem(("features", i), f"unknown feature {feature!r}; expected one of: "
+                        + ", ".join(FEATURES))
+            )
+    if "jobspec_file" in data:
+        jobspec_path = path.parent / data["jobspec_file"]
+        try:
+            jobspec_text = jobspec_path.read_text(encoding="utf-8")
+            jobspec = yaml.safe_load(jobspec_text)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            problems.append(problem(("jobspec_file",), f"cannot read {jobspec_path}: {exc}"))
+            jobspec, jobspec_text = {}, ""
+        else:
+            if not isinstance(jobspec, dict):
+                problems.append(problem(("jobspec_file",), f"{jobspec_path} is not a mapping"))
+    else:
+        jobspec = data["jobspec"]
+        jobspec_text = yaml.safe_dump(jobspec, sort_keys=False, allow_unicode=True)
+    if problems:
+        raise CaseError(problems)
+    return Case(
+        id=data["id"],
+        description=data["description"].strip(),
+        features=list(data["features"]),
+        required=data["required"],
+        jobspec=jobspec,
+        jobspec_text=jobspec_text,
+        path=path,
+        line=_where(positions, ())[0] or 1,
+        timeout=data.get("timeout"),
+        expect=data.get("expect") or {},
+        render=data.get("render") or {},
+        given_files=data.get("given_files") or {},
+    )
+
+
+def _schema_message(err: jsonschema.ValidationError) -> str:
+    if err.validator == "additionalProperties":
+        allowed = sorted((err.schema.get("properties") or {}).keys())
+        return f"{err.message}; allowed keys: {', '.join(allowed)}" if allowed else err.message
+    if err.validator == "oneOf" and not err.absolute_path:
+        return "a case needs exactly one of 'jobspec' (inline) or 'jobspec_file' (a path)"
+    return err.message

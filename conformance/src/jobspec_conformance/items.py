@@ -1,0 +1,184 @@
+"""The pytest nodes of the suite: one :class:`CaseFile` per case file, one :class:`CaseItem`
+per case, named by the case's id (as cwltest does for CWL conformance tests)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .cases import Case, CaseError, load_case
+from .execute import RENDER_PLACES, describe_exception, prepare_dirs, render_case, run_case
+from .expect import check_run, describe_record
+from .outcome import CaseFailed, Mismatch
+from .prepare import missing_features, prepare_plan, substitute
+from .render_check import check_notes, check_structure, compare_golden, update_golden
+from .settings import Settings, settings_of
+
+__all__ = ["CaseFile", "CaseItem"]
+
+
+class CaseFile(pytest.File):
+    """A ``*.jobspec-test.yaml`` file; a broken one is a collection error naming file:line."""
+
+    def collect(self):
+        case = load_case(self.path)
+        settings = settings_of(self.config)
+        if settings is not None:
+            other = settings.seen_ids.get(case.id)
+            if other is not None and other != str(self.path):
+                raise CaseError(
+                    [
+                        _problem(
+                            self.path, case.line, f"duplicate case id {case.id!r}: also in {other}"
+                        )
+                    ]
+                )
+            settings.seen_ids[case.id] = str(self.path)
+        yield CaseItem.from_parent(self, name=case.id, case=case)
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, CaseError):
+            lines = [f"broken conformance case file {self.path}:"]
+            lines += [f"  {p.format()}" for p in excinfo.value.problems]
+            lines.append(f"  (the case format: {_schema_hint()})")
+            return "\n".join(lines)
+        return super().repr_failure(excinfo, style)
+
+
+def _problem(path: Path, line: int, message: str):
+    from jobspec_core.errors import Problem
+
+    return Problem(message, "id", str(path), line, None)
+
+
+def _schema_hint() -> str:
+    return "jobspec_conformance/case.schema.json and docs/conformance/README.md"
+
+
+class CaseItem(pytest.Item):
+    """One conformance case, carried out in the session's mode against its transformer."""
+
+    def __init__(self, *, case: Case, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.case = case
+        self.details: list[str] = []
+
+    # -- running ---------------------------------------------------------------------
+    def _settings(self) -> Settings:
+        settings = settings_of(self.config)
+        if settings is None:  # collected by hand without --transformer
+            pytest.skip("the conformance suite runs only with --transformer NAME")
+        return settings
+
+    def _base_dir(self) -> Path:
+        factory = getattr(self.config, "_tmp_path_factory", None)
+        if factory is not None:
+            return factory.mktemp(self.case.id, numbered=True)
+        return Path(tempfile.mkdtemp(prefix=f"{self.case.id}-"))
+
+    def runtest(self) -> None:
+        settings = self._settings()
+        case = self.case
+        transformer = settings.transformer
+        if settings.mode == "render":
+            placeholders = dict(RENDER_PLACES)
+        else:
+            base = self._base_dir()
+            workdir, results = prepare_dirs(base, case)
+            placeholders = {"@WORKDIR@": str(workdir), "@RESULTS@": str(results)}
+        plan = prepare_plan(case, placeholders)
+        missing = missing_features(case, plan, transformer.capabilities)
+        if missing:
+            reason = f"{settings.transformer_name} does not declare {', '.join(missing)}"
+            if "attributes.environment" in missing and "attributes.environment" not in case.features:
+                reason += " (the suite passes JOBSPEC_RESULTS_DIR through attributes.environment)"
+            if case.required:
+                raise CaseFailed(
+                    [
+                        Mismatch(
+                            "capabilities",
+                            "a transformer supports every feature of a required case",
+                            reason,
+                        )
+                    ]
+                )
+            pytest.skip(reason)
+        if settings.mode == "render":
+            self._render(settings, plan)
+        else:
+            self._run(settings, plan, base, workdir, results, placeholders)
+
+    def _render(self, settings: Settings, plan) -> None:
+        submission = render_case(settings.transformer, plan)
+        mismatches = check_structure(plan, submission, settings.transformer, self.case.render)
+        mismatches += check_notes(submission, self.case.render)
+        if settings.golden is not None:
+            folder = settings.golden / self.case.id
+            if settings.update_golden:
+                update_golden(folder, submission)
+            else:
+                mismatches += compare_golden(folder, submission)
+        self.details = [f"rendered units: {[(u.node_id, u.kind, u.instances) for u in submission.units]}"]
+        if mismatches:
+            raise CaseFailed(mismatches, self.details)
+
+    def _run(self, settings: Settings, plan, base, workdir, results, placeholders) -> None:
+        timeout = self.case.timeout or settings.timeout
+        observed = run_case(
+            self.case, plan, settings.transformer_name, base, workdir, results, timeout
+        )
+        expect = substitute(self.case.expect, {**placeholders, "@RUN_ID@": observed.run_id})
+        mismatches = check_run(plan, observed, expect, settings.duration_slack)
+        self.details = ["task records:"]
+        for record in observed.records:
+            line = f"  {describe_record(record)}"
+            if record.log:
+                line += f" log: {record.log}"
+            self.details.append(line)
+        self.details.append(f"task reports (probe.sh): {results}")
+        if mismatches:
+            raise CaseFailed(mismatches, self.details)
+
+    # -- reporting ------------------------------------------------------------------
+    def repr_failure(self, excinfo, style=None):
+        exc = excinfo.value
+        settings = settings_of(self.config)
+        if isinstance(exc, CaseFailed):
+            return format_failure(self.case, settings, exc.mismatches, exc.details)
+        tbstyle = self.config.getoption("tbstyle", "auto")
+        if tbstyle in ("long", "native") or self.config.getoption("fulltrace", False):
+            return super().repr_failure(excinfo, style)
+        mismatch = Mismatch(
+            "carrying out the case",
+            "no error (use --tb=long to see the traceback)",
+            describe_exception(exc),
+        )
+        return format_failure(self.case, settings, [mismatch], self.details)
+
+    def reportinfo(self):
+        return self.path, self.case.line - 1, f"conformance case {self.case.id}"
+
+
+def format_failure(
+    case: Case, settings: Settings | None, mismatches: list[Mismatch], details: list[str]
+) -> str:
+    """The failure text: the case, what was expected against what was seen, and details."""
+    who = (
+        f"transformer {settings.transformer_name}, {settings.mode} mode" if settings else "no transformer"
+    )
+    lines = [
+        f"conformance case {case.id!r} failed ({'required' if case.required else 'optional'};"
+        f" {who})",
+        f"  case file:   {case.path}:{case.line}",
+        f"  description: {case.description}",
+        f"  features:    {', '.join(case.features)}",
+        "  jobspec:",
+    ]
+    lines += [f"    | {line}" for line in case.jobspec_text.rstrip("\n").splitlines()]
+    lines.append("  expected vs seen:")
+    lines += [m.format("  ") for m in mismatches]
+    lines += [f"  {d}" for d in details]
+    return "\n".join(lines)

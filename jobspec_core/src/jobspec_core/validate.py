@@ -1,22 +1,88 @@
-"""Validation of a loaded document: schema, then semantic checks.
+"""Validation of a loaded document: every problem, from loading, the schema and semantics.
 
-(Skeleton: the schema and semantic checks are to be completed.)
+:func:`validate_document` is the one entry point (``api.validate`` calls it). It never
+stops at the first problem: findings from loading (duplicate keys...), the JSON Schema
+(:mod:`jobspec_core.schema`) and the semantic checks (:mod:`jobspec_core.semantics`) are
+reported together, sorted by position, so a user fixes everything in one go.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from .builtin_steps import StageStep, WriteStep
 from .errors import Problem
 from .loader import Document
+from .schema import schema_problems
+from .semantics import semantic_problems
+from .steps import StepType
 
-__all__ = ["validate_document"]
+__all__ = ["validate_document", "step_types", "BUILTIN_STEPS"]
+
+#: The built-in step types, always available even when plugins are not installed.
+BUILTIN_STEPS: dict[str, type[StepType]] = {StageStep.name: StageStep, WriteStep.name: WriteStep}
+
+
+def _step_names(data: object) -> set[str]:
+    names: set[str] = set()
+    if not isinstance(data, dict):
+        return names
+    nodes = []
+    for key in ("tasks", "groups"):
+        if isinstance(data.get(key), list):
+            nodes.extend(data[key])
+    for group in data.get("groups") or [] if isinstance(data.get("groups"), list) else []:
+        if isinstance(group, dict) and isinstance(group.get("tasks"), list):
+            nodes.extend(group["tasks"])
+    for node in nodes:
+        if isinstance(node, dict) and isinstance(node.get("steps"), list):
+            for step in node["steps"]:
+                if isinstance(step, dict) and isinstance(step.get("name"), str):
+                    names.add(step["name"])
+    return names
+
+
+def step_types(registry=None, needed: set[str] | None = None) -> Mapping[str, type[StepType]]:
+    """The step types a document may use: the registry's plus the built-in ones.
+
+    Without a ``registry``, plugins are loaded (``get_registry()``) only when ``needed``
+    names a step that is not built in, which keeps ``jobspec validate`` quick to start.
+    """
+    if registry is None and needed is not None and needed <= set(BUILTIN_STEPS):
+        return BUILTIN_STEPS
+    if registry is None:
+        from .plugins import get_registry
+
+        registry = get_registry()
+    types = dict(BUILTIN_STEPS)
+    types.update(getattr(registry, "steps", {}) or {})
+    return types
+
+
+def _position(problem: Problem) -> tuple:
+    return (
+        problem.line if problem.line is not None else 0,
+        problem.column if problem.column is not None else 0,
+        problem.path,
+        problem.message,
+    )
 
 
 def validate_document(document: Document, registry=None) -> list[Problem]:
-    """Every problem in ``document``, sorted by position; ``[]`` when it is valid."""
-    problems: list[Problem] = []
+    """Every problem in ``document``, sorted by position; ``[]`` when it is valid.
+
+    :param registry: a :class:`jobspec_core.plugins.Registry` whose step types are allowed
+        (the built-in ``stage`` and ``write`` always are); default: the process-wide one.
+    """
     data = document.data
     if not isinstance(data, dict):
-        return [document.problem((), "expected a mapping at the top of the document")]
-    if "version" not in data:
-        problems.append(document.problem((), "missing 'version': add 'version: 1' at the top"))
-    return problems
+        return [document.problem((), "expected a mapping at the top of the document",
+                                 code="top-level")]
+    problems = list(document.problems)
+    problems.extend(schema_problems(document))
+    steps = step_types(registry, _step_names(data))
+    problems.extend(semantic_problems(document, steps))
+    unique: dict[tuple, Problem] = {}
+    for problem in problems:
+        unique.setdefault((problem.line, problem.column, problem.path, problem.message), problem)
+    return sorted(unique.values(), key=_position)

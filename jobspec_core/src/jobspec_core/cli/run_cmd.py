@@ -1,0 +1,190 @@
+"""``jobspec run [-t NAME] [--store PATH] [-O KEY=VALUE]... [--detach] [--json] FILE``.
+
+Validates and plans FILE (every problem reported, nothing started), submits it through the
+transformer (default: ``$JOBSPEC_TRANSFORMER``, else ``local``) and, unless ``--detach``,
+follows the run until every task instance has ended:
+
+* on a terminal (stderr is a TTY): a live one-line display of instance counts by state;
+  otherwise one plain line per instance as it ends;
+* tasks with ``watch: true``: their output lines, prefixed ``[task-id.index]``, on stdout;
+* at the end, the status table (or the status as JSON with ``--json``).
+
+Ctrl-C while following cancels the run. ``--detach`` prints the run id (JSON with
+``--json``) and returns at once; follow it with ``jobspec status|wait|cancel|logs``.
+
+Exit codes: 0 every instance completed (or detached after a successful submission);
+1 an instance did not complete or the submission failed; 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .. import api
+from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, JobspecError
+from ..runner import TRANSFORMER_ENV, Runner, RunStatus
+from ..transformer import TaskState
+from ._runs import add_store_option, open_runner, print_json, print_status
+
+__all__ = ["add_parser", "run", "follow", "parse_options"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="run a jobspec (on this machine by default) and follow it",
+        description="Validate FILE, submit it and wait for it, showing progress. "
+        "Exit code 0 when every task completed, 1 otherwise, 2 for invalid input.",
+    )
+    parser.add_argument("file", metavar="FILE", help="the jobspec YAML file")
+    parser.add_argument(
+        "-t",
+        "--transformer",
+        metavar="NAME",
+        help=f"the transformer (default: ${TRANSFORMER_ENV}, else local)",
+    )
+    parser.add_argument(
+        "-O",
+        "--option",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a transformer option (repeatable), e.g. -O cores=4 for local",
+    )
+    parser.add_argument(
+        "--detach", action="store_true", help="print the run id and return at once"
+    )
+    parser.add_argument("--json", action="store_true", help="print the final status as JSON")
+    add_store_option(parser)
+    parser.set_defaults(handler=run)
+
+
+def parse_options(items: list[str]) -> dict[str, str]:
+    """``["cores=4"]`` -> ``{"cores": "4"}``; a malformed item is a usage error."""
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise _UsageError(f"option {item!r}: expected KEY=VALUE, e.g. cores=4")
+        out[key.strip()] = value
+    return out
+
+
+class _UsageError(JobspecError):
+    exit_code = EXIT_USAGE
+
+
+class _Follower:
+    """Progress display and ``watch`` output while a run is followed."""
+
+    def __init__(self, plan, status: RunStatus, tty: bool):
+        self.tty = tty
+        self.start = time.monotonic()
+        self.line_shown = False
+        watched = {t.id for t in plan.tasks() if t.attributes.watch}
+        self.watch = {
+            t.key: [t.log, 0, b""] for t in status.tasks if t.task_id in watched and t.log
+        }
+        self.reported: set[tuple[str, int]] = set()
+
+    def _clear(self) -> None:
+        if self.line_shown:
+            sys.stderr.write("\r\033[K")
+            self.line_shown = False
+
+    def stream(self, final: bool = False) -> None:
+        for (task_id, index), entry in self.watch.items():
+            path, offset, partial = entry
+            try:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    data = f.read()
+            except OSError:
+                continue
+            if not data and not (final and partial):
+                continue
+            entry[1] = offset + len(data)
+            data = partial + data
+            lines = data.split(b"\n")
+            entry[2] = lines.pop()
+            if final and entry[2]:
+                lines.append(entry[2])
+                entry[2] = b""
+            if lines:
+                self._clear()
+                prefix = f"[{task_id}.{index}] ".encode()
+                sys.stdout.buffer.write(b"".join(prefix + line + b"\n" for line in lines))
+                sys.stdout.flush()
+
+    def show(self, status: RunStatus) -> None:
+        if self.tty:
+            counts = ", ".join(f"{n} {s}" for s, n in status.counts().items())
+            elapsed = time.monotonic() - self.start
+            sys.stderr.write(f"\r\033[K[{elapsed:6.1f}s] {status.run.run_id}: {counts}")
+            sys.stderr.flush()
+            self.line_shown = True
+            return
+        for t in status.tasks:
+            if t.state.terminal and t.key not in self.reported:
+                self.reported.add(t.key)
+                detail = f" (exit {t.exit_code})" if t.exit_code is not None else ""
+                if t.reason and t.state is not TaskState.COMPLETED:
+                    detail += f": {t.reason}"
+                sys.stderr.write(f"{t.task_id}.{t.index}: {t.state.value}{detail}\n")
+
+    def done(self) -> None:
+        self._clear()
+        sys.stderr.flush()
+
+
+def follow(runner: Runner, run_id: str, plan, tty: bool) -> RunStatus:
+    """Follow a run until it finishes; Ctrl-C cancels it."""
+    status = runner.record(run_id)
+    follower = _Follower(plan, status, tty)
+    delay = 0.02
+    try:
+        while True:
+            status = runner.status(run_id)
+            follower.stream()
+            follower.show(status)
+            if status.finished:
+                break
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+    except KeyboardInterrupt:
+        follower.done()
+        print(f"jobspec: interrupted: cancelling run {run_id}", file=sys.stderr)
+        runner.cancel(run_id)
+        raise
+    follower.stream(final=True)
+    follower.done()
+    return status
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = api.load_plan(args.file)
+    options = parse_options(args.option)
+    runner = open_runner(args)
+    run_id = runner.submit(plan, args.transformer, workdir=Path(os.getcwd()), options=options)
+    if args.detach:
+        if args.json:
+            print_json({"run_id": run_id})
+        else:
+            print(run_id)
+        return EXIT_OK
+    record = runner.record(run_id)
+    print(
+        f"jobspec: run {run_id} submitted to {record.run.transformer} "
+        f"({len(record.tasks)} task instances)",
+        file=sys.stderr,
+    )
+    status = follow(runner, run_id, plan, sys.stderr.isatty())
+    if args.json:
+        print_json(status.to_dict())
+    else:
+        print_status(status)
+    return EXIT_OK if status.succeeded else EXIT_FAILURE

@@ -1,0 +1,141 @@
+"""Running Slurm's client commands: which executable, with what environment, and what a
+failure means.
+
+Every command is an argv list (never a shell line). Each executable can be replaced, in
+order of precedence, by the transformer option of the same name (``-o sbatch=/path``,
+``RunContext.options["sbatch"]``) or the environment variable ``JOBSPEC_SLURM_<NAME>``
+(``JOBSPEC_SLURM_SBATCH``); by default it is looked up on ``PATH``. Clients find the
+controller through ``SLURM_CONF`` (or Slurm's defaults), which error messages name.
+
+A failure to reach ``slurmctld`` is a :class:`~jobspec_core.errors.BackendError` that names
+the controller and the configuration in use; the caller decides what any other non-zero
+exit means (:class:`CommandResult` carries it).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from jobspec_core.errors import BackendError
+
+__all__ = [
+    "COMMANDS",
+    "CommandResult",
+    "executable",
+    "run_command",
+    "controller_unreachable",
+    "slurm_conf_in_use",
+]
+
+#: the client commands the backend uses.
+COMMANDS = ("sbatch", "squeue", "scontrol", "scancel", "sinfo")
+
+#: fragments of Slurm's client messages meaning the controller did not answer.
+_UNREACHABLE = (
+    "unable to contact slurm controller",
+    "connect failure",
+    "connection refused",
+    "zero bytes were transmitted",
+    "socket timed out",
+    "communication connection failure",
+    "could not establish a configuration source",
+    "unable to establish controller machine",
+)
+
+#: seconds a client command may take before it is treated as a controller that hangs.
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass
+class CommandResult:
+    """What a finished command returned (text mode)."""
+
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def message(self) -> str:
+        """The command's own error text, on one line, for error messages."""
+        text = (self.stderr.strip() or self.stdout.strip() or f"exit code {self.returncode}")
+        return " / ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def executable(name: str, options: Mapping[str, str] | None = None) -> str:
+    """The executable to run for ``name`` (``sbatch``...): option, then env, then PATH."""
+    if options and options.get(name):
+        return options[name]
+    return os.environ.get(f"JOBSPEC_SLURM_{name.upper()}") or name
+
+
+def slurm_conf_in_use() -> str:
+    """A description of the configuration clients read, for messages."""
+    conf = os.environ.get("SLURM_CONF")
+    return f"SLURM_CONF={conf}" if conf else "SLURM_CONF unset (Slurm's default configuration)"
+
+
+def controller_unreachable(result: CommandResult) -> bool:
+    """True when ``result`` failed because slurmctld could not be reached."""
+    text = (result.stderr + "\n" + result.stdout).lower()
+    return not result.ok and any(fragment in text for fragment in _UNREACHABLE)
+
+
+def _unreachable_error(result: CommandResult) -> BackendError:
+    return BackendError(
+        f"the Slurm controller (slurmctld) could not be reached by {result.argv[0]} "
+        f"({slurm_conf_in_use()}): {result.message()}"
+    )
+
+
+def run_command(
+    name: str,
+    args: Sequence[str],
+    options: Mapping[str, str] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    check_controller: bool = True,
+    input_text: str | None = None,
+    cwd: str | None = None,
+) -> CommandResult:
+    """Run Slurm command ``name`` with ``args``; return its result.
+
+    Raises :class:`BackendError` when the executable is missing, the command hangs past
+    ``timeout`` seconds, or (with ``check_controller``) it failed because slurmctld could
+    not be reached. Any other non-zero exit is returned for the caller to interpret.
+    """
+    exe = executable(name, options)
+    argv = [exe, *args]
+    try:
+        proc = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            input=input_text,
+            cwd=cwd,
+            stdin=None if input_text is not None else subprocess.DEVNULL,
+        )
+    except FileNotFoundError as exc:
+        raise BackendError(
+            f"{name} not found ({exe!r}): is the Slurm client installed? Set "
+            f"JOBSPEC_SLURM_{name.upper()} or the transformer option {name}=PATH"
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise BackendError(
+            f"{name} did not answer within {timeout:.0f}s: the Slurm controller (slurmctld) "
+            f"may be down or overloaded ({slurm_conf_in_use()})"
+        ) from exc
+    except OSError as exc:
+        raise BackendError(f"cannot run {name} ({exe!r}): {exc.strerror}") from exc
+    result = CommandResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    if check_controller and controller_unreachable(result):
+        raise _unreachable_error(result)
+    return result

@@ -1,0 +1,227 @@
+"""Rendering a plan into sbatch scripts and submission units (nothing is run; no Slurm needed).
+
+* A top-level task is one ``sbatch`` script; its replicas are one job array
+  (``--array=0-N-1``, each element reading its index from ``SLURM_ARRAY_TASK_ID``).
+* A top-level group is one allocation (one ``sbatch``); its tasks run inside it as
+  ``srun --exact`` steps (see :mod:`jobspec_slurm.group`).
+* ``depends_on`` between top-level nodes is ``--dependency=afterok:<id>`` on the sbatch
+  command line, with ``{id:NODE}`` placeholders filled in at submission from the ids that
+  ``sbatch --parsable`` printed, plus ``--kill-on-invalid-dep=yes`` so a dependent of a
+  failure is ended by Slurm (reason ``DependencyNeverSatisfied``) instead of waiting.
+
+The scripts' shape lives in ``templates/`` (``job.sh``, ``group.sh``, ``lib.sh``); this
+module fills them in. Every user value is quoted with :func:`shlex.quote`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
+from jobspec_core.transformer import RenderedFile, RunContext, Submission, SubmissionUnit
+
+from .names import LIBRARY, Names
+from .options import (
+    chosen,
+    duration_note,
+    export_lines,
+    passthrough_options,
+    quote_argv,
+    resource_options,
+    task_limit,
+    time_minutes,
+)
+
+__all__ = ["render_plan", "load_template", "ScriptTemplate", "node_cwd", "stage_paths", "directives"]
+
+
+class ScriptTemplate(Template):
+    """``@{name}`` placeholders, so the shell's own ``$`` needs no escaping in templates."""
+
+    delimiter = "@"
+
+
+def load_template(name: str) -> str:
+    """The text of ``templates/<name>`` shipped in this package."""
+    return (resources.files("jobspec_slurm") / "templates" / name).read_text(encoding="utf-8")
+
+
+def node_cwd(node: PlanNode, context: RunContext) -> str:
+    """Where ``node`` runs: its ``cwd`` (relative ones against the submit directory), or
+    the directory the run was submitted from."""
+    cwd = node.attributes.cwd
+    if not cwd:
+        return str(context.workdir)
+    return os.path.normpath(os.path.join(str(context.workdir), cwd))
+
+
+def stage_paths(node: PlanNode, context: RunContext) -> list[str]:
+    """Absolute paths of ``node``'s ``stage`` steps (relative ones against its cwd)."""
+    base = node_cwd(node, context)
+    return [
+        os.path.normpath(os.path.join(base, str(step.options["path"])))
+        for step in node.steps
+        if step.name == "stage"
+    ]
+
+
+def directives(
+    node: PlanNode,
+    names: Names,
+    context: RunContext,
+    output: Path,
+    choices: Mapping[str, int] | None,
+) -> list[str]:
+    """The ``#SBATCH`` lines of a top-level node (passthrough last, so they win)."""
+    options = [
+        f"--job-name={names.key(node.id)}",
+        f"--output={shlex.quote(str(output))}",
+        f"--chdir={shlex.quote(node_cwd(node, context))}",
+    ]
+    if node.attributes.duration is not None:
+        options.append(f"--time={time_minutes(node.attributes.duration)}")
+    options += resource_options(chosen(node, choices))
+    if isinstance(node, PlanTask) and node.replicas > 1:
+        options.append(f"--array=0-{node.replicas - 1}")
+    options += passthrough_options(node)
+    return [f"#SBATCH {option}" for option in options]
+
+
+def comment_lines(node: PlanNode, plan: Plan) -> list[str]:
+    """Comments a reader of the script wants: requires metadata, resource alternatives."""
+    lines = []
+    requires = node.requires or plan.requires
+    if requires:
+        lines.append(f"# requires: {json.dumps(requires, sort_keys=True)}")
+    alternatives = node.resources.alternatives
+    if len(alternatives) > 1:
+        names = ", ".join(a.name or "inline" for a in alternatives)
+        lines.append(f"# resources: alternatives {names}; the first that fits is used")
+    return lines
+
+
+def _source(node: PlanNode) -> str:
+    src = node.source
+    where = src.file or "<string>"
+    if src.line:
+        where += f":{src.line}"
+    return f"from {where} ({src.path})" if src.path else f"from {where}"
+
+
+def _sbatch_unit(node: PlanNode, script: Path, kind: str, instances: int) -> SubmissionUnit:
+    argv = ["sbatch", "--parsable"]
+    if node.depends_on:
+        ids = ":".join(f"{{id:{dep}}}" for dep in node.depends_on)
+        argv += [f"--dependency=afterok:{ids}", "--kill-on-invalid-dep=yes"]
+    argv.append(str(script))
+    return SubmissionUnit(
+        node_id=node.id,
+        kind=kind,
+        argv=argv,
+        script=str(script.relative_to(script.parents[1])),
+        depends_on=list(node.depends_on),
+        instances=instances,
+    )
+
+
+def render_task(
+    task: PlanTask,
+    plan: Plan,
+    names: Names,
+    context: RunContext,
+    choices: Mapping[str, int] | None,
+) -> tuple[str, SubmissionUnit]:
+    """The script of a top-level task and its unit (``job``, or ``array`` for replicas)."""
+    request = chosen(task, choices)
+    output = names.log(task.id, "%a" if task.replicas > 1 else 0)
+    command = list(task.command)
+    if request.slots > 1:
+        command = ["srun", "--"] + command  # one process per slot, like Flux's -n
+    stage = [
+        f'_js_stage {shlex.quote(p)} || {{ _js_record "$_js_key" failed 1; exit 1; }}'
+        for p in stage_paths(task, context)
+    ]
+    script = ScriptTemplate(load_template("job.sh")).substitute(
+        directives="\n".join(directives(task, names, context, output, choices)),
+        run_id=context.run_id,
+        run_id_quoted=shlex.quote(context.run_id),
+        task_id=task.id,
+        task_id_quoted=shlex.quote(task.id),
+        instances=f"{task.replicas} instance(s)"
+        + (" as one job array" if task.replicas > 1 else ""),
+        source=_source(task),
+        status_dir=names.status_dir(),
+        status_dir_quoted=shlex.quote(str(names.status_dir())),
+        comments="\n".join(comment_lines(task, plan)),
+        library=shlex.quote(str(names.library())),
+        environment="\n".join(export_lines(task.attributes.environment, task)),
+        count=task.replicas,
+        key=shlex.quote(names.key(task.id)),
+        stage="\n".join(stage),
+        limit=task_limit(task),
+        command=quote_argv(command),
+    )
+    path = context.run_dir / names.script(task.id)
+    kind = "array" if task.replicas > 1 else "job"
+    return _tidy(script), _sbatch_unit(task, path, kind, task.replicas)
+
+
+def _tidy(script: str) -> str:
+    """Drop the blank lines left by empty placeholders."""
+    return "\n".join(line for line in script.splitlines() if line.strip()) + "\n"
+
+
+def render_plan(
+    plan: Plan, context: RunContext, choices: Mapping[str, int] | None = None
+) -> Submission:
+    """The whole submission: the shared library, one script and one unit per top-level
+    node, in document order, and notes for whatever Slurm cannot say exactly.
+
+    :param choices: node id -> index of the resource alternative chosen at submission
+        (default: the preferred, first, alternative everywhere).
+    """
+    from .group import render_group  # group rendering builds on this module
+
+    names = Names(context.run_dir)
+    for node, _ in plan.walk():
+        names.key(node.id)  # keys in document order, so renders are stable
+    submission = Submission(transformer="slurm")
+    submission.files[LIBRARY] = RenderedFile(load_template("lib.sh"))
+    for node in plan.children:
+        if isinstance(node, PlanGroup):
+            text, unit, notes = render_group(node, plan, names, context, choices)
+            submission.notes += notes
+        else:
+            text, unit = render_task(node, plan, names, context, choices)
+            if node.local:
+                submission.notes.append(
+                    f"{node.id}: local: true at the top level has no enclosing allocation; "
+                    "it is submitted as a job of its own"
+                )
+        submission.files[names.script(node.id)] = RenderedFile(text, executable=True)
+        submission.units.append(unit)
+    for node, _ in plan.walk():
+        note = duration_note(node)
+        if note:
+            submission.notes.append(note)
+        if len(node.resources.alternatives) > 1 and node.id not in (choices or {}):
+            submission.notes.append(
+                f"{node.id}: resource alternatives "
+                + " | ".join(a.name or "inline" for a in node.resources.alternatives)
+                + "; rendered with the first, the first that fits the cluster (sinfo) is "
+                "chosen at submission"
+            )
+        for step in node.steps:
+            if step.name == "write":
+                target = os.path.join(node_cwd(node, context), str(step.options["path"]))
+                size = len(str(step.options.get("content", "")).encode())
+                submission.notes.append(
+                    f"{node.id}: write {target} ({size} bytes) before submission"
+                )
+    return submission

@@ -1,0 +1,58 @@
+"""Slurm's job states mapped to jobspec's common :class:`~jobspec_core.transformer.TaskState`.
+
+Source: squeue(1), section "JOB STATE CODES" (Slurm 22.05), which lists every state a job
+can be in; the long names are what ``squeue -o %T`` prints and what ``scontrol show job``
+and the jobcomp/filetxt records call ``JobState``. Records of our own batch scripts (the
+``state`` word written into the run's status directory) use jobspec's own state names.
+"""
+
+from __future__ import annotations
+
+from jobspec_core.transformer import TaskState
+
+__all__ = ["SLURM_STATES", "map_state", "NEVER_SATISFIED_REASONS"]
+
+#: squeue(1) JOB STATE CODES -> our state. Comments paraphrase the manual's meaning.
+SLURM_STATES: dict[str, TaskState] = {
+    "PENDING": TaskState.PENDING,  # PD: awaiting resource allocation
+    "CONFIGURING": TaskState.PENDING,  # CF: allocated, nodes booting/getting ready
+    "REQUEUED": TaskState.PENDING,  # RQ: completing job being requeued
+    "REQUEUE_FED": TaskState.PENDING,  # RF: requeued by a federation
+    "REQUEUE_HOLD": TaskState.PENDING,  # RH: held job being requeued
+    "RESV_DEL_HOLD": TaskState.PENDING,  # RD: held because its reservation was deleted
+    "RUNNING": TaskState.RUNNING,  # R: has an allocation
+    "COMPLETING": TaskState.RUNNING,  # CG: finishing; some processes may still be active
+    "RESIZING": TaskState.RUNNING,  # RS: about to change size
+    "SIGNALING": TaskState.RUNNING,  # SI: being signaled
+    "STAGE_OUT": TaskState.RUNNING,  # SO: staging out data (burst buffer)
+    "SUSPENDED": TaskState.RUNNING,  # S: allocation suspended; it will resume
+    "STOPPED": TaskState.RUNNING,  # ST: SIGSTOP'd, keeps its allocation
+    "COMPLETED": TaskState.COMPLETED,  # CD: all processes ended with exit code zero
+    "FAILED": TaskState.FAILED,  # F: non-zero exit code or other failure
+    "BOOT_FAIL": TaskState.FAILED,  # BF: node boot failure
+    "NODE_FAIL": TaskState.FAILED,  # NF: a node of the allocation failed
+    "OUT_OF_MEMORY": TaskState.FAILED,  # OOM: out-of-memory error
+    "PREEMPTED": TaskState.FAILED,  # PR: terminated by preemption
+    "SPECIAL_EXIT": TaskState.FAILED,  # SE: requeued in a special state after failing
+    "REVOKED": TaskState.CANCELLED,  # RV: removed because a sibling (federation) started
+    "DEADLINE": TaskState.TIMEOUT,  # DL: terminated on its deadline
+    "TIMEOUT": TaskState.TIMEOUT,  # TO: reached its time limit
+    "CANCELLED": TaskState.CANCELLED,  # CA: cancelled by user or administrator
+}
+
+#: squeue reasons (squeue(1) "JOB REASON CODES") that mean a pending job will never start.
+NEVER_SATISFIED_REASONS = frozenset({"DependencyNeverSatisfied"})
+
+
+def map_state(slurm_state: str, reason: str | None = None) -> TaskState:
+    """Our state for a Slurm state word (``CANCELLED by 0`` is read as ``CANCELLED``).
+
+    A job cancelled *because* its dependency failed (``--kill-on-invalid-dep=yes``, reason
+    ``DependencyNeverSatisfied``) or still pending for that reason is ``NEVER_RUN``.
+    An unknown word is ``UNKNOWN`` rather than a guess.
+    """
+    word = slurm_state.strip().split()[0].upper() if slurm_state.strip() else ""
+    state = SLURM_STATES.get(word, TaskState.UNKNOWN)
+    if reason in NEVER_SATISFIED_REASONS and state in (TaskState.PENDING, TaskState.CANCELLED):
+        return TaskState.NEVER_RUN
+    return state

@@ -272,7 +272,43 @@ def test_unknown_transformer_whose_plugin_is_broken_says_why(site, tmp_path):
     assert "The plugin providing it failed to load: failed to load broken_plugin" in done.stderr
 
 
-def test_a_plugin_registers_a_step_type(site):
+def test_hook_jobspec_register_transformers(site, tmp_path):
+    """``jobspec_register_transformers``: each register() call adds one transformer, with the
+    name, description and capabilities its class declares, attributed to its plugin."""
+    two = TINY_PLUGIN.replace('name = "tiny"', 'name = "one"') + (
+        "\n\nclass Two(TinyTransformer):\n"
+        '    name = "two"\n'
+        '    description = "the second of a pair"\n'
+        '    capabilities = frozenset({"tasks", "command", "portable-variables", "replicas"})\n'
+        "\n\n@hookimpl\ndef jobspec_register_transformers(register):\n"
+        "    register(TinyTransformer)\n    register(Two)\n"
+    )
+    make_dist(site, "jobspec-pair", "1.2.3", {"pair_plugin": two}, {"pair": "pair_plugin"})
+    data = listing(site)
+    assert data["broken"] == []
+    by_name = {t["name"]: t for t in data["transformers"]}
+    assert set(by_name) == {"one", "two", "tiny"}
+    assert by_name["two"] == {
+        "name": "two",
+        "version": "1.2.3",
+        "distribution": "jobspec-pair",
+        "plugin": "pair",
+        "description": "the second of a pair",
+        "capabilities": ["tasks", "command", "replicas", "portable-variables"],
+    }
+    assert by_name["one"]["plugin"] == "pair" and by_name["tiny"]["plugin"] == "tiny"
+    plugins = {p["name"]: p for p in data["plugins"]}
+    assert plugins["pair"]["transformers"] == ["one", "two"]
+    # the registered class is what -t NAME instantiates
+    job = tmp_path / "job.yaml"
+    job.write_text("version: 1\ntasks:\n- name: r\n  replicas: 2\n  command: 'true'\n")
+    done = run_jobspec("transform", "-t", "two", str(job), env=isolated_env(site))
+    assert done.returncode == 0, done.stderr
+    done = run_jobspec("transform", "-t", "one", str(job), env=isolated_env(site))
+    assert done.returncode == 2 and "  - replicas: " in done.stderr
+
+
+def test_hook_jobspec_register_steps(site):
     """``jobspec_register_steps``: the step is provided by its plugin, beside the core's."""
     make_dist(
         site, "jobspec-greet", "0.2", {"greet_plugin": STEP_PLUGIN}, {"greet": "greet_plugin"}

@@ -1,0 +1,65 @@
+"""Where things live in a Flux run's directory: one place for every path both the renderer
+and the status reader use, so they cannot drift apart.
+
+::
+
+    RUN_DIR/submit.sh                 what is submitted, as a shell script a person can read
+    RUN_DIR/tasks/<node>.sh           one launcher per task (environment, cwd, command)
+    RUN_DIR/groups/<node>.sh          one batch script per group
+    RUN_DIR/logs/<node>.<index>.log   output of each task instance (and of each group)
+    RUN_DIR/status/<node>.<index>     start/end markers written by launchers inside groups
+    RUN_DIR/status/<group>.jobs       what a batch script submitted (or could not)
+    RUN_DIR/status/<group>.json       `flux jobs -a --json` of the group's instance at its end
+    RUN_DIR/writes/<node>/<n>         content of the node's n-th ``write`` step
+
+``<node>`` is the plan id with ``/`` turned into ``+`` and any character outside
+``[A-Za-z0-9._+-]`` into ``_`` (plan ids are names, so collisions do not arise in practice).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["safe_name", "Layout"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]")
+
+
+def safe_name(node_id: str) -> str:
+    """A file-name-safe form of a plan id."""
+    return _UNSAFE.sub("_", node_id.replace("/", "+"))
+
+
+class Layout:
+    """Paths of one run (``run_dir`` absolute). Relative names are for ``Submission.files``."""
+
+    def __init__(self, run_dir: Path):
+        self.run_dir = Path(run_dir)
+
+    def path(self, relative: str) -> str:
+        return str(self.run_dir / relative)
+
+    @staticmethod
+    def launcher(node_id: str) -> str:
+        return f"tasks/{safe_name(node_id)}.sh"
+
+    @staticmethod
+    def batch(node_id: str) -> str:
+        return f"groups/{safe_name(node_id)}.sh"
+
+    @staticmethod
+    def write_content(node_id: str, n: int) -> str:
+        return f"writes/{safe_name(node_id)}/{n}"
+
+    def log(self, node_id: str, index: int | str) -> str:
+        return self.path(f"logs/{safe_name(node_id)}.{index}.log")
+
+    def marker(self, node_id: str, index: int | str) -> str:
+        return self.path(f"status/{safe_name(node_id)}.{index}")
+
+    def group_record(self, node_id: str) -> str:
+        return self.path(f"status/{safe_name(node_id)}.jobs")
+
+    def group_dump(self, node_id: str) -> str:
+        return self.path(f"status/{safe_name(node_id)}.json")

@@ -1,0 +1,443 @@
+"""Render a plan into a Flux submission: files and ``flux`` commands, with no Flux present.
+
+* A top-level task is one ``flux submit`` (replicas: one ``flux submit --cc=0-N-1``).
+* A group is one ``flux batch`` of ``groups/<id>.sh``, whose script submits the group's tasks
+  with ``flux submit --flags=waitable`` inside the nested instance and ends with
+  ``flux job wait --all``; a nested group is a ``flux batch`` line of its parent's script.
+* ``local: true`` entries are plain lines of the batch script (run in document order, each
+  after every entry above it has finished, and after its own ``depends_on`` succeeded). A
+  top-level ``local`` task has no enclosing batch script: it is submitted like any task
+  (the enclosing allocation is then the Flux instance itself).
+* ``depends_on`` becomes ``--dependency=afterok:ID`` with the ids captured at submission
+  (``{id:NODE}`` placeholders in unit argv; ``$J_n`` variables in batch scripts). Entries
+  are submitted in document order, except that an entry waits for the entries it depends on.
+* Every task's environment, working directory and command live in its launcher
+  ``tasks/<id>.sh`` (see :func:`jobspec_flux.scripts.launcher_text`).
+* ``write`` steps are rendered as ``writes/<id>/<n>`` and copied into the staging directory
+  before submission; ``stage`` steps become ``flux archive create`` (before submission, or
+  in the batch script for tasks inside a group) and ``-o stage-in.names=``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from jobspec_core.errors import InvalidJobspec, Problem
+from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
+from jobspec_core.transformer import (
+    RenderedFile,
+    RunContext,
+    Submission,
+    SubmissionUnit,
+    portable_environment,
+)
+
+from .jobs import JobRequest, is_submitted, kind_of, passthrough_options, resource_request
+from .layout import Layout, safe_name
+from .scripts import (
+    DEP_PLACEHOLDER,
+    comment_safe,
+    flux_argv,
+    launcher_text,
+    stage_archive_argv,
+    template,
+)
+
+__all__ = ["render_plan", "RenderResult", "StageArchive", "WriteFile", "ordered"]
+
+TRANSFORMER = "flux"
+
+
+@dataclass
+class StageArchive:
+    """One ``flux archive create``: archive ``name`` of ``base`` inside ``directory``."""
+
+    name: str
+    directory: str
+    base: str
+    path: str  #: the path as written in the step
+
+
+@dataclass
+class WriteFile:
+    """A ``write`` step: copy ``RUN_DIR/source`` to ``target`` before submission."""
+
+    source: str
+    target: str
+    executable: bool
+
+
+@dataclass
+class RenderResult:
+    """Everything the backends need besides the :class:`Submission` itself."""
+
+    submission: Submission
+    requests: dict[str, JobRequest] = field(default_factory=dict)  #: top-level node id ->
+    order: list[str] = field(default_factory=list)  #: top-level node ids, submission order
+    stages: dict[str, list[StageArchive]] = field(default_factory=dict)  #: top-level node ->
+    writes: list[WriteFile] = field(default_factory=list)
+
+
+def ordered(nodes: list[PlanNode]) -> list[PlanNode]:
+    """``nodes`` in document order, except that a node comes after the nodes it depends on
+    (a stable topological order; the plan has no cycles)."""
+    done: set[str] = set()
+    out: list[PlanNode] = []
+    pending = list(nodes)
+    while pending:
+        for i, node in enumerate(pending):
+            if all(dep in done for dep in node.depends_on):
+                out.append(pending.pop(i))
+                done.add(node.id)
+                break
+        else:  # a cycle or a dependency outside this level: keep document order
+            out.extend(pending)
+            break
+    return out
+
+
+_BRACES = re.compile(r"[{}]")
+
+
+class _Renderer:
+    def __init__(self, plan: Plan, context: RunContext):
+        self.plan = plan
+        self.context = context
+        self.layout = Layout(context.run_dir)
+        self.files: dict[str, RenderedFile] = {}
+        self.notes: list[str] = []
+        self.result = RenderResult(Submission(TRANSFORMER))
+        for where in (str(context.run_dir), str(context.workdir)):
+            if _BRACES.search(where):
+                raise self._error(
+                    f"the run directory {where!r} contains {{ or }}, which Flux treats as a "
+                    "template in --output and --cc arguments; expected a path without braces"
+                )
+
+    def _error(self, message: str, node: PlanNode | None = None) -> InvalidJobspec:
+        src = node.source if node is not None else None
+        return InvalidJobspec(
+            [
+                Problem(
+                    message,
+                    path=src.path if src else "",
+                    file=(src.file if src else None) or self.plan.source,
+                    line=src.line if src else None,
+                    column=src.column if src else None,
+                    code="flux-render",
+                )
+            ]
+        )
+
+    # -- common pieces ---------------------------------------------------------------
+
+    def _cwd(self, node: PlanNode) -> str:
+        cwd = node.attributes.cwd
+        if cwd is None:
+            return str(self.context.workdir)
+        return str(PurePosixPath(self.context.workdir) / cwd)
+
+    def _stages(self, node: PlanNode, ancestors: list[PlanGroup]) -> list[StageArchive]:
+        out = []
+        for owner in [*ancestors, node]:
+            for n, step in enumerate(owner.steps):
+                if step.name != "stage":
+                    continue
+                path = str(step.options["path"])
+                full = PurePosixPath(self._cwd(node)) / path
+                base = full.name or "."
+                name = f"jobspec.{safe_name(self.context.run_id)}.{safe_name(owner.id)}.{n}"
+                out.append(StageArchive(name, str(full.parent), base, path))
+        return out
+
+    def _writes(self, node: PlanNode) -> None:
+        for n, step in enumerate(node.steps):
+            if step.name != "write":
+                continue
+            source = self.layout.write_content(node.id, n)
+            self.files[source] = RenderedFile(str(step.options["content"]))
+            target = str(PurePosixPath(self.context.workdir) / step.options["path"])
+            executable = bool(step.options.get("executable", False))
+            self.result.writes.append(WriteFile(source, target, executable))
+
+    def _request(
+        self, node: PlanNode, ancestors: list[PlanGroup], *, inner: bool
+    ) -> JobRequest:
+        attrs = node.attributes
+        options, setattr, setopt = passthrough_options(
+            attrs.passthrough.get("flux", {}), self.notes, node.id
+        )
+        stages = self._stages(node, ancestors) if isinstance(node, PlanTask) else []
+        replicas = node.replicas if isinstance(node, PlanTask) else 1
+        watch = attrs.watch and isinstance(node, PlanTask) and not inner
+        if attrs.watch and inner and isinstance(node, PlanTask):
+            self.notes.append(
+                f"{node.id}: watch has no effect inside a group (its output goes to its log)"
+            )
+        if isinstance(node, PlanTask):
+            command = ["/bin/sh", self.layout.path(self.layout.launcher(node.id))]
+            output = "" if watch else self.layout.log(node.id, "{cc}" if replicas > 1 else 0)
+        else:
+            command = [self.layout.path(self.layout.batch(node.id))]
+            output = self.layout.log(node.id, "batch")
+        request = JobRequest(
+            node_id=node.id,
+            kind=kind_of(node),
+            command=command,
+            replicas=replicas,
+            duration=attrs.duration,
+            cwd=self._cwd(node),
+            output=output,
+            watch=watch,
+            depends_on=list(node.depends_on),
+            options=options,
+            setattr=setattr,
+            setopt=setopt,
+            stage_names=[s.name for s in stages],
+            **resource_request(node, self.notes),
+        )
+        if replicas > 1:
+            self._check_cc_safe(node, request)
+        return request
+
+    def _check_cc_safe(self, node: PlanNode, request: JobRequest) -> None:
+        # With --cc, flux-submit(1) formats every argument with str.format ({cc}).
+        words = [request.cwd, *(str(v) for _, v in request.options)]
+        words += [f"{k}={v}" for k, v in {**request.setattr, **request.setopt}.items()]
+        for word in words:
+            if _BRACES.search(word):
+                raise self._error(
+                    f"{word!r} contains {{ or }}, which flux submit --cc (replicas) would "
+                    "substitute; expected a value without braces for a replicated task",
+                    node,
+                )
+
+    def _launcher(self, task: PlanTask, ancestors: list[PlanGroup], *, inner: bool) -> None:
+        env = dict(task.attributes.environment)
+        portable = portable_environment(self.context.run_id, task, 0)
+        portable.pop("JOBSPEC_TASK_INDEX")
+        env.update(portable)
+        if inner:
+            mode = "marker"
+        elif task.attributes.watch:
+            mode = "watch"
+        else:
+            mode = "exec"
+        stages = self._stages(task, ancestors)
+        self.files[self.layout.launcher(task.id)] = RenderedFile(
+            launcher_text(
+                task_id=task.id,
+                run_id=self.context.run_id,
+                environment=env,
+                cwd=self._cwd(task),
+                command=task.command,
+                mode=mode,
+                log=self.layout.log(task.id, "$JOBSPEC_TASK_INDEX"),
+                marker=self.layout.marker(task.id, "").rstrip("."),
+                stage_paths=[(s.path, s.base) for s in stages],
+                replicas=task.replicas,
+            ),
+            executable=True,
+        )
+
+    # -- batch scripts ---------------------------------------------------------------
+
+    def _batch(self, group: PlanGroup, ancestors: list[PlanGroup]) -> None:
+        inside = [*ancestors, group]
+        var = {child.id: f"J_{i}" for i, child in enumerate(group.children)}
+        lines: list[str] = []
+        submitted_before: list[str] = []
+        for child in ordered(group.children):
+            lines.append("")
+            if isinstance(child, PlanTask):
+                self._launcher(child, inside, inner=True)
+                self._writes(child)
+            if not is_submitted(child):
+                lines += self._local_lines(child, var, submitted_before)
+                continue
+            if isinstance(child, PlanGroup):
+                self._writes(child)
+                self._batch(child, inside)
+            request = self._request(child, inside, inner=True)
+            lines += self._submit_lines(child, request, var)
+            submitted_before.append(var[child.id])
+        record = self.layout.group_record(group.id)
+        dump = self.layout.group_dump(group.id)
+        self.files[self.layout.batch(group.id)] = RenderedFile(
+            template("batch.sh").substitute(
+                group_id=group.id,
+                run_id=self.context.run_id,
+                record=shlex.quote(record),
+                dump=shlex.quote(dump),
+                body="\n".join(lines).strip("\n"),
+            ),
+            executable=True,
+        )
+
+    def _submit_lines(self, node: PlanNode, request: JobRequest, var: dict[str, str]) -> list[str]:
+        v = var[node.id]
+        label = shlex.quote(node.id)
+        lines = [f"# {kind_of(node)} {comment_safe(node.id)}"]
+        if isinstance(node, PlanTask):
+            for archive in {s.name: s for s in self._stage_list(request)}.values():
+                lines.append(
+                    shlex.join(stage_archive_argv(archive.name, archive.directory, archive.base))
+                    + " >/dev/null"
+                )
+        deps = " ".join(f'"${var[d]}"' for d in request.depends_on if d in var)
+        argv = shlex.join(flux_argv(request, waitable=True))
+        cmd = argv + (f" $(deps {deps})" if deps else "") + " " + shlex.join(request.command)
+        submit = f'if {v}=$({cmd} 2>"$E"); then job {label} ${v}; else {v}=; never {label} "$(cat "$E")"; fi'
+        if request.depends_on:
+            cond = " && ".join(f'[ -n "${var[d]}" ]' for d in request.depends_on if d in var)
+            lines.append(f"if {cond}; then")
+            lines.append("    " + submit)
+            lines.append(f'else {v}=; never {label} "a dependency never ran"; fi')
+        else:
+            lines.append(submit)
+        return lines
+
+    def _stage_list(self, request: JobRequest) -> list[StageArchive]:
+        return self._current_stages.get(request.node_id, [])
+
+    def _local_lines(
+        self, task: PlanTask, var: dict[str, str], submitted_before: list[str]
+    ) -> list[str]:
+        v = var[task.id]
+        label = shlex.quote(task.id)
+        launcher = shlex.quote(self.layout.path(self.layout.launcher(task.id)))
+        lines = [f"# local {comment_safe(task.id)}: runs here, after the entries above it"]
+        if submitted_before:
+            ids = " ".join(f"${x}" for x in submitted_before)
+            joined = "".join(f"${x}" for x in submitted_before)
+            lines.append(f'[ -z "{joined}" ] || flux job status {ids} >/dev/null 2>&1')
+        runs = [
+            f"sh {launcher} {i} > {shlex.quote(self.layout.log(task.id, i))} 2>&1 &"
+            for i in range(task.replicas)
+        ]
+        body = runs + [f"wait; {v}=local"]
+        checks = []
+        for dep in task.depends_on:
+            checks.append(f'ok "${var[dep]}"')
+        if checks:
+            lines.append(f"if {' && '.join(checks)}; then")
+            lines += ["    " + line for line in body]
+            lines.append(f'else {v}=; never {label} "a dependency did not succeed"; fi')
+        else:
+            lines += body
+        return lines
+
+    # -- top level -------------------------------------------------------------------
+
+    def run(self) -> RenderResult:
+        self._current_stages: dict[str, list[StageArchive]] = {}
+        for node, parent in self.plan.walk():
+            if isinstance(node, PlanTask):
+                anc = self._ancestors(node)
+                self._current_stages[node.id] = self._stages(node, anc)
+        script = [
+            "#!/bin/sh",
+            f"# What jobspec-flux submits for run {self.context.run_id}, in order, as a shell",
+            "# script a person can read (jobspec submits the same commands from Python).",
+            "set -e",
+            "deps() { for j in \"$@\"; do printf ' --dependency=afterok:%s' \"$j\"; done; }",
+        ]
+        for node in ordered(self.plan.children):
+            if isinstance(node, PlanTask):
+                self._launcher(node, [], inner=False)
+            else:
+                self._batch(node, [])
+            self._writes(node)
+            request = self._request(node, [], inner=False)
+            self.result.requests[node.id] = request
+            self.result.order.append(node.id)
+            stages = self._current_stages.get(node.id, [])
+            self.result.stages[node.id] = stages
+            argv = flux_argv(request)
+            argv += [DEP_PLACEHOLDER.format(node=d) for d in request.depends_on]
+            argv += request.command
+            kind = "allocation" if isinstance(node, PlanGroup) else (
+                "array" if request.replicas > 1 else "job"
+            )
+            instances = (
+                sum(t.replicas for t in _tasks_in(node))
+                if isinstance(node, PlanGroup)
+                else request.replicas
+            )
+            script_name = self.layout.batch(node.id) if isinstance(node, PlanGroup) else (
+                self.layout.launcher(node.id)
+            )
+            self.result.submission.units.append(
+                SubmissionUnit(
+                    node_id=node.id,
+                    kind=kind,
+                    argv=argv,
+                    script=script_name,
+                    depends_on=list(request.depends_on),
+                    instances=instances,
+                )
+            )
+            for archive in stages:
+                script.append(
+                    shlex.join(stage_archive_argv(archive.name, archive.directory, archive.base))
+                )
+            shown = [
+                f"$(deps $J_{safe_var(d)})" if d else shlex.quote(a)
+                for a, d in zip(argv, _deps_for(argv), strict=True)
+            ]
+            script.append(f"J_{safe_var(node.id)}=$({' '.join(shown)})")
+        for write in self.result.writes:
+            script.insert(
+                5,
+                shlex.join(["cp", self.layout.path(write.source), write.target])
+                + (f" && chmod +x {shlex.quote(write.target)}" if write.executable else ""),
+            )
+        self.files["submit.sh"] = RenderedFile("\n".join(script) + "\n", executable=True)
+        sub = self.result.submission
+        sub.files = dict(sorted(self.files.items()))
+        sub.notes = list(dict.fromkeys(self.notes))
+        return self.result
+
+    def _ancestors(self, target: PlanNode) -> list[PlanGroup]:
+        def find(nodes: list[PlanNode], trail: list[PlanGroup]) -> list[PlanGroup] | None:
+            for node in nodes:
+                if node is target:
+                    return trail
+                if isinstance(node, PlanGroup):
+                    found = find(node.children, [*trail, node])
+                    if found is not None:
+                        return found
+            return None
+
+        return find(self.plan.children, []) or []
+
+
+def safe_var(node_id: str) -> str:
+    """A shell variable suffix for a node id."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", node_id)
+
+
+def _deps_for(argv: list[str]) -> list[str]:
+    out = []
+    for a in argv:
+        m = re.fullmatch(r"--dependency=afterok:\{id:(.*)\}", a)
+        out.append(m.group(1) if m else "")
+    return out
+
+
+def _tasks_in(group: PlanGroup) -> list[PlanTask]:
+    out: list[PlanTask] = []
+    for child in group.children:
+        if isinstance(child, PlanGroup):
+            out += _tasks_in(child)
+        else:
+            out.append(child)
+    return out
+
+
+def render_plan(plan: Plan, context: RunContext) -> RenderResult:
+    """Render ``plan`` (pure: nothing is executed and Flux need not be installed)."""
+    return _Renderer(plan, context).run()

@@ -1,0 +1,134 @@
+"""The Flux transformer: the :class:`~jobspec_core.transformer.Transformer` contract for Flux.
+
+Rendering (:mod:`jobspec_flux.render`) needs neither Flux nor flux-python. Submission, status
+and cancel go through one of two drivers:
+
+* ``python`` (:mod:`jobspec_flux.api_backend`): flux-python's ``JobspecV1``, checked with
+  Flux's own validator, submitted with ``flux.job.submit_async``; chosen when ``import flux``
+  works and ``FLUX_URI`` is set;
+* ``cli`` (:mod:`jobspec_flux.cli_backend`): the ``flux`` command; chosen otherwise, and
+  always for a plan with ``watch`` on a top-level task (``flux submit --watch`` streams it).
+
+Force one with the transformer option ``api=python|cli`` (``RunContext.options``) or the
+environment variable ``JOBSPEC_FLUX_API``. Each handle records the driver that submitted it;
+status and cancel use the driver given by the option, else the one in the handles.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from jobspec_core.errors import BackendError
+from jobspec_core.plan import Plan, PlanTask
+from jobspec_core.transformer import (
+    RunContext,
+    Submission,
+    TaskHandle,
+    TaskStatus,
+    Transformer,
+)
+
+from .driver import Driver
+from .render import RenderResult, render_plan
+from .runs import cancel_run, run_status, submit_run
+
+__all__ = ["FluxTransformer", "API_ENV", "python_api_available"]
+
+#: Environment variable forcing the driver: ``python`` or ``cli`` (``auto`` by default).
+API_ENV = "JOBSPEC_FLUX_API"
+
+
+def python_api_available() -> bool:
+    """Whether flux-python imports and a Flux instance is named by ``FLUX_URI``."""
+    if not os.environ.get("FLUX_URI"):
+        return False
+    try:
+        import flux  # noqa: F401
+        import flux.job  # noqa: F401
+    except Exception:  # noqa: BLE001 - a broken flux-python install is "not available"
+        return False
+    return True
+
+
+class FluxTransformer(Transformer):
+    """JobSpec on Flux: ``flux submit`` per top-level task, ``flux batch`` per group."""
+
+    name = "flux"
+    description = "Flux: flux submit per task, flux batch per group (nested instances)"
+    capabilities = frozenset(
+        {
+            "tasks",
+            "command",
+            "portable-variables",
+            "replicas",
+            "depends_on",
+            "groups",
+            "groups.nested",
+            "groups.depends_on",
+            "local",
+            "resources",
+            "resources.named",
+            "resources.alternatives",
+            "resources.gpu",
+            "attributes.duration",
+            "attributes.environment",
+            "attributes.cwd",
+            "attributes.watch",
+            "requires",
+            "steps.stage",
+            "steps.write",
+            "passthrough",
+        }
+    )
+    poll_interval = 0.5
+
+    def render(self, plan: Plan, context: RunContext) -> Submission:
+        """Files (launchers, batch scripts, ``submit.sh``) and one unit per top-level node."""
+        return render_plan(plan, context).submission
+
+    def _choice(self, context: RunContext, handles: Sequence[TaskHandle] = ()) -> str:
+        choice = context.options.get("api") or os.environ.get(API_ENV) or "auto"
+        if choice not in ("auto", "python", "cli"):
+            raise BackendError(
+                f"Flux: unknown api option {choice!r}; expected auto, python or cli"
+            )
+        if choice == "auto":
+            used = {h.data.get("via") for h in handles} - {None}
+            if used == {"cli"}:
+                return "cli"
+            return "python" if python_api_available() else "cli"
+        return choice
+
+    def driver(self, context: RunContext, handles: Sequence[TaskHandle] = (),
+               plan: Plan | None = None) -> Driver:
+        """The driver for this call (see the module docstring)."""
+        choice = self._choice(context, handles)
+        if plan is not None and choice != "cli" and context.options.get("api") in (None, "auto"):
+            if any(t.attributes.watch for t in plan.children if isinstance(t, PlanTask)):
+                choice = "cli"
+        if choice == "python":
+            from .api_backend import ApiDriver
+
+            return ApiDriver()
+        from .cli_backend import CliDriver
+
+        return CliDriver()
+
+    def rendered(self, plan: Plan, context: RunContext) -> RenderResult:
+        """The full render result (requests and order as well as the submission)."""
+        return render_plan(plan, context)
+
+    def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
+        # The submission is re-derived from the plan (rendering is deterministic) so that
+        # the structured requests are at hand; the files on disk are the runner's copy.
+        result = render_plan(plan, context)
+        return submit_run(plan, result, context, self.driver(context, plan=plan))
+
+    def status(
+        self, handles: Sequence[TaskHandle], context: RunContext
+    ) -> dict[tuple[str, int], TaskStatus]:
+        return run_status(handles, context, self.driver(context, handles))
+
+    def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
+        cancel_run(handles, context, self.driver(context, handles))

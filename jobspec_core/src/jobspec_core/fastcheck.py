@@ -58,6 +58,29 @@ _TYPES: dict[str, Check] = {
 }
 
 
+_PY_TYPES = {
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "null": (type(None),),
+    "number": (int, float),
+    "integer": (int,),
+}
+
+
+def _type_check(names: list[str]) -> Check:
+    """``type`` as one set lookup (bool is its own Python type, never an int here)."""
+    unknown = set(names) - set(_PY_TYPES)
+    if unknown:
+        raise Unsupported(f"type {sorted(unknown)}")
+    exact = frozenset(t for n in names for t in _PY_TYPES[n])
+    if "integer" in names and "number" not in names:
+        # JSON Schema counts 2.0 as an integer.
+        return lambda v: type(v) in exact or (type(v) is float and v.is_integer())
+    return lambda v: type(v) in exact
+
+
 def _all(checks: list[Check]) -> Check:
     if not checks:
         return lambda v: True
@@ -107,8 +130,7 @@ class _Compiler:
             checks.append(self.ref(schema["$ref"]))
         if "type" in schema:
             names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            tests = tuple(_TYPES[n] for n in names)
-            checks.append(lambda v, tests=tests: any(t(v) for t in tests))
+            checks.append(_type_check(names))
         if "const" in schema:
             expected = schema["const"]
             checks.append(lambda v: type(v) is type(expected) and v == expected)

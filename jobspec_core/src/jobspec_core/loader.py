@@ -36,6 +36,7 @@ import yaml
 from .docpath import DocPath, format_path
 from .errors import InvalidJobspec, Problem
 from .plan import SourceRef
+from .planner import gc_paused
 
 __all__ = [
     "Document",
@@ -54,7 +55,7 @@ MAX_DEPTH = 64
 #: Most alias references (``*name``) accepted in one document.
 MAX_ALIASES = 10_000
 #: Most nodes accepted, counting every alias as a full copy of what it refers to.
-MAX_NODES = 1_000_000
+MAX_NODES = 4_000_000
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
@@ -169,12 +170,13 @@ class _Builder:
     def _count(self, amount: int, mark) -> None:
         self.nodes += amount
         if self.nodes > MAX_NODES:
-            raise self._fatal(
-                mark,
-                f"the document expands to more than {MAX_NODES:,} nodes (counting each alias "
-                "as a copy of what it refers to); refused as a possible YAML bomb",
-                code="too-large",
-            )
+            if self.aliases:
+                message = (f"the document expands to more than {MAX_NODES:,} nodes (counting "
+                           "each alias as a copy of what it refers to); refused as a possible "
+                           "YAML bomb")
+            else:
+                message = f"the document has more than {MAX_NODES:,} nodes; too large"
+            raise self._fatal(mark, message, code="too-large")
 
     def _scalar(self, event) -> Any:
         value = event.value
@@ -497,7 +499,8 @@ def load_text(text: str | bytes, filename: str | None = None) -> Document:
         builder = _Builder(filename)
         loader = _Loader(text)
         try:
-            data = builder.run(loader)
+            with gc_paused():
+                data = builder.run(loader)
         except yaml.YAMLError as exc:
             raise _Fatal(_yaml_problem(exc, text, filename)) from None
         finally:

@@ -117,16 +117,27 @@ def default_request() -> ResourceRequest:
     return make_request(tree, "default")
 
 
-def _scaled(node: ResourceNode, factor: int) -> ResourceNode:
-    return ResourceNode(node.type, node.count * factor, node.children)
+def _shape(node: ResourceNode) -> tuple:
+    """A hashable key of a vertex's type and everything below it (not its own count)."""
+    return (node.type, tuple((c.type, c.count, _shape(c)) for c in node.children))
 
 
 def sum_requests(parts: Iterable[tuple[ResourceRequest, int]]) -> ResourceRequest:
     """A group without resources: its children's preferred requests, each times its
-    replicas, side by side in one tree."""
-    tree: list[ResourceNode] = []
+    replicas, side by side in one tree.
+
+    Top-level vertices of the same shape are added up (ten tasks of one slot with one core
+    each give one vertex ``slot x10`` with one core), in order of first appearance, so the
+    tree stays as small as the variety of the children's requests.
+    """
+    merged: dict[tuple, ResourceNode] = {}
     for request, replicas in parts:
-        tree.extend(_scaled(n, replicas) for n in request.tree)
-    if not tree:
+        for node in request.tree:
+            key = _shape(node)
+            if key in merged:
+                merged[key].count += node.count * replicas
+            else:
+                merged[key] = ResourceNode(node.type, node.count * replicas, node.children)
+    if not merged:
         return default_request()
-    return make_request(tree, "sum")
+    return make_request(list(merged.values()), "sum")

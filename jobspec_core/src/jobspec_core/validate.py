@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from .builtin_steps import StageStep, WriteStep
 from .errors import Problem
 from .loader import Document
+from .planner import gc_paused
 from .schema import schema_problems
 from .semantics import semantic_problems
 from .steps import StepType
@@ -79,9 +80,10 @@ def validate_document(document: Document, registry=None) -> list[Problem]:
         return [document.problem((), "expected a mapping at the top of the document",
                                  code="top-level")]
     problems = list(document.problems)
-    problems.extend(schema_problems(document))
-    steps = step_types(registry, _step_names(data))
-    problems.extend(semantic_problems(document, steps))
+    with gc_paused():
+        problems.extend(schema_problems(document))
+        steps = step_types(registry, _step_names(data))
+        problems.extend(semantic_problems(document, steps))
     unique: dict[tuple, Problem] = {}
     for problem in problems:
         unique.setdefault((problem.line, problem.column, problem.path, problem.message), problem)

@@ -67,6 +67,7 @@ class Case:
     expect: dict[str, Any] = field(default_factory=dict)
     render: dict[str, Any] = field(default_factory=dict)
     given_files: dict[str, str] = field(default_factory=dict)
+    modes: tuple[str, ...] = ("run", "render")
 
 
 @cache
@@ -180,6 +181,7 @@ def load_case(path: Path) -> Case:
         expect=data.get("expect") or {},
         render=data.get("render") or {},
         given_files=data.get("given_files") or {},
+        modes=tuple(data.get("modes") or ("run", "render")),
     )
 
 

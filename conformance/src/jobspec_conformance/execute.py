@@ -48,7 +48,9 @@ def prepare_dirs(base: Path, case: Case) -> tuple[Path, Path]:
     workdir.mkdir(parents=True, exist_ok=True)
     install_probe(results)
     for name, content in case.given_files.items():
-        (workdir / name).write_text(content, encoding="utf-8")
+        target = workdir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
     return workdir, results
 
 

@@ -83,6 +83,8 @@ class CaseItem(pytest.Item):
         settings = self._settings()
         case = self.case
         transformer = settings.transformer
+        if settings.mode not in case.modes:
+            pytest.skip(f"this case applies to {' and '.join(case.modes)} mode only")
         if settings.mode == "render":
             placeholders = dict(RENDER_PLACES)
         else:
@@ -94,7 +96,7 @@ class CaseItem(pytest.Item):
         if missing:
             reason = f"{settings.transformer_name} does not declare {', '.join(missing)}"
             if "attributes.environment" in missing and "attributes.environment" not in case.features:
-                reason += " (the suite passes JOBSPEC_RESULTS_DIR through attributes.environment)"
+                reason += " (the suite passes CONFORMANCE_RESULTS_DIR through attributes.environment)"
             if case.required:
                 raise CaseFailed(
                     [

@@ -24,7 +24,7 @@ from .outcome import CaseFailed, Mismatch
 __all__ = ["RESULTS_VAR", "substitute", "prepare_plan", "missing_features"]
 
 #: The variable through which tasks find the results directory.
-RESULTS_VAR = "JOBSPEC_RESULTS_DIR"
+RESULTS_VAR = "CONFORMANCE_RESULTS_DIR"
 
 
 def substitute(value: Any, placeholders: dict[str, str]) -> Any:

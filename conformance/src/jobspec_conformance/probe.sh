@@ -1,10 +1,10 @@
 #!/bin/sh
 # jobspec conformance probe: records what one task instance sees, for the suite to check.
 #
-# Usage (from a case's command):  sh "$JOBSPEC_RESULTS_DIR/probe.sh" [ACTION ARG...]...
+# Usage (from a case's command):  sh "$CONFORMANCE_RESULTS_DIR/probe.sh" [ACTION ARG...]...
 # The suite writes this file into the results directory before each case runs.
 #
-# Records go to "$JOBSPEC_RESULTS_DIR/<task>@<index>/" (task name and index from the portable
+# Records go to "$CONFORMANCE_RESULTS_DIR/<task>@<index>/" (task name and index from the portable
 # variables, with % and / escaped as %25 and %2F):
 #   start        present once the instance started; lists the instances that had ended then
 #   cwd          the physical working directory (pwd -P)
@@ -19,7 +19,7 @@
 # stdout) | await TASK SECONDS | exit CODE (the code to exit with after "end") | argv ARG...
 # The portable variables JOBSPEC_RUN_ID, JOBSPEC_TASK_NAME, JOBSPEC_TASK_INDEX and
 # JOBSPEC_TASK_COUNT are always recorded.
-R=${JOBSPEC_RESULTS_DIR:?JOBSPEC_RESULTS_DIR is not set: the conformance suite sets it}
+R=${CONFORMANCE_RESULTS_DIR:?CONFORMANCE_RESULTS_DIR is not set: the conformance suite sets it}
 esc() { printf '%s' "$1" | sed -e 's/%/%25/g' -e 's|/|%2F|g'; }
 D="$R/$(esc "${JOBSPEC_TASK_NAME-}")@$(esc "${JOBSPEC_TASK_INDEX-}")"
 mkdir -p "$D/env" "$D/unset" "$D/file" "$D/missing" "$D/argv" "$D/awaited"

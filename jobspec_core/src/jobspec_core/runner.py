@@ -5,7 +5,7 @@
 
 1. ``submit``: refuse a plan that uses a feature the transformer lacks (nothing is recorded
    or submitted), record the run and one row per task instance, render, write the
-   submission's files and ``plan.json`` into the run directory, submit, store the handles.
+   submission's files into the run directory, submit, store the handles.
    A render error forgets the run (nothing was submitted). A
    :class:`~jobspec_core.errors.SubmitError` records the handles the transformer had
    submitted (and cancelled) as cancelled, marks the run failed and is re-raised.
@@ -18,7 +18,6 @@ The default transformer is ``$JOBSPEC_TRANSFORMER``, else ``local``.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -113,10 +112,16 @@ class Runner:
     def _context(run: RunRecord) -> RunContext:
         return RunContext(run.run_id, Path(run.run_dir), Path(run.workdir), dict(run.options))
 
-    def _record(self, run_id: str, statuses: dict[tuple[str, int], TaskStatus]) -> RunStatus:
-        self.store.update_tasks(run_id, statuses)
+    def _record(
+        self,
+        run_id: str,
+        statuses: dict[tuple[str, int], TaskStatus],
+        tasks: list[TaskRecord] | None = None,
+    ) -> RunStatus:
+        if tasks is None:
+            tasks = self.store.tasks(run_id)
+        self.store.update_tasks(run_id, statuses, tasks)
         run = self.store.get_run(run_id)
-        tasks = self.store.tasks(run_id)
         if not run.finished and run.state != "submitting" and all(t.state.terminal for t in tasks):
             self.store.set_run_state(run_id, _final_state(tasks, False))
             run = self.store.get_run(run_id)
@@ -160,7 +165,6 @@ class Runner:
         try:
             submission = backend.render(plan, context)
             submission.write(context.run_dir)
-            (context.run_dir / "plan.json").write_text(json.dumps(plan.to_dict(), indent=1))
         except BaseException:
             self.store.delete_run(run.run_id)
             shutil.rmtree(context.run_dir, ignore_errors=True)
@@ -197,7 +201,7 @@ class Runner:
             return current
         backend = self._transformer(current.run.transformer)
         statuses = backend.status(handles, self._context(current.run))
-        return self._record(current.run.run_id, statuses)
+        return self._record(current.run.run_id, statuses, current.tasks)
 
     def wait(self, run_id: str, timeout: float | None = None) -> RunStatus:
         """Block until every instance is terminal or ``timeout`` seconds pass; the last status."""
@@ -207,7 +211,7 @@ class Runner:
         handles = [t.handle for t in current.tasks if t.handle is not None]
         backend = self._transformer(current.run.transformer)
         statuses = backend.wait(handles, self._context(current.run), timeout)
-        return self._record(current.run.run_id, statuses)
+        return self._record(current.run.run_id, statuses, current.tasks)
 
     def cancel(self, run_id: str) -> RunStatus:
         """Cancel whatever has not finished; returns the status once the transformer has

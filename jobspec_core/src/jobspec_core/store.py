@@ -363,19 +363,30 @@ class RunStore:
                 )
         self.touch(run_id)
 
-    def update_tasks(self, run_id: str, statuses: Mapping[tuple[str, int], TaskStatus]) -> int:
-        """Record statuses; only rows that changed are written. Returns how many changed."""
-        current = {t.key: t for t in self.tasks(run_id)}
+    def update_tasks(
+        self,
+        run_id: str,
+        statuses: Mapping[tuple[str, int], TaskStatus],
+        current: Iterable[TaskRecord] | None = None,
+    ) -> int:
+        """Record statuses; only rows that changed are written. Returns how many changed.
+
+        :param current: the run's records as last read (saves reading them again); the
+            records are updated in place to match what was written.
+        """
+        records = {t.key: t for t in (self.tasks(run_id) if current is None else current)}
         changes = []
         now = time.time()
         for key, st in statuses.items():
-            old = current.get(key)
+            old = records.get(key)
             if old is None:
                 continue
             if (old.state, old.exit_code, old.reason, old.started_at, old.finished_at) == (
                 st.state, st.exit_code, st.reason, st.started_at, st.finished_at
             ):
                 continue
+            old.state, old.exit_code, old.reason = st.state, st.exit_code, st.reason
+            old.started_at, old.finished_at = st.started_at, st.finished_at
             changes.append(
                 (st.state.value, st.exit_code, st.reason, st.started_at, st.finished_at, now,
                  run_id, key[0], key[1])

@@ -67,7 +67,7 @@ class LocalTransformer(Transformer):
         capacity = machine_capacity(context.options)
         spec = build_spec(plan, context, capacity)
         submission = Submission(self.name)
-        submission.files[SPEC_FILE] = RenderedFile(json.dumps(spec, indent=1, ensure_ascii=False))
+        submission.files[SPEC_FILE] = RenderedFile(json.dumps(spec, ensure_ascii=False))
         for node in plan.children:
             if isinstance(node, PlanTask):
                 unit = SubmissionUnit(

@@ -98,6 +98,9 @@ class LocalTransformer(Transformer):
                     stdout=subprocess.PIPE,
                     stderr=log,
                     cwd=str(context.workdir),
+                    # os.environ, not the C-level environment: libraries such as readline
+                    # add LINES/COLUMNS behind Python's back; tasks get what Python sees.
+                    env=dict(os.environ),
                     start_new_session=True,
                 )
             except OSError as exc:

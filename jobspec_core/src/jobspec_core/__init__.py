@@ -5,8 +5,6 @@ Plugins write ``from jobspec_core import hookimpl``.
 
 from __future__ import annotations
 
-from importlib import metadata
-
 from .errors import InvalidJobspec, JobspecError, Problem
 from .hookspecs import hookimpl
 from .plan import Plan, PlanGroup, PlanTask
@@ -21,10 +19,21 @@ from .transformer import (
     Transformer,
 )
 
-try:
-    __version__ = metadata.version("jobspec-core")
-except metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> str:
+    # __version__ is computed on first use: importlib.metadata costs ~10 ms at start-up,
+    # which every `jobspec` command would otherwise pay.
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            version = metadata.version("jobspec-core")
+        except metadata.PackageNotFoundError:  # running from a source tree
+            version = "0.0.0"
+        globals()["__version__"] = version
+        return version
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "__version__",

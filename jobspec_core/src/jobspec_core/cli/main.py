@@ -17,7 +17,6 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from .. import __version__
 from ..errors import EXIT_FAILURE, EXIT_USAGE, InvalidJobspec, JobspecError
 
 __all__ = ["main", "build_parser", "COMMANDS"]
@@ -41,17 +40,60 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on usage errors already; keep its message short and clear."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked for (importlib.metadata is slow to import)."""
+
+    def __init__(
+        self,
+        option_strings,
+        dest=argparse.SUPPRESS,
+        default=argparse.SUPPRESS,
+        help="show the version and exit",
+    ):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .. import __version__
+
+        parser.exit(message=f"jobspec {__version__}\n")
+
+
+def _command_module(argv: Sequence[str]) -> str | None:
+    """The module of the subcommand named in ``argv``, or ``None`` (help, a typo, none).
+
+    The global options take no values, so the first word not starting with ``-`` is the
+    subcommand's name; ``validate`` lives in ``validate_cmd``.
+    """
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            module = f"{word.replace('-', '_')}_cmd"
+            return module if module in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``jobspec`` parser.
+
+    With ``argv`` naming a known subcommand, only that subcommand's module is imported
+    (each module imports what its handler needs, so ``jobspec validate`` never loads the
+    runner or the run store: start-up time is a product feature). Otherwise every
+    subcommand is added, for ``--help`` and for argparse's list of valid choices.
+    """
     parser = _Parser(
         prog="jobspec",
         description="One YAML job specification for Flux, Slurm and this machine.",
     )
-    parser.add_argument("--version", action="version", version=f"jobspec {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument(
         "--debug", action="store_true", help="show Python tracebacks for unexpected errors"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    only = _command_module(argv) if argv is not None else None
     for name in COMMANDS:
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(f"{__package__}.{name}")
         except ModuleNotFoundError as exc:
@@ -64,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (``sys.exit(main())`` in the console script)."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help(sys.stderr)

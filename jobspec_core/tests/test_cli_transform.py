@@ -288,3 +288,47 @@ def test_local_backend_renders_without_running_anything(tmp_path, monkeypatch):
     assert done.returncode == 0, done.stderr
     assert "# ==> submissions, in order" in done.stdout
     assert not (tmp_path / "ran").exists()
+
+
+# -- start-up: a command imports only what it needs ----------------------------------------
+
+IMPORT_PROBE = """
+import sys
+from jobspec_core.cli.main import main
+rc = main(sys.argv[1:])
+heavy = {"jobspec_core.runner", "jobspec_core.store", "sqlite3", "jsonschema",
+         "importlib.metadata", "jobspec_core.plugins"}
+print("LOADED", ",".join(sorted(heavy & set(sys.modules))), "RC", rc)
+"""
+
+
+def _loaded(*args: str, env: dict[str, str], cwd: Path) -> tuple[set[str], int]:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    line = [x for x in done.stdout.splitlines() if x.startswith("LOADED ")][-1].split()
+    return {m for m in line[1].split(",") if m} if len(line) == 4 else set(), int(line[-1])
+
+
+def test_validate_and_transform_do_not_load_the_runner_or_the_store(tmp_path):
+    dist = tmp_path / "site"
+    make_dist(dist, "jobspec-tiny", "0.3", {"tiny_plugin": TINY_PLUGIN}, {"tiny": "tiny_plugin"})
+    doc = tmp_path / "job.yaml"
+    doc.write_text(JOB)
+    env = isolated_env(dist)
+    loaded, rc = _loaded("validate", str(doc), env=env, cwd=tmp_path)
+    assert rc == 0
+    # a valid document with built-in steps only: no plugins, no jsonschema, no metadata
+    assert loaded == set()
+    loaded, rc = _loaded("transform", "-t", "tiny", str(doc), env=env, cwd=tmp_path)
+    assert rc == 0
+    assert loaded == {"importlib.metadata", "jobspec_core.plugins"}  # finding transformers

@@ -422,6 +422,12 @@ def test_cli_graph_invalid_document_exits_2_without_traceback(tmp_path: Path):
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
+def test_cli_formats_are_the_graph_modules():
+    from jobspec_core.cli import graph_cmd
+
+    assert graph_cmd.FORMATS == graph.FORMATS
+
+
 def test_cli_graph_unknown_format_is_a_usage_error(mini_mummi: Path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["graph", "--format", "png", str(mini_mummi)])

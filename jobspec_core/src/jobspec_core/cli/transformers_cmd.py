@@ -23,7 +23,7 @@ __all__ = ["add_parser", "run", "collect", "format_table"]
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "transformers",
-        help="list installed transformers, their versions and capabilities, and broken plugins",
+        help="list installed transformers (versions, capabilities) and broken plugins",
         description="List the transformers installed through the 'jobspec' entry-point "
         "group: name, version, distribution, description and capabilities; then any plugin "
         "that failed to load, with its cause. JOBSPEC_DISABLE_PLUGINS blocks plugins by name.",

@@ -60,6 +60,8 @@ class SlurmTransformer(Transformer):
     )
     # Not declared: attributes.watch (Slurm writes output to files; nothing streams it back).
     poll_interval = 1.0
+    #: replicas of a top-level task are one job array (one sbatch).
+    array_submissions = True
     #: longest pause between two status attempts while the controller does not answer.
     max_backoff = 10.0
 

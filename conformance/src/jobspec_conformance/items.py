@@ -17,7 +17,10 @@ from .prepare import missing_features, prepare_plan, substitute
 from .render_check import check_notes, check_structure, compare_golden, update_golden
 from .settings import Settings, settings_of
 
-__all__ = ["CaseFile", "CaseItem"]
+__all__ = ["CaseFile", "CaseItem", "MODE_SKIP"]
+
+#: How a skip for a case that does not apply to this mode begins (not a missing capability).
+MODE_SKIP = "this case applies to"
 
 
 class CaseFile(pytest.File):
@@ -84,7 +87,7 @@ class CaseItem(pytest.Item):
         case = self.case
         transformer = settings.transformer
         if settings.mode not in case.modes:
-            pytest.skip(f"this case applies to {' and '.join(case.modes)} mode only")
+            pytest.skip(f"{MODE_SKIP} {' and '.join(case.modes)} mode only")
         if settings.mode == "render":
             placeholders = dict(RENDER_PLACES)
         else:

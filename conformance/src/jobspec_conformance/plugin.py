@@ -26,7 +26,7 @@ from jobspec_core.plugins import get_registry
 
 from . import report as reporting
 from .cases import CASE_SUFFIX, shipped_cases_dir
-from .items import CaseFile, CaseItem
+from .items import MODE_SKIP, CaseFile, CaseItem
 from .settings import SETTINGS_KEY, CaseResult, Settings, settings_of
 
 __all__ = [
@@ -164,6 +164,8 @@ class ConformanceSession:
             reason = ""
             if report.skipped and isinstance(report.longrepr, tuple):
                 reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+                if reason.startswith(MODE_SKIP):
+                    outcome = "not applicable"
             elif report.failed:
                 reason = _first_mismatch(str(report.longrepr))
             case = item.case

@@ -6,7 +6,8 @@ A case counts for every feature it is tagged with. A feature's status:
 * ``ok``          every case ran and passed;
 * ``partial``     some cases passed, others were skipped (a feature the transformer lacks);
 * ``unsupported`` every case was skipped;
-* ``not run``     no case of the feature ran in this session (``-k`` or deselection).
+* ``not run``     no case of the feature ran in this session (``-k`` or deselection, or
+  its cases apply to the other mode only: their outcome is ``not applicable``).
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ def terminal_table(report: dict[str, Any]) -> str:
         f"{s['skipped']} skipped; transformer {report['transformer']} "
         f"{report['transformer_version']}, {report['mode']} mode"
     )
+    if report["broken_case_files"]:
+        lines.append(f"{len(report['broken_case_files'])} broken case file(s): see the errors above")
     return "\n".join(lines)
 
 

@@ -510,7 +510,7 @@ def load_text(text: str | bytes, filename: str | None = None) -> Document:
     if data is None:
         raise InvalidJobspec(
             [Problem("the document is empty: expected a mapping that starts with 'version: 1'",
-                     file=filename, line=1 if text.strip() else None, code="empty")]
+                     file=filename, line=1, column=1, code="empty")]
         )
     if not isinstance(data, dict):
         line, column = builder.positions.get((), (None, None))

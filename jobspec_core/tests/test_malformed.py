@@ -1,0 +1,90 @@
+"""The malformed corpus: every file in ``malformed/`` is refused clearly and cheaply.
+
+Each file records the problem it must produce: a first line ``# expect: <text>`` or, for
+files that cannot hold a comment (binary, empty), an entry in ``malformed/EXPECTED.json``.
+For each file the CLI (``python -m jobspec_core validate FILE``) must exit 2, name the file
+and a line or a document path, print the expected text and no traceback; in-process, the
+loader must finish within a second and 200 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from jobspec_core import api
+from jobspec_core.errors import InvalidJobspec
+
+HERE = Path(__file__).parent / "malformed"
+FILES = sorted(p.name for p in HERE.glob("*.yaml"))
+SIDECAR = json.loads((HERE / "EXPECTED.json").read_text())
+
+
+def expected(name: str) -> str:
+    if name in SIDECAR:
+        return SIDECAR[name]
+    first = (HERE / name).read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# expect:"), f"{name} has no '# expect:' line and no sidecar entry"
+    return first.split(":", 1)[1].strip()
+
+
+def test_corpus_is_large_enough():
+    assert len(FILES) >= 45
+    assert set(SIDECAR) <= set(FILES)
+
+
+@pytest.fixture(scope="module")
+def cli_results() -> dict[str, subprocess.CompletedProcess]:
+    """Run the CLI once per file (two at a time: the machine is shared)."""
+
+    def run(name: str) -> tuple[str, subprocess.CompletedProcess]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "jobspec_core", "validate", name],
+            cwd=HERE, capture_output=True, timeout=60,
+        )
+        return name, proc
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, FILES))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_cli_refuses_clearly(name, cli_results):
+    proc = cli_results[name]
+    out = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+    assert proc.returncode == 2, out
+    assert "Traceback" not in out
+    assert expected(name) in out, out
+    # names the file, with a line number or a document path
+    located = re.search(rf"^{re.escape(name)}:(\d+)", out, re.M) or re.search(
+        rf"^{re.escape(name)}: [A-Za-z_][\w.\[\]-]*: ", out, re.M
+    )
+    assert located, out
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_loading_is_bounded(name):
+    raw = (HERE / name).read_bytes()
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        document = api.load_text(raw, name)
+        problems = api.validate(document)
+    except InvalidJobspec as exc:
+        problems = exc.problems
+    elapsed = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert problems, "a malformed document must produce at least one problem"
+    assert all(p.file == name for p in problems)
+    assert all(p.line is not None or p.path for p in problems), [p.format() for p in problems]
+    assert elapsed < 1.0, f"{name}: loading and validating took {elapsed:.2f} s"
+    assert peak < 200 * 1024 * 1024, f"{name}: peak memory {peak / 1e6:.0f} MB"

@@ -174,14 +174,24 @@ class Runner:
         except SubmitError as exc:
             if exc.submitted:
                 self.store.set_handles(run.run_id, exc.submitted, TaskState.CANCELLED)
-            self.store.set_run_state(run.run_id, "failed", error=str(exc))
+            self._not_submitted(run.run_id, str(exc))
             raise
         except BaseException as exc:
-            self.store.set_run_state(run.run_id, "failed", error=f"submission failed: {exc}")
+            self._not_submitted(run.run_id, f"submission failed: {exc}")
             raise
         self.store.set_handles(run.run_id, handles)
         self.store.set_run_state(run.run_id, "running")
         return run.run_id
+
+    def _not_submitted(self, run_id: str, error: str) -> None:
+        """A failed submission: instances without a handle never will run."""
+        statuses = {
+            t.key: TaskStatus(TaskState.CANCELLED, reason=f"not submitted: {error}")
+            for t in self.store.tasks(run_id)
+            if t.handle is None
+        }
+        self.store.update_tasks(run_id, statuses)
+        self.store.set_run_state(run_id, "failed", error=error)
 
     def record(self, run_id: str) -> RunStatus:
         """The run as recorded, without asking the transformer."""

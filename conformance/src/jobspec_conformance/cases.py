@@ -149,8 +149,10 @@ def load_case(path: Path) -> Case:
     for i, feature in enumerate(data["features"]):
         if feature not in FEATURES:
             problems.append(
-                problem(("features", i), f"unknown feature {feature!r}; expected one of: "
-                        + ", ".join(FEATURES))
+                problem(
+                    ("features", i),
+                    f"unknown feature {feature!r}; expected one of: " + ", ".join(FEATURES),
+                )
             )
     if "jobspec_file" in data:
         jobspec_path = path.parent / data["jobspec_file"]

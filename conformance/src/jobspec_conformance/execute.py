@@ -55,7 +55,14 @@ def prepare_dirs(base: Path, case: Case) -> tuple[Path, Path]:
 
 
 def run_case(
-    case: Case, plan: Plan, transformer: str, base: Path, workdir: Path, results: Path, timeout: float
+    case: Case,
+    plan: Plan,
+    transformer: str,
+    base: Path,
+    workdir: Path,
+    results: Path,
+    timeout: float,
+    options: dict[str, str] | None = None,
 ) -> Observed:
     """Submit ``plan`` through the runner and wait for it; raises :class:`CaseFailed` when
     it is refused or does not end within ``timeout`` seconds (then it is cancelled)."""
@@ -64,7 +71,14 @@ def run_case(
 
     runner = Runner(store=RunStore(base / "runs.sqlite"))
     try:
-        run_id = runner.submit(plan, transformer, workdir=workdir, options={})
+        return _submit_and_wait(runner, plan, transformer, workdir, results, timeout, options)
+    finally:
+        runner.store.close()
+
+
+def _submit_and_wait(runner, plan, transformer, workdir, results, timeout, options) -> Observed:
+    try:
+        run_id = runner.submit(plan, transformer, workdir=workdir, options=dict(options or {}))
     except JobspecError as exc:
         raise CaseFailed(
             [Mismatch("submission", "the run is accepted and submitted", describe_exception(exc))]
@@ -101,10 +115,15 @@ def _terminal(record: Any) -> bool:
     return bool(getattr(state, "terminal", False))
 
 
-def render_case(transformer: Transformer, plan: Plan) -> Submission:
+def render_case(
+    transformer: Transformer, plan: Plan, options: dict[str, str] | None = None
+) -> Submission:
     """Render ``plan`` at the fixed render places; any error becomes :class:`CaseFailed`."""
     context = RunContext(
-        run_id="RUN_ID", run_dir=RENDER_RUN_DIR, workdir=Path(RENDER_PLACES["@WORKDIR@"])
+        run_id="RUN_ID",
+        run_dir=RENDER_RUN_DIR,
+        workdir=Path(RENDER_PLACES["@WORKDIR@"]),
+        options=dict(options or {}),
     )
     try:
         return transformer.render(plan, context)

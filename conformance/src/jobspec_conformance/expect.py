@@ -307,7 +307,9 @@ class _Checker:
             self.add(subject, expected, f"{second} had not started when {first}@0 stopped waiting")
 
 
-def check_run(plan: Plan, observed: Observed, expect: dict[str, Any], slack: float) -> list[Mismatch]:
+def check_run(
+    plan: Plan, observed: Observed, expect: dict[str, Any], slack: float
+) -> list[Mismatch]:
     """Every run-mode expectation of a case that does not hold (``[]`` when all do).
 
     Unless ``expect`` says otherwise, every task instance must end ``completed``

@@ -98,8 +98,13 @@ class CaseItem(pytest.Item):
         missing = missing_features(case, plan, transformer.capabilities)
         if missing:
             reason = f"{settings.transformer_name} does not declare {', '.join(missing)}"
-            if "attributes.environment" in missing and "attributes.environment" not in case.features:
-                reason += " (the suite passes CONFORMANCE_RESULTS_DIR through attributes.environment)"
+            if (
+                "attributes.environment" in missing
+                and "attributes.environment" not in case.features
+            ):
+                reason += (
+                    " (the suite passes CONFORMANCE_RESULTS_DIR through attributes.environment)"
+                )
             if case.required:
                 raise CaseFailed(
                     [
@@ -117,7 +122,7 @@ class CaseItem(pytest.Item):
             self._run(settings, plan, base, workdir, results, placeholders)
 
     def _render(self, settings: Settings, plan) -> None:
-        submission = render_case(settings.transformer, plan)
+        submission = render_case(settings.transformer, plan, settings.options)
         mismatches = check_structure(plan, submission, settings.transformer, self.case.render)
         mismatches += check_notes(submission, self.case.render)
         if settings.golden is not None:
@@ -126,14 +131,23 @@ class CaseItem(pytest.Item):
                 update_golden(folder, submission)
             else:
                 mismatches += compare_golden(folder, submission)
-        self.details = [f"rendered units: {[(u.node_id, u.kind, u.instances) for u in submission.units]}"]
+        self.details = [
+            f"rendered units: {[(u.node_id, u.kind, u.instances) for u in submission.units]}"
+        ]
         if mismatches:
             raise CaseFailed(mismatches, self.details)
 
     def _run(self, settings: Settings, plan, base, workdir, results, placeholders) -> None:
         timeout = self.case.timeout or settings.timeout
         observed = run_case(
-            self.case, plan, settings.transformer_name, base, workdir, results, timeout
+            self.case,
+            plan,
+            settings.transformer_name,
+            base,
+            workdir,
+            results,
+            timeout,
+            settings.options,
         )
         expect = substitute(self.case.expect, {**placeholders, "@RUN_ID@": observed.run_id})
         mismatches = check_run(plan, observed, expect, settings.duration_slack)
@@ -172,7 +186,9 @@ def format_failure(
 ) -> str:
     """The failure text: the case, what was expected against what was seen, and details."""
     who = (
-        f"transformer {settings.transformer_name}, {settings.mode} mode" if settings else "no transformer"
+        f"transformer {settings.transformer_name}, {settings.mode} mode"
+        if settings
+        else "no transformer"
     )
     lines = [
         f"conformance case {case.id!r} failed ({'required' if case.required else 'optional'};"

@@ -82,7 +82,9 @@ def read_probes(results: Path) -> dict[str, Probe]:
         probe = Probe(unescape(raw_task), unescape(raw_index))
         if (entry / "start").is_file():
             probe.ended_before_start = {
-                unescape(line.strip()) for line in _read(entry / "start").splitlines() if line.strip()
+                unescape(line.strip())
+                for line in _read(entry / "start").splitlines()
+                if line.strip()
             }
         probe.finished = (entry / "end").exists()
         probe.duplicate = (entry / "duplicate").exists()
@@ -98,7 +100,9 @@ def read_probes(results: Path) -> dict[str, Probe]:
             probe.files[unescape(name)] = None
         argv_dir = entry / "argv"
         count = len(_names(argv_dir))
-        probe.argv = [_read(argv_dir / str(i)) for i in range(count) if (argv_dir / str(i)).exists()]
+        probe.argv = [
+            _read(argv_dir / str(i)) for i in range(count) if (argv_dir / str(i)).exists()
+        ]
         for name in _names(entry / "awaited"):
             probe.awaited[unescape(name)] = _read(entry / "awaited" / name).strip() == "yes"
         probes[probe.key] = probe

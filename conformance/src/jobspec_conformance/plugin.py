@@ -68,6 +68,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(repeatable)",
     )
     group.addoption(
+        "--conformance-option",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="a transformer option handed to every run and rendering, as jobspec run -o "
+        "would (repeatable; e.g. partition=debug)",
+    )
+    group.addoption(
         "--conformance-timeout",
         metavar="SECONDS",
         type=float,
@@ -113,6 +121,12 @@ def pytest_configure(config: pytest.Config) -> None:
     for folder in case_dirs:
         if not folder.is_dir():
             raise pytest.UsageError(f"--conformance-cases: {folder} is not a folder")
+    options = {}
+    for item in config.getoption("conformance_option"):
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise pytest.UsageError(f"--conformance-option: expected KEY=VALUE, found {item!r}")
+        options[key] = value
     settings = Settings(
         transformer_name=name,
         transformer=transformer,
@@ -123,6 +137,7 @@ def pytest_configure(config: pytest.Config) -> None:
         case_dirs=case_dirs,
         golden=Path(golden).resolve() if golden else None,
         update_golden=config.getoption("conformance_update_golden"),
+        options=options,
     )
     config.stash[SETTINGS_KEY] = settings
     # The shipped cases are collected whatever the paths given; with none, only the cases.

@@ -13,7 +13,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from jobspec_core.api import Document, plan as make_plan
+from jobspec_core.api import Document
+from jobspec_core.api import plan as make_plan
 from jobspec_core.errors import InvalidJobspec
 from jobspec_core.features import CORE_FEATURES, features_used
 from jobspec_core.plan import Plan

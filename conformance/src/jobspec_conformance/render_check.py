@@ -74,8 +74,7 @@ def check_structure(
                 Mismatch(
                     "whole-plan submission",
                     f"one unit carrying all {total} task instances",
-                    f"{len(units)} unit(s) carrying "
-                    f"{[u.instances for u in units]} instances",
+                    f"{len(units)} unit(s) carrying {[u.instances for u in units]} instances",
                 )
             )
         return out
@@ -218,8 +217,11 @@ def compare_golden(folder: Path, submission: Submission) -> list[Mismatch]:
             )
     for name in sorted(_existing(folder) - set(rendered)):
         out.append(
-            Mismatch(f"golden file {folder / name}", "a file the transformer renders",
-                     f"not rendered any more ({fix})")
+            Mismatch(
+                f"golden file {folder / name}",
+                "a file the transformer renders",
+                f"not rendered any more ({fix})",
+            )
         )
     return out
 

@@ -116,7 +116,9 @@ def terminal_table(report: dict[str, Any]) -> str:
         f"{report['transformer_version']}, {report['mode']} mode"
     )
     if report["broken_case_files"]:
-        lines.append(f"{len(report['broken_case_files'])} broken case file(s): see the errors above")
+        lines.append(
+            f"{len(report['broken_case_files'])} broken case file(s): see the errors above"
+        )
     return "\n".join(lines)
 
 
@@ -140,10 +142,18 @@ def markdown(report: dict[str, Any]) -> str:
     ]
     rows = feature_table(report)
     out.append("| " + " | ".join(rows[0]) + " |")
-    out.append("| " + " | ".join("---:" if i in _NUMERIC else "---" for i in range(len(rows[0]))) + " |")
+    out.append(
+        "| " + " | ".join("---:" if i in _NUMERIC else "---" for i in range(len(rows[0]))) + " |"
+    )
     for row in rows[1:]:
         out.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
-    out += ["", "## Cases", "", "| case | required | outcome | reason |", "| --- | --- | --- | --- |"]
+    out += [
+        "",
+        "## Cases",
+        "",
+        "| case | required | outcome | reason |",
+        "| --- | --- | --- | --- |",
+    ]
     for c in report["cases"]:
         reason = c["reason"].splitlines()[0] if c["reason"] else ""
         out.append(

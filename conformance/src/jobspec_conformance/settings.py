@@ -38,6 +38,7 @@ class Settings:
     case_dirs: list[Path] = field(default_factory=list)
     golden: Path | None = None
     update_golden: bool = False
+    options: dict[str, str] = field(default_factory=dict)
     results: dict[str, CaseResult] = field(default_factory=dict)
     broken: list[dict[str, str]] = field(default_factory=list)
     seen_ids: dict[str, str] = field(default_factory=dict)

@@ -22,6 +22,7 @@ are found with one depth-first search per level. Checks, each with its rule in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -39,6 +40,10 @@ MAX_GROUP_DEPTH = 16
 RESERVED_ENV_PREFIX = "JOBSPEC_"
 
 _GROUP_ENTRY_KEYS = {"group", "depends_on"}
+_TASK_KEYS = {"name", "command", "group", "replicas", "depends_on", "local", "resources",
+              "requires", "attributes", "steps"}
+#: Names the schema accepts (others are reported by the schema, not again here).
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def find_cycles(nodes: Iterable[str], edges: Mapping[str, list[str]], limit: int = 20) -> list[list[str]]:
@@ -240,7 +245,8 @@ class _Checker:
             if has_group and has_command:
                 self.add(epath, "a task entry has both 'command' and 'group': it is either a task "
                                 "(command) or a place for a group (group), not both", "group-and-command")
-            elif not has_group and not has_command:
+            elif not has_group and not has_command and set(entry) <= _TASK_KEYS:
+                # (with an unknown key such as 'comand', the schema's did-you-mean says it)
                 self.add(epath, "a task needs a 'command' (or 'group: NAME' to place a group "
                                 "here)", "missing-command")
             if has_group and isinstance(entry.get("group"), str):
@@ -331,7 +337,7 @@ class _Checker:
             known = sorted(self.resource_names)
             for part in res.split("|"):
                 name = part.strip()
-                if name and name not in self.resource_names:
+                if _NAME.match(name) and name not in self.resource_names:
                     guess = did_you_mean(name, known)
                     listed = ", ".join(known) if known else "none are defined"
                     self.add(path + ("resources",),

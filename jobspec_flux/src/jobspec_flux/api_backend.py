@@ -19,7 +19,7 @@ from typing import Any
 from jobspec_core.errors import BackendError
 
 from .driver import Driver, Refused
-from .jobs import JobRequest
+from .jobs import Capacity, JobRequest
 
 __all__ = ["ApiDriver", "build_jobspec"]
 
@@ -165,6 +165,15 @@ class ApiDriver(Driver):
                 future.get()
             except OSError:
                 pass  # already inactive: cancelling a finished job is a no-op
+
+    def capacity(self) -> Capacity:
+        import flux.resource
+
+        try:
+            up = flux.resource.resource_list(self.handle).get().up
+        except OSError as exc:
+            raise BackendError(f"Flux: cannot read the instance's resources: {exc}") from exc
+        return Capacity.of_totals(up.nnodes, up.ncores, up.ngpus)
 
     def create_archive(self, argv: list[str]) -> None:
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)

@@ -19,7 +19,7 @@ from typing import Any
 from jobspec_core.errors import BackendError
 
 from .driver import Driver, Refused
-from .jobs import JobRequest
+from .jobs import Capacity, JobRequest
 from .scripts import flux_argv
 from .states import parse_jobid
 
@@ -111,8 +111,7 @@ class CliDriver(Driver):
         while wanted:
             proc = self._run(["jobs", "--json", *wanted])
             if proc.returncode == 0:
-                data = json.loads(proc.stdout or '{"jobs": []}')
-                for job in data.get("jobs", []):
+                for job in _job_records(proc.stdout):
                     records[int(job["id"])] = job
                 return records
             unknown = set()
@@ -139,10 +138,34 @@ class CliDriver(Driver):
             if problems:
                 raise BackendError("Flux: flux cancel failed: " + "; ".join(problems))
 
+    def capacity(self) -> Capacity:
+        proc = self._run(["resource", "list", "-s", "up", "-no", "{nnodes} {ncores} {ngpus}"])
+        try:
+            nodes, cores, gpus = (int(x) for x in proc.stdout.split())
+        except ValueError as exc:
+            raise BackendError(
+                f"Flux: cannot read the instance's resources: {proc.stderr.strip() or proc.stdout!r}"
+            ) from exc
+        return Capacity.of_totals(nodes, cores, gpus)
+
     def create_archive(self, argv: list[str]) -> None:
         proc = self._run(argv[1:])
         if proc.returncode != 0:
             raise Refused(f"{' '.join(argv)}: {proc.stderr.strip()}")
+
+
+def _job_records(text: str) -> list[dict[str, Any]]:
+    """The records of ``flux jobs --json`` output: ``{"jobs": [...]}`` for several jobs, but
+    a single job object when exactly one id was given (flux-core 0.88.0)."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError as exc:
+        raise BackendError(f"Flux: flux jobs --json printed something not JSON: {exc}") from exc
+    if isinstance(data, dict) and "jobs" in data:
+        return [j for j in data["jobs"] if isinstance(j, dict) and "id" in j]
+    if isinstance(data, dict) and "id" in data:
+        return [data]
+    return []
 
 
 def _ids(text: str) -> list[int]:

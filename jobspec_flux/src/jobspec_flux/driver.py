@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from .jobs import JobRequest
+from .jobs import Capacity, JobRequest
 
 __all__ = ["Driver", "Refused"]
 
@@ -40,6 +40,10 @@ class Driver(ABC):
     @abstractmethod
     def cancel(self, ids: Sequence[int]) -> None:
         """Cancel every id that is still active (one request where possible)."""
+
+    @abstractmethod
+    def capacity(self) -> Capacity:
+        """The instance's resources that are up (for choosing among ``a|b`` alternatives)."""
 
     @abstractmethod
     def create_archive(self, argv: list[str]) -> None:

@@ -6,14 +6,18 @@ into a ``JobspecV1``. Keeping the decisions here means both paths submit the sam
 
 Decisions (also in ``jobspec_flux/README.md``):
 
-* Resources come from the plan's preferred alternative (Flux cannot choose between
-  alternatives at submission; a note says so when there are several). A task asks for
+* Resources: with ``a|b`` alternatives, the first that fits is used: for a top-level node,
+  fits the instance's resources that are up (asked once at submission); for a node inside
+  a group, fits the group's allocation (decided when rendering). Rendering shows the first
+  alternative for top-level nodes and says so in a note. A task asks for
   ``-n slots -c cores_per_slot [-g gpus_per_slot] [-N nodes] [--exclusive]``; its command
   runs **once per instance** like on every other backend (the launcher exits at once on
   every Flux task rank but 0), so the job holds all the slots it asked for. A group asks for
   ``--nslots/--cores-per-slot/--gpus-per-slot [-N]``.
 * Durations are whole seconds and always carry the unit: ``-t 300s`` (a bare number would be
-  minutes to the Flux CLI).
+  minutes to the Flux CLI). Inside a group, a task whose duration is not shorter than an
+  enclosing group's gets no ``-t`` of its own: Flux refuses a job longer than the remaining
+  lifetime of its instance, and the group's limit already stops it.
 * Passthrough ``flux.KEY: VALUE``: ``queue``, ``bank``, ``urgency``, ``requires`` and
   ``exclusive`` become the flux-submit(1) options of the same name; ``setattr.K`` becomes
   ``--setattr=K=V``; ``setopt.K`` (or ``shell.K``) becomes ``--setopt=K=V``; any other key K
@@ -26,7 +30,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from jobspec_core.plan import PlanGroup, PlanNode, PlanTask
+from jobspec_core.plan import PlanGroup, PlanNode, PlanTask, ResourceRequest
 
 __all__ = [
     "NAMED_OPTIONS",
@@ -34,6 +38,10 @@ __all__ = [
     "passthrough_options",
     "option_value_text",
     "resource_request",
+    "resource_fields",
+    "Capacity",
+    "fits",
+    "choose",
 ]
 
 #: flux.KEY passthrough keys that map to a flux-submit(1) option of the same name.
@@ -77,6 +85,13 @@ class JobRequest:
     setattr: dict[str, Any] = field(default_factory=dict)
     setopt: dict[str, Any] = field(default_factory=dict)
     stage_names: list[str] = field(default_factory=list)
+    #: every resource alternative (dicts of :func:`resource_fields`), in order of preference
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+
+    def use_resources(self, fields: dict[str, Any]) -> None:
+        """Ask for ``fields`` (one of :attr:`alternatives`)."""
+        for key, value in fields.items():
+            setattr(self, key, value)
 
     @property
     def job_name(self) -> str:
@@ -124,27 +139,77 @@ def passthrough_options(
     return options, setattr, setopt
 
 
-def resource_request(node: PlanNode, notes: list[str]) -> dict[str, Any]:
-    """The resource fields of a :class:`JobRequest` from the node's preferred alternative."""
-    alternatives = node.resources.alternatives
-    chosen = alternatives[0]
-    if len(alternatives) > 1:
-        notes.append(
-            f"{node.id}: Flux cannot choose between resource alternatives at submission; "
-            f"using the first ({chosen.name or 'inline'})"
+def resource_fields(request: ResourceRequest) -> dict[str, Any]:
+    """The :class:`JobRequest` resource fields of one plan resource alternative."""
+    return {
+        "nodes": request.nodes,
+        "slots": max(request.slots, request.nodes, 1),
+        "cores_per_slot": max(request.cores_per_slot, 1),
+        "gpus_per_slot": request.gpus_per_slot,
+        "exclusive": request.exclusive,
+    }
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a job can be given: nodes, and cores and gpus on each node."""
+
+    nodes: int
+    cores_per_node: int
+    gpus_per_node: int = 0
+
+    @classmethod
+    def of_totals(cls, nodes: int, cores: int, gpus: int = 0) -> Capacity:
+        nodes = max(nodes, 1)
+        return cls(nodes, cores // nodes, gpus // nodes)
+
+
+def fits(fields: dict[str, Any], capacity: Capacity) -> bool:
+    """Whether a job asking for ``fields`` can ever be scheduled within ``capacity``."""
+    nodes, slots = fields["nodes"], fields["slots"]
+    cores, gpus = fields["cores_per_slot"], fields["gpus_per_slot"]
+    if nodes > capacity.nodes or cores > capacity.cores_per_node:
+        return False
+    if gpus > capacity.gpus_per_node:
+        return False
+    if nodes:
+        per_node = -(-slots // nodes)
+        return (
+            per_node * cores <= capacity.cores_per_node
+            and per_node * gpus <= capacity.gpus_per_node
         )
+    total_cores = capacity.nodes * capacity.cores_per_node
+    total_gpus = capacity.nodes * capacity.gpus_per_node
+    return slots * cores <= total_cores and slots * gpus <= total_gpus
+
+
+def choose(alternatives: list[dict[str, Any]], capacity: Capacity | None) -> dict[str, Any]:
+    """The first alternative that fits ``capacity`` (the first when none fits or unknown)."""
+    if capacity is not None:
+        for fields in alternatives:
+            if fits(fields, capacity):
+                return fields
+    return alternatives[0]
+
+
+def resource_request(
+    node: PlanNode, notes: list[str], capacity: Capacity | None = None
+) -> dict[str, Any]:
+    """The resource fields of a :class:`JobRequest`: the first alternative fitting
+    ``capacity`` (``None``: decided at submission; the first is shown), plus all of them."""
+    alternatives = [resource_fields(a) for a in node.resources.alternatives]
+    if len(alternatives) > 1 and capacity is None:
+        notes.append(
+            f"{node.id}: {len(alternatives)} resource alternatives; the first that fits the "
+            "Flux instance is chosen at submission (the first is shown here)"
+        )
+    chosen = node.resources.alternatives[alternatives.index(choose(alternatives, capacity))]
     if chosen.memory_per_slot:
         notes.append(
             f"{node.id}: memory ({chosen.memory_per_slot} MiB per slot) has no flux-submit "
             "option and is not requested"
         )
-    return {
-        "nodes": chosen.nodes,
-        "slots": max(chosen.slots, chosen.nodes, 1),
-        "cores_per_slot": max(chosen.cores_per_slot, 1),
-        "gpus_per_slot": chosen.gpus_per_slot,
-        "exclusive": chosen.exclusive,
-    }
+    return {**resource_fields(chosen), "alternatives": alternatives}
 
 
 def kind_of(node: PlanNode) -> Literal["task", "group"]:

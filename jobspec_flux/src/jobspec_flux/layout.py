@@ -55,6 +55,10 @@ class Layout:
     def log(self, node_id: str, index: int | str) -> str:
         return self.path(f"logs/{safe_name(node_id)}.{index}.log")
 
+    def log_prefix(self, node_id: str) -> str:
+        """:meth:`log` without ``.<index>.log``, for scripts that append the index."""
+        return self.path(f"logs/{safe_name(node_id)}")
+
     def marker(self, node_id: str, index: int | str) -> str:
         return self.path(f"status/{safe_name(node_id)}.{index}")
 

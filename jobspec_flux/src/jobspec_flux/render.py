@@ -35,7 +35,14 @@ from jobspec_core.transformer import (
     portable_environment,
 )
 
-from .jobs import JobRequest, is_submitted, kind_of, passthrough_options, resource_request
+from .jobs import (
+    Capacity,
+    JobRequest,
+    is_submitted,
+    kind_of,
+    passthrough_options,
+    resource_request,
+)
 from .layout import Layout, safe_name
 from .scripts import (
     DEP_PLACEHOLDER,
@@ -110,6 +117,8 @@ class _Renderer:
         self.files: dict[str, RenderedFile] = {}
         self.notes: list[str] = []
         self.result = RenderResult(Submission(TRANSFORMER))
+        #: group id -> the resource fields its batch job asks for
+        self.group_fields: dict[str, dict] = {}
         for where in (str(context.run_dir), str(context.workdir)):
             if _BRACES.search(where):
                 raise self._error(
@@ -197,11 +206,28 @@ class _Renderer:
             setattr=setattr,
             setopt=setopt,
             stage_names=[s.name for s in stages],
-            **resource_request(node, self.notes),
+            **resource_request(node, self.notes, self._capacity(ancestors)),
         )
+        if inner and request.duration is not None:
+            limits = [g.attributes.duration for g in ancestors if g.attributes.duration]
+            if limits and request.duration >= min(limits):
+                request.duration = None  # the group's own limit stops it (see jobs.py)
         if replicas > 1:
             self._check_cc_safe(node, request)
         return request
+
+    def _capacity(self, ancestors: list[PlanGroup]) -> Capacity | None:
+        """What the nearest enclosing group's allocation offers (``None`` at top level)."""
+        if not ancestors:
+            return None
+        group = ancestors[-1]
+        fields = self.group_fields.get(group.id)
+        if fields is None:
+            return None
+        nodes = max(fields["nodes"], 1)
+        cores = fields["slots"] * fields["cores_per_slot"]
+        gpus = fields["slots"] * fields["gpus_per_slot"]
+        return Capacity.of_totals(nodes, cores, gpus)
 
     def _check_cc_safe(self, node: PlanNode, request: JobRequest) -> None:
         # With --cc, flux-submit(1) formats every argument with str.format ({cc}).
@@ -235,7 +261,7 @@ class _Renderer:
                 cwd=self._cwd(task),
                 command=task.command,
                 mode=mode,
-                log=self.layout.log(task.id, "$JOBSPEC_TASK_INDEX"),
+                log=self.layout.log_prefix(task.id),
                 marker=self.layout.marker(task.id, "").rstrip("."),
                 stage_paths=[(s.path, s.base) for s in stages],
                 replicas=task.replicas,
@@ -247,6 +273,9 @@ class _Renderer:
 
     def _batch(self, group: PlanGroup, ancestors: list[PlanGroup]) -> None:
         inside = [*ancestors, group]
+        fields = resource_request(group, [], self._capacity(ancestors))
+        fields.pop("alternatives")
+        self.group_fields[group.id] = fields
         var = {child.id: f"J_{i}" for i, child in enumerate(group.children)}
         lines: list[str] = []
         submitted_before: list[str] = []

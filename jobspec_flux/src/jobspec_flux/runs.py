@@ -27,6 +27,7 @@ from jobspec_core.plan import Plan, PlanGroup, PlanTask
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .driver import Driver, Refused
+from .jobs import Capacity, choose
 from .layout import Layout
 from .render import RenderResult
 from .scripts import stage_archive_argv
@@ -103,6 +104,9 @@ def submit_run(
     _apply_writes(result, context)
     ids: dict[str, list[int]] = {}
     handles: list[TaskHandle] = []
+    capacity: Capacity | None = None
+    if any(len(r.alternatives) > 1 for r in result.requests.values()):
+        capacity = driver.capacity()
     try:
         for node_id in result.order:
             request = result.requests[node_id]
@@ -116,6 +120,8 @@ def submit_run(
                 driver.create_archive(
                     stage_archive_argv(archive.name, archive.directory, archive.base)
                 )
+            if capacity is not None and len(request.alternatives) > 1:
+                request.use_resources(choose(request.alternatives, capacity))
             deps = [job for d in request.depends_on for job in ids[d]]
             try:
                 ids[node_id] = driver.submit(request, deps)
@@ -233,8 +239,16 @@ def _inner_status(handle: TaskHandle, top: TaskStatus, layout: Layout) -> TaskSt
         return TaskStatus(TaskState.RUNNING if "start" in marker else TaskState.PENDING,
                           started_at=started)
     if top.state in (TaskState.TIMEOUT, TaskState.CANCELLED, TaskState.NEVER_RUN):
-        return TaskStatus(top.state, reason=f"its group ended: {top.reason or top.state.value}")
-    return TaskStatus(TaskState.LOST, reason="its group ended without recording this task")
+        return TaskStatus(
+            top.state,
+            None,
+            f"its group ended: {top.reason or top.state.value}",
+            started,
+            top.finished_at if started else None,
+        )
+    return TaskStatus(
+        TaskState.LOST, reason="its group ended without recording this task", started_at=started
+    )
 
 
 def run_status(

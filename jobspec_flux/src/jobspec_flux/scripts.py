@@ -88,10 +88,10 @@ def _run_lines(command: list[str], *, mode: str, log: str, marker: str | None) -
         return f"exec {quoted}\n"
     if mode == "watch":
         # Output goes to Flux (for --watch) and to the log; the exit code survives the pipe.
-        rc = shlex.quote(log + ".rc")
         return (
-            f"{{ {quoted}; echo $? > {rc}; }} 2>&1 | tee -a {shlex.quote(log)}\n"
-            f'exit "$(cat {rc})"\n'
+            f'L={shlex.quote(log)}."$JOBSPEC_TASK_INDEX".log\n'
+            f'{{ {quoted}; echo $? > "$L.rc"; }} 2>&1 | tee -a "$L"\n'
+            'exit "$(cat "$L.rc")"\n'
         )
     assert marker is not None
     m = shlex.quote(marker)
@@ -125,6 +125,7 @@ def launcher_text(
     :param mode: ``exec`` (a top-level job: the command replaces the shell), ``watch``
         (a top-level job whose output is also copied to ``log``), ``marker`` (inside a
         group: start and end with exit code are written to ``marker.INDEX``).
+    :param log: the log path without ``.INDEX.log`` (used in ``watch`` mode).
     :param stage_paths: ``(path as written, base name)``: where the path is missing on a
         node, it is linked to the copy the stage-in shell plugin extracted into
         ``$FLUX_JOB_TMPDIR``.

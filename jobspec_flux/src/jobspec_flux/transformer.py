@@ -82,6 +82,8 @@ class FluxTransformer(Transformer):
         }
     )
     poll_interval = 0.5
+    #: replicas of a top-level task are one submission (flux submit --cc=0-N-1)
+    array_submissions = True
 
     def render(self, plan: Plan, context: RunContext) -> Submission:
         """Files (launchers, batch scripts, ``submit.sh``) and one unit per top-level node."""

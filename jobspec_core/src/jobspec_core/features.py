@@ -76,7 +76,9 @@ def features_used(plan) -> set[str]:
         for step in node.steps:
             used.add(f"steps.{step.name}")
         alts = node.resources.alternatives
-        if any(a.origin != "default" for a in alts):
+        # Only resources written in the document count: a group's sum of default slots
+        # (or a task inheriting its group's) asks for nothing a backend must understand.
+        if any(a.origin in ("named", "inline") for a in alts):
             used.add("resources")
         if any(a.origin == "named" for a in alts):
             used.add("resources.named")

@@ -138,7 +138,7 @@ def load_case(path: Path) -> Case:
     if not isinstance(data, dict):
         raise CaseError([problem((), f"expected a mapping (a case), found {type(data).__name__}")])
     problems = [
-        problem(tuple(err.absolute_path), _schema_message(err))
+        problem(_error_path(err), _schema_message(err))
         for err in sorted(
             jsonschema.Draft202012Validator(case_schema()).iter_errors(data),
             key=lambda e: [str(p) for p in e.absolute_path],
@@ -185,6 +185,17 @@ def load_case(path: Path) -> Case:
         given_files=data.get("given_files") or {},
         modes=tuple(data.get("modes") or ("run", "render")),
     )
+
+
+def _error_path(err: jsonschema.ValidationError) -> DocPath:
+    """Where an error is: for an unexpected key, the key itself rather than its mapping."""
+    path = tuple(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = set(err.schema.get("properties") or {})
+        extra = sorted(k for k in err.instance if k not in allowed)
+        if extra:
+            return path + (extra[0],)
+    return path
 
 
 def _schema_message(err: jsonschema.ValidationError) -> str:

@@ -1,0 +1,129 @@
+"""The shipped cases themselves: they load, they cover every feature, their tags are honest."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+from jobspec_core import api
+from jobspec_core.features import CORE_FEATURES, FEATURES, features_used
+from jobspec_conformance.cases import (
+    CASE_SUFFIX,
+    CaseError,
+    case_schema,
+    load_case,
+    shipped_case_files,
+)
+from jobspec_conformance.execute import RENDER_PLACES
+from jobspec_conformance.prepare import prepare_plan, substitute, uses_results
+
+CASES = [load_case(p) for p in shipped_case_files()]
+BY_ID = {c.id: c for c in CASES}
+
+#: The portable basics: each must have at least one required case.
+REQUIRED_BASICS = [
+    "tasks",
+    "command",
+    "depends_on",
+    "replicas",
+    "groups",
+    "groups.depends_on",
+    "attributes.environment",
+    "attributes.cwd",
+    "attributes.duration",
+    "portable-variables",
+]
+
+
+def test_there_are_at_least_45_cases_with_unique_ids_matching_file_names():
+    assert len(CASES) >= 45
+    assert len(BY_ID) == len(CASES)
+    for case in CASES:
+        assert case.path.name == case.id + CASE_SUFFIX
+
+
+@pytest.mark.parametrize("feature", list(FEATURES))
+def test_every_feature_has_a_case(feature):
+    assert [c.id for c in CASES if feature in c.features], f"no conformance case for {feature!r}"
+
+
+@pytest.mark.parametrize("feature", REQUIRED_BASICS)
+def test_portable_basics_have_a_required_case(feature):
+    assert [c.id for c in CASES if feature in c.features and c.required]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_tags_cover_what_the_plan_uses(case):
+    """A case's tags name every feature its plan uses (so skips and the report are honest);
+    the results variable injected by the suite does not count."""
+    data = substitute(copy.deepcopy(case.jobspec), dict(RENDER_PLACES))
+    plan = api.plan(api.Document(data, str(case.path)))
+    assert features_used(plan) - CORE_FEATURES <= set(case.features)
+    # and with the injection, the plan is still valid
+    prepare_plan(case, dict(RENDER_PLACES))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_run_mode_cases_expect_something_observable(case):
+    """Every case that runs checks at least one thing beyond 'it completed'."""
+    if "run" not in case.modes:
+        assert case.render, "a render-only case needs render expectations"
+        return
+    expect = case.expect
+    assert expect.get("tasks") or expect.get("order") or expect.get("concurrent")
+    assert uses_results(case) or any(
+        "state" in t for t in (expect.get("tasks") or {}).values()
+    )
+
+
+def test_case_schema_is_a_valid_schema():
+    jsonschema.Draft202012Validator.check_schema(case_schema())
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / f"bad{CASE_SUFFIX}"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD_HEAD = "id: x\ndescription: d\nfeatures: [tasks]\nrequired: false\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "needle"),
+    [
+        (GOOD_HEAD + "jobspec: {version: 1}\nexpct: {}\n", 6, "'expct' was unexpected"),
+        (GOOD_HEAD.replace("[tasks]", "[tasks, gpus]") + "jobspec: {version: 1}\n", 3,
+         "unknown feature 'gpus'"),
+        (GOOD_HEAD, None, "exactly one of 'jobspec'"),
+        (GOOD_HEAD + "jobspec: {version: 1}\nexpect:\n  tasks:\n    a: {state: done}\n", 8,
+         "'done' is not one of"),
+        (GOOD_HEAD + "jobspec: [unclosed\n", 6, "not valid YAML"),
+        (GOOD_HEAD + "jobspec_file: nowhere.yaml\n", 5, "cannot read"),
+        ("- just\n- a list\n", 1, "expected a mapping"),
+    ],
+)
+def test_broken_case_names_file_and_line(tmp_path, text, line, needle):
+    path = _write(tmp_path, text)
+    with pytest.raises(CaseError) as info:
+        load_case(path)
+    message = str(info.value)
+    assert str(path) in message
+    assert needle in message
+    if line is not None:
+        assert f"{path}:{line}:" in message
+
+
+def test_jobspec_file_is_read_relative_to_the_case(tmp_path):
+    (tmp_path / "job.yaml").write_text("version: 1\ntasks:\n  - command: [true]\n")
+    case = load_case(_write(tmp_path, GOOD_HEAD + "jobspec_file: job.yaml\n"))
+    assert case.jobspec["tasks"][0]["command"] == [True] or case.jobspec["version"] == 1
+    assert "command" in case.jobspec_text
+
+
+def test_probe_is_valid_posix_sh():
+    probe = Path(shipped_case_files()[0]).parent.parent / "probe.sh"
+    assert subprocess.run(["sh", "-n", str(probe)], check=False).returncode == 0

@@ -32,7 +32,7 @@ echo "install-slurm: missing commands: ${missing[*]}"
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo -n)
+    SUDO=(sudo -n env DEBIAN_FRONTEND=noninteractive)
   else
     echo "install-slurm: must run as root (or with passwordless sudo)" >&2
     exit 1

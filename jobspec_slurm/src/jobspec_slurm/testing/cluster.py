@@ -34,9 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REQUIRED_COMMANDS = (
-    "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo", "scancel",
-    "munged", "munge", "unmunge",
+REQUIRED_COMMANDS = tuple(
+    "slurmctld slurmd sbatch squeue scontrol sinfo scancel munged munge unmunge".split()
 )
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_RUN = Path("/run/munge")
@@ -278,11 +277,22 @@ class LocalSlurmCluster:
         self._pids_file().write_text(json.dumps(pids))
 
     def _our_pid(self, daemon: str) -> int | None:
-        """Pid of ``daemon`` if it runs, was started by us, and uses our slurm.conf."""
+        """Pid of ``daemon`` if it runs, was started by us, and uses our slurm.conf.
+
+        A child of this process is trusted as is; otherwise the recorded pid must still be
+        ``daemon`` with our slurm.conf in its command line (so a recycled pid is never killed).
+        """
         pid = self._load_pids().get(daemon)
+        proc = self._procs.get(daemon)
+        if proc is not None and proc.pid == pid:
+            return pid if proc.poll() is None else None
         if pid is None or not _pid_alive(pid):
             return None
-        argv = _cmdline(pid)
+        for _ in range(10):  # cmdline reads empty briefly while a daemon sets its proc title
+            argv = _cmdline(pid)
+            if argv:
+                break
+            time.sleep(0.02)
         if argv and Path(argv[0]).name == daemon and str(self.conf_path) in argv:
             return pid
         return None
@@ -295,8 +305,12 @@ class LocalSlurmCluster:
         try:
             proc = subprocess.Popen(
                 [exe, "-D", "-f", str(self.conf_path), *extra],
-                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                env=self._full_env(), cwd=self.state_dir, start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self._full_env(),
+                cwd=self.state_dir,
+                start_new_session=True,
             )
         finally:
             out.close()
@@ -304,24 +318,18 @@ class LocalSlurmCluster:
         self._save_pids({**self._load_pids(), daemon: proc.pid})
 
     def _terminate(self, daemon: str, grace: float = 5.0) -> None:
+        """SIGTERM our ``daemon``, SIGKILL it after ``grace`` s; forget its pid."""
         pid = self._our_pid(daemon)
-        if pid is not None:
-            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    break
-                deadline = time.monotonic() + wait
-                while time.monotonic() < deadline:
-                    proc = self._procs.get(daemon)
-                    if proc is not None and proc.pid == pid:
-                        proc.poll()
-                    if not _pid_alive(pid):
-                        break
-                    time.sleep(0.05)
-                if not _pid_alive(pid):
-                    break
         proc = self._procs.pop(daemon, None)
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            if pid is None or not _pid_alive(pid):
+                break
+            os.kill(pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline and _pid_alive(pid):
+                if proc is not None and proc.pid == pid:
+                    proc.poll()  # reap our own child so it does not linger as a zombie
+                time.sleep(0.05)
         if proc is not None and proc.poll() is None and not _pid_alive(proc.pid):
             proc.wait(timeout=1)
         pids = self._load_pids()
@@ -343,7 +351,15 @@ class LocalSlurmCluster:
         while time.monotonic() < deadline:
             for daemon in daemons:
                 if self._our_pid(daemon) is None:
-                    raise self._fail(f"{daemon} exited during startup")
+                    proc = self._procs.get(daemon)
+                    rc = proc.poll() if proc is not None else None
+                    how = f" (exit status {rc})" if rc is not None else ""
+                    raise self._fail(f"{daemon} is not running{how}")
+            # `scontrol ping` fails at once while slurmctld is not listening yet; other clients
+            # would spend ~9 s in connect retries.
+            if self.run(["scontrol", "ping"], timeout=15).returncode != 0:
+                time.sleep(0.1)
+                continue
             r = self.run(["sinfo", "-h", "-o", "%T"], timeout=15)
             state = r.stdout.strip()
             if r.returncode == 0 and state in ok_states:
@@ -354,14 +370,19 @@ class LocalSlurmCluster:
     def start(self) -> LocalSlurmCluster:
         """Start munged (if needed), slurmctld and slurmd; return once the node is idle.
 
-        Idempotent: if this dir's daemons already run, only waits for the node.
+        Idempotent: if this dir's daemons already run, only waits for the node. Otherwise the
+        cluster starts fresh: earlier jobs, saved state and jobcomp.txt of the dir are deleted
+        (logs are kept and appended to) and slurm.conf is rewritten with new free ports.
         """
         ok, reason = is_available()
         if not ok:
             raise ClusterError(reason)
         ensure_munge()
         running = [d for d in ("slurmctld", "slurmd") if self._our_pid(d) is not None]
-        if not running:
+        if not running:  # fresh cluster: job ids restart at 1, so drop all old records
+            for sub in ("state", "spool"):
+                shutil.rmtree(self.state_dir / sub, ignore_errors=True)
+            self.jobcomp_path.unlink(missing_ok=True)
             self.write_conf()
         if "slurmctld" not in running:
             self._spawn("slurmctld", [])
@@ -401,19 +422,32 @@ class LocalSlurmCluster:
             time.sleep(0.2)
 
     def _kill_our_stepds(self) -> None:
-        """Kill slurmstepd processes left by our slurmd (their environ has our SLURM_CONF)."""
+        """SIGKILL slurmstepds of our slurmd (environ has our SLURM_CONF) and their children.
+
+        Only needed when jobs could not be cancelled (controller down); normally a no-op.
+        """
         marker = f"SLURM_CONF={self.conf_path}".encode()
+        children: dict[int, list[int]] = {}
+        roots = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                if not (entry / "cmdline").read_bytes().startswith(b"slurmstepd"):
-                    continue
-                if marker not in (entry / "environ").read_bytes().split(b"\0"):
-                    continue
-                os.kill(int(entry.name), signal.SIGKILL)
-            except (OSError, ValueError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[-1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+                if (entry / "cmdline").read_bytes().startswith(b"slurmstepd") and marker in (
+                    entry / "environ"
+                ).read_bytes().split(b"\0"):
+                    roots.append(int(entry.name))
+            except (OSError, ValueError, IndexError):
                 continue
+        while roots:
+            pid = roots.pop()
+            roots.extend(children.get(pid, []))
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     def stop(self) -> None:
         """Cancel all jobs, then end our slurmctld and slurmd (SIGTERM, then SIGKILL)."""
@@ -427,8 +461,13 @@ class LocalSlurmCluster:
         """Run a Slurm client command against this cluster (text mode, output captured)."""
         exe = which(argv[0]) or argv[0]
         return subprocess.run(
-            [exe, *argv[1:]], env=self._full_env(), capture_output=True, text=True,
-            timeout=timeout, check=False, **kw,
+            [exe, *argv[1:]],
+            env=self._full_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            **kw,
         )
 
     def __enter__(self) -> LocalSlurmCluster:
@@ -467,8 +506,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         up = cluster.is_up()
         pids = {d: cluster._our_pid(d) for d in ("slurmctld", "slurmd")}
-        print(f"{'up' if up else 'down'}: {cluster.state_dir} "
-              + " ".join(f"{d}={p or '-'}" for d, p in pids.items()))
+        print(
+            f"{'up' if up else 'down'}: {cluster.state_dir} "
+            + " ".join(f"{d}={p or '-'}" for d, p in pids.items())
+        )
         return 0 if up else 3
     return 0
 

@@ -1,0 +1,28 @@
+"""Helpers shared by the Flux backend's tests: plans from YAML text, rendering, running."""
+
+from __future__ import annotations
+
+import textwrap
+
+from jobspec_core import api
+from jobspec_core.plan import Plan
+from jobspec_core.transformer import RunContext, TaskHandle, TaskStatus
+
+from jobspec_flux.transformer import FluxTransformer
+
+
+def plan_of(text: str) -> Plan:
+    """The plan of a jobspec given as (indented) YAML text; invalid text fails loudly."""
+    return api.plan(api.load_text(textwrap.dedent(text), "test.yaml"))
+
+
+def run(
+    plan: Plan, context: RunContext, api_choice: str = "cli", timeout: float = 120
+) -> tuple[list[TaskHandle], dict[tuple[str, int], TaskStatus]]:
+    """Render, write, submit and wait, as the runner does; returns handles and statuses."""
+    context.options["api"] = api_choice
+    transformer = FluxTransformer()
+    submission = transformer.render(plan, context)
+    submission.write(context.run_dir)
+    handles = transformer.submit(plan, submission, context)
+    return handles, transformer.wait(handles, context, timeout=timeout)

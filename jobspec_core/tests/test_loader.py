@@ -33,14 +33,14 @@ def test_data_and_positions():
         "version": 1,
         "tasks": [{"name": "a", "command": ["echo", "hi"], "attributes": {"duration": "5m"}}],
     }
-    assert doc.positions[("version",)] == (1, 10)
-    assert doc.positions[("tasks",)] == (2, 1)  # a collection: where its key is
-    assert doc.positions[("tasks", 0)] == (3, 3)
-    assert doc.positions[("tasks", 0, "name")] == (3, 9)  # a scalar: where its value is
+    assert doc.positions[("version",)] == (1, 1)  # a mapping entry: where its key is
+    assert doc.positions[("tasks",)] == (2, 1)
+    assert doc.positions[("tasks", 0)] == (3, 3)  # a list item: where it starts
+    assert doc.positions[("tasks", 0, "name")] == (3, 3)
     assert doc.positions[("tasks", 0, "command", 1)] == (4, 19)
-    assert doc.positions[("tasks", 0, "attributes", "duration")] == (6, 15)
+    assert doc.positions[("tasks", 0, "attributes", "duration")] == (6, 5)
     ref = doc.locate(("tasks", 0, "attributes", "duration", "nowhere"))
-    assert (ref.file, ref.line, ref.column) == ("job.yaml", 6, 15)
+    assert (ref.file, ref.line, ref.column) == ("job.yaml", 6, 5)
     assert ref.path == "tasks[0].attributes.duration.nowhere"
 
 
@@ -153,7 +153,7 @@ def test_large_valid_document_loads():
         lines += [f"- name: t{i}", f"  command: [echo, '{i}']"]
     doc = load_text("\n".join(lines) + "\n")
     assert len(doc.data["tasks"]) == 5000
-    assert doc.positions[("tasks", 4999, "name")] == (2 + 2 * 4999 + 1, 9)
+    assert doc.positions[("tasks", 4999, "name")] == (2 + 2 * 4999 + 1, 3)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -90,7 +90,7 @@ def test_passthrough_keys(key, ok):
 
 def test_message_integer_bound():
     (msg,) = messages("version: 1\ntasks:\n- command: echo\n  replicas: 0\n")
-    assert msg == "t.yaml:4:13: tasks[0].replicas: expected an integer >= 1, got 0 (an integer)"
+    assert msg == "t.yaml:4:3: tasks[0].replicas: expected an integer >= 1, got 0 (an integer)"
 
 
 def test_message_did_you_mean():

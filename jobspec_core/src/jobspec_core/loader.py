@@ -68,9 +68,8 @@ class Document:
 
     :ivar data: the YAML content as plain Python data (a dict at the top).
     :ivar filename: the name to report in problems (as the user gave it), or ``None``.
-    :ivar positions: document path -> (line, column), both 1-based. For a mapping entry
-        whose value is a scalar, where the value starts; whose value is a mapping or a
-        list, where its key is; for a list item, where the item starts.
+    :ivar positions: document path -> (line, column), both 1-based: for a mapping entry,
+        where its key starts; for a list item, where the item starts.
     :ivar problems: findings made while loading that did not stop it (duplicate keys,
         non-string keys, unsupported tags); reported by validation with the rest.
     """
@@ -279,8 +278,7 @@ class _Builder:
         else:
             top.seen[key] = kmark.line + 1
         top.value[key] = value
-        where = kmark if is_collection else mark
-        self.positions[top.path + (key,)] = (where.line + 1, where.column + 1)
+        self.positions[top.path + (key,)] = (kmark.line + 1, kmark.column + 1)
 
     def run(self, loader) -> Any:
         """Consume the events of one document; returns its data (``None`` when empty)."""

@@ -157,7 +157,7 @@ def test_wait_timeout_on_a_running_run(tmp_path, env):
     job = write(tmp_path, 'version: 1\ntasks:\n- command: ["sleep", "20"]\n')
     run_id = cli(tmp_path, env, "run", "--detach", job).stdout.strip()
     proc = cli(tmp_path, env, "wait", run_id, "--timeout", "0.5")
-    assert proc.returncode == 1 and "still running" in proc.stderr
+    assert proc.returncode == 1 and "has not finished after 0.5 s" in proc.stderr
     assert cli(tmp_path, env, "cancel", run_id).returncode == 0
     final = json.loads(cli(tmp_path, env, "status", "--json", run_id).stdout)
     assert final["tasks"][0]["state"] == "cancelled" and final["run"]["state"] == "cancelled"

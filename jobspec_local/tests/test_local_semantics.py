@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from jobspec_core.errors import JobspecError
-from jobspec_core.transformer import TaskState
+from jobspec_core.transformer import RunContext, TaskState
+from jobspec_local.transformer import LocalTransformer
 from local_helpers import by_key
 
 C = TaskState.COMPLETED
@@ -294,8 +295,15 @@ def test_over_capacity_is_refused_before_anything_runs(make_plan, runner, tmp_pa
     assert "huge" in message and "16 cores" in message and "2 cores" in message
     assert "job.yaml:" in message
     assert info.value.exit_code == 2
-    assert runner.list_runs() == []
+    (run,) = runner.list_runs()  # recorded as a failed run, with the reason
+    assert run.state == "failed" and "16 cores" in run.error
+    status = runner.wait(run.run_id, timeout=5)
+    assert status.finished and {t.state for t in status.tasks} == {TaskState.CANCELLED}
+    assert not (Path(run.run_dir) / "supervisor.json").exists()  # no supervisor started
     assert not (tmp_path / "ran").exists()
+    # rendering alone does not fail: it says what submitting would refuse
+    rendered = LocalTransformer().render(plan, RunContext("R", tmp_path, tmp_path, {"cores": "2"}))
+    assert any("will be refused" in n and "16 cores" in n for n in rendered.notes)
 
 
 def test_write_step_writes_inside_staging_directory(make_plan, run_plan, tmp_path):

@@ -11,7 +11,8 @@ Decisions for this machine (also in ``spec/spec.md``, section on the local backe
   ``gpus`` option, else ``$JOBSPEC_LOCAL_GPUS``, else the number of ``/dev/nvidiaN``.
 * An instance needs ``slots * cores_per_slot`` cores (and ``slots * gpus_per_slot`` gpus)
   of the first resource alternative that fits its container. One that fits no alternative
-  is refused at submit time, before anything runs. Memory is not budgeted.
+  renders (with a note) but is refused at submit time, before anything runs. Memory is
+  not budgeted.
 * A group holds its allocation while its children run inside it. A group whose resources
   are the sum of its children (none asked for) asks for that sum capped at its container's
   capacity (at least its largest child), so that it runs here with less parallelism rather
@@ -108,7 +109,9 @@ def log_name(task_id: str, index: int) -> str:
     return f"logs/{quote(task_id, safe='')}.{index}.log"
 
 
-def _choose(node: PlanNode, container: Capacity, container_name: str) -> Capacity:
+def _choose(
+    node: PlanNode, container: Capacity, container_name: str, problems: list[str]
+) -> Capacity:
     if isinstance(node, PlanTask) and node.local:
         return Capacity(0, 0)
     alts = node.resources.alternatives
@@ -139,10 +142,11 @@ def _choose(node: PlanNode, container: Capacity, container_name: str) -> Capacit
         if container_name == "this machine"
         else ""
     )
-    raise CapacityError(
+    problems.append(
         f"{_where(node)}: {node.kind} {node.id!r} needs {asked}, but {container_name} offers "
-        f"{container.cores} cores and {container.gpus} gpus; nothing was started{hint}"
+        f"{container.cores} cores and {container.gpus} gpus{hint}"
     )
+    return _need(alts[0])
 
 
 def _resolve_dir(path: str | None, base: Path) -> str:
@@ -153,8 +157,14 @@ def _resolve_dir(path: str | None, base: Path) -> str:
 
 
 def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str, Any]:
-    """The supervisor's execution spec for ``plan`` (raises :class:`CapacityError`)."""
+    """The supervisor's execution spec for ``plan``.
+
+    Rendering never fails on capacity: a node that fits no alternative keeps its preferred
+    one and its reason is listed under ``problems``; submitting such a spec is refused
+    with :class:`CapacityError` before anything runs.
+    """
     nodes: list[dict[str, Any]] = []
+    problems: list[str] = []
     workdir = Path(context.workdir)
 
     def add(children: list[PlanNode], parent: int | None, container: Capacity, cname: str) -> list[int]:
@@ -164,7 +174,7 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
         since_local: list[int] = []
         for child in children:
             n = len(nodes)
-            need = _choose(child, container, cname)
+            need = _choose(child, container, cname, problems)
             staging = _resolve_dir(child.attributes.cwd, workdir)
             entry: dict[str, Any] = {
                 "id": child.id,
@@ -218,4 +228,5 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
         "capacity": list(capacity),
         "roots": roots,
         "nodes": nodes,
+        "problems": problems,
     }

@@ -2,7 +2,9 @@
 
 * ``render`` writes ``local-plan.json`` for the supervisor (see :mod:`jobspec_local.layout`)
   and one unit per top-level node (a task: its exact argv; a group: an allocation run by
-  the supervisor). Over-capacity requests are refused here, before anything runs.
+  the supervisor). A request over this machine's capacity renders with a note, and
+  ``submit`` refuses it (:class:`~jobspec_local.layout.CapacityError`, exit code 2)
+  before anything runs.
 * ``submit`` starts the detached supervisor and waits until it reports ready; the handles'
   native ids are ``local:<supervisor pid>:<task id>:<index>``.
 * ``status`` replays ``events.jsonl`` and checks recorded pids with their start times, so
@@ -39,7 +41,7 @@ from jobspec_core.transformer import (
 )
 
 from .events import EVENTS_FILE, EventLog, append_events
-from .layout import build_spec, log_name, machine_capacity
+from .layout import CapacityError, build_spec, log_name, machine_capacity
 from .procinfo import alive, kill_group
 
 __all__ = ["LocalTransformer", "SPEC_FILE"]
@@ -84,10 +86,14 @@ class LocalTransformer(Transformer):
             f"run by: {' '.join(_supervisor_argv(context.run_dir))} "
             f"(capacity {capacity.cores} cores, {capacity.gpus} gpus)"
         )
+        submission.notes.extend(f"will be refused: {p}" for p in spec["problems"])
         return submission
 
     # -- submit ---------------------------------------------------------------------
     def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
+        spec = json.loads(submission.files[SPEC_FILE].content)
+        if spec["problems"]:
+            raise CapacityError("; ".join(spec["problems"]) + "; nothing was started")
         run_dir = Path(context.run_dir)
         log_path = run_dir / "supervisor.log"
         with open(log_path, "ab") as log:

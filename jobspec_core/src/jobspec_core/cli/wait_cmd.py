@@ -40,8 +40,10 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print_status(status)
     if not status.finished:
+        after = f" after {args.timeout:g} s" if args.timeout is not None else ""
         print(
-            f"jobspec: run {status.run.run_id} is still running after {args.timeout:g} s",
+            f"jobspec: run {status.run.run_id} has not finished{after} "
+            f"({', '.join(f'{n} {s}' for s, n in status.counts().items())})",
             file=sys.stderr,
         )
         return EXIT_FAILURE

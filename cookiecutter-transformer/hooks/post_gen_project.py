@@ -13,3 +13,7 @@ PACKAGE = Path("src") / {{ cookiecutter.package_name|tojson }}
 kinds = PACKAGE / "_kinds"
 shutil.move(str(kinds / f"{KIND}.py"), str(PACKAGE / "scheduler.py"))
 shutil.rmtree(kinds)
+
+tests = Path("tests")
+shutil.move(str(tests / "_kinds" / f"{KIND}.py"), str(tests / "test_scheduler.py"))
+shutil.rmtree(tests / "_kinds")

@@ -25,9 +25,12 @@ CAPABILITIES: frozenset[str] = frozenset(
         "steps.write",  # written by the job script into the task's working directory
         "resources",  # slots, cores, gpus and memory become scheduler directives/arguments
         "resources.named",  # named blocks are resolved by the planner already
+        "groups",  # a top-level group is one job; its tasks run inside it (script.py)
+        "groups.nested",  # a group inside a group runs inside the same job
+        "groups.depends_on",  # tasks inside a group wait for their siblings' records
+        "local",  # local: true entries are barriers in document order inside the job
         "passthrough",  # {{ cookiecutter.transformer_name }}.KEY: VALUE becomes a scheduler option
         # Not done yet (the conformance suite skips their cases):
-        # "groups", "groups.nested", "groups.depends_on", "local"  -> one allocation per group
         # "resources.alternatives", "resources.gpu"                 -> choose among a|b; GPUs
         # "attributes.watch", "steps.stage", "requires"
     }

@@ -148,7 +148,7 @@ def _execute(job: Path) -> int:
         views = [view(job.parent / dep) for dep in after]
         if all(state == "done" and code == 0 for state, code in views):
             break
-        if any(state not in _ACTIVE for state, _ in views):
+        if any(state not in _ACTIVE and (state, code) != ("done", 0) for state, code in views):
             _write(job / "state", "never")  # shown as held for ever
             return 0
         time.sleep(0.05)

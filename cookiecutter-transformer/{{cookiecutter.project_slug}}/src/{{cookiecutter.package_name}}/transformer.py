@@ -23,6 +23,7 @@ import os
 import shlex
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,7 +41,8 @@ from jobspec_core.transformer import (
 from . import scheduler
 from .capabilities import CAPABILITIES
 from .native import JobState, NativeStatus
-from .render import TIMEOUT_CODES, layout, logs_dir, records_dir, render_submission
+from .render import jobs, render_submission
+from .script import TIMEOUT_CODES, logs_dir, records_dir
 
 __all__ = ["{{ cookiecutter.__class_name }}", "ENV_PREFIX", "commands"]
 
@@ -88,7 +90,11 @@ class {{ cookiecutter.__class_name }}(Transformer):
     name = "{{ cookiecutter.transformer_name }}"
     description = "{{ cookiecutter.transformer_name }}: jobs on the site's {{ cookiecutter.scheduler_kind }} scheduler, one job script per task"
     capabilities = CAPABILITIES
-    poll_interval = 0.5
+    #: seconds between two status queries against the real scheduler (be kind to it).
+    poll_interval = 5.0
+    #: seconds between two status queries against the stand-in scheduler.
+    local_poll_interval = 0.2
+    array_submissions = True  # all replicas of a top-level task are one job
 
     # -- rendering -------------------------------------------------------------------
     def render(self, plan: Plan, context: RunContext) -> Submission:
@@ -126,7 +132,7 @@ class {{ cookiecutter.__class_name }}(Transformer):
     def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
         ids: dict[str, str] = {}
         handles: list[TaskHandle] = []
-        tasks = {entry.task.id: entry for entry in layout(plan)}
+        by_node = {job.node.id: job for job in jobs(plan)}
         records, logs = records_dir(context.run_dir), logs_dir(context.run_dir)
         records.mkdir(parents=True, exist_ok=True)
         logs.mkdir(parents=True, exist_ok=True)
@@ -155,21 +161,23 @@ class {{ cookiecutter.__class_name }}(Transformer):
                     handles,
                 ) from exc
             ids[unit.node_id] = job_id
-            entry = tasks[unit.node_id]
-            for index in range(unit.instances):
-                handles.append(
-                    TaskHandle(
-                        task_id=unit.node_id,
-                        index=index,
-                        native_id=job_id,
-                        log=str(logs / f"{entry.slug}.{index}.out"),
-                        data={
-                            "record": str(records / f"{entry.slug}.{index}"),
-                            "after": list(unit.depends_on),
-                            "duration": entry.task.attributes.duration,
-                        },
+            job = by_node[unit.node_id]
+            for task, after in job.tasks:
+                slug = job.slugs[task.id]
+                for index in range(task.replicas):
+                    handles.append(
+                        TaskHandle(
+                            task_id=task.id,
+                            index=index,
+                            native_id=job_id,
+                            log=str(logs / f"{slug}.{index}.out"),
+                            data={
+                                "record": str(records / f"{slug}.{index}"),
+                                "after": after,
+                                "duration": task.attributes.duration,
+                            },
+                        )
                     )
-                )
         return handles
 
     def _query(self, job_ids: list[str], context: RunContext) -> dict[str, NativeStatus]:
@@ -233,6 +241,8 @@ class {{ cookiecutter.__class_name }}(Transformer):
         base = Path(handle.data["record"])
         end = _read_record(base.with_name(base.name + ".exit"))
         start = _read_record(base.with_name(base.name + ".start"))
+        if end is not None and end.get("code") == "never":
+            return TaskStatus(TaskState.NEVER_RUN, None, "something it depends on did not succeed")
         if end is not None:
             code = int(end.get("code", "1"))
             started, finished = float(end.get("started", 0)), float(end.get("finished", 0))
@@ -265,6 +275,21 @@ class {{ cookiecutter.__class_name }}(Transformer):
             "without recording this instance's end",
             started_at,
         )
+
+    def wait(
+        self, handles: Sequence[TaskHandle], context: RunContext, timeout: float | None = None
+    ) -> dict[tuple[str, int], TaskStatus]:
+        """Poll :meth:`status` until every handle is terminal or ``timeout`` passes."""
+        local = commands(context)["status"][:2] == [sys.executable, "-m"]
+        interval = self.local_poll_interval if local else self.poll_interval
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            statuses = self.status(handles, context)
+            if all(s.state.terminal for s in statuses.values()):
+                return statuses
+            if deadline is not None and time.monotonic() >= deadline:
+                return statuses
+            time.sleep(interval if deadline is None else min(interval, max(0.0, deadline - time.monotonic())))
 
     def _cancel_jobs(self, job_ids: list[str], context: RunContext) -> None:
         if job_ids:

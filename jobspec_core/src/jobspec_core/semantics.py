@@ -351,7 +351,8 @@ class _Checker:
     def check_attributes(self, attrs: Any, path: DocPath) -> None:
         if not isinstance(attrs, dict):
             return
-        if "duration" in attrs and isinstance(attrs["duration"], int | float | str):
+        value = attrs.get("duration")
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
             try:
                 parse_duration(attrs["duration"])
             except DurationError as exc:

@@ -1,0 +1,16 @@
+#!/bin/sh
+# jobspec-flux launcher: task task-0 of run RUN_ID
+#
+# The environment and the command are quoted here, not on the flux command line, so that
+# they reach the task byte for byte (flux-submit(1) substitutes $ in --env values and, with
+# --cc, {...} in every argument). The command runs once per instance: on any Flux task rank
+# but 0 this script exits at once (the job still holds every slot it asked for).
+# Usage: sh THIS [INDEX]   (INDEX defaults to 0: one replica)
+[ "${FLUX_TASK_RANK:-0}" = 0 ] || exit 0
+export JOBSPEC_RUN_ID=RUN_ID
+export JOBSPEC_TASK_NAME=task-0
+export JOBSPEC_TASK_COUNT=1
+export JOBSPEC_TASK_INDEX="${1:-0}"
+cd /WORKDIR || exit 1
+exec echo hello world
+

@@ -1,0 +1,21 @@
+#!/bin/sh
+# jobspec-flux launcher: task analysis/analyse of run RUN_ID
+#
+# The environment and the command are quoted here, not on the flux command line, so that
+# they reach the task byte for byte (flux-submit(1) substitutes $ in --env values and, with
+# --cc, {...} in every argument). The command runs once per instance: on any Flux task rank
+# but 0 this script exits at once (the job still holds every slot it asked for).
+# Usage: sh THIS [INDEX]   (INDEX defaults to 0: one replica)
+[ "${FLUX_TASK_RANK:-0}" = 0 ] || exit 0
+export JOBSPEC_RUN_ID=RUN_ID
+export JOBSPEC_TASK_NAME=analysis/analyse
+export JOBSPEC_TASK_COUNT=1
+export JOBSPEC_TASK_INDEX="${1:-0}"
+cd /WORKDIR || exit 1
+M=/RUN_DIR/status/analysis+analyse."$JOBSPEC_TASK_INDEX"
+printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s)" > "$M"
+echo analyse
+rc=$?
+printf 'end %s %s\n' "$rc" "$(date +%s)" >> "$M"
+exit "$rc"
+

@@ -49,7 +49,7 @@ def main() -> int:
         many = tmpdir / "many.yaml"
         many.write_text(
             "version: 1\nname: many\ntasks:\n"
-            + "".join(f"- name: t{i}\n  command: [\"true\"]\n" for i in range(n))
+            + "".join(f'- name: t{i}\n  command: ["true"]\n' for i in range(n))
         )
         replicas = tmpdir / "replicas.yaml"
         replicas.write_text(
@@ -69,7 +69,10 @@ def main() -> int:
     base = n / statistics.median(results["xargs"])
     print(f"{n} trivial tasks (true), {cpus} cores, median of {args.repeat} runs")
     print(f"  {f'xargs -P{cpus} -n 1 true':32s}: {base:8.0f} tasks/s")
-    for key, label in (("tasks", f"jobspec run ({n} tasks)"), ("replicas", f"jobspec run (replicas: {n})")):
+    for key, label in (
+        ("tasks", f"jobspec run ({n} tasks)"),
+        ("replicas", f"jobspec run (replicas: {n})"),
+    ):
         rate = n / statistics.median(results[key])
         print(f"  {label:32s}: {rate:8.0f} tasks/s   ratio {rate / base:.2f}x (goal >= 0.5x)")
     return 0

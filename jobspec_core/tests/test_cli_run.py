@@ -28,8 +28,12 @@ def env(tmp_path):
 
 def cli(tmp_path, env, *args, timeout=TIMEOUT):
     proc = subprocess.run(
-        [sys.executable, "-m", "jobspec_core", *args], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "jobspec_core", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
@@ -164,11 +168,16 @@ def test_wait_timeout_on_a_running_run(tmp_path, env):
 
 
 def test_progress_line_on_a_terminal(tmp_path, env):
-    job = write(tmp_path, 'version: 1\ntasks:\n- {name: a, replicas: 3, command: ["sleep", "0.3"]}\n')
+    job = write(
+        tmp_path, 'version: 1\ntasks:\n- {name: a, replicas: 3, command: ["sleep", "0.3"]}\n'
+    )
     leader, follower = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jobspec_core", "run", job], cwd=tmp_path, env=env,
-        stdout=subprocess.PIPE, stderr=follower,
+        [sys.executable, "-m", "jobspec_core", "run", job],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=follower,
     )
     os.close(follower)
     chunks = []

@@ -92,7 +92,9 @@ def test_render_failure_leaves_no_run(runner, registry, tmp_path):
 
 
 def test_partial_submission_is_recorded_and_the_run_failed(runner, registry, tmp_path):
-    plan = plan_of("version: 1\ntasks:\n- name: a\n  command: [x]\n- name: b\n  command: [y]\n", registry)
+    plan = plan_of(
+        "version: 1\ntasks:\n- name: a\n  command: [x]\n- name: b\n  command: [y]\n", registry
+    )
     with pytest.raises(SubmitError):
         runner.submit(plan, "half", workdir=tmp_path)
     (run,) = runner.list_runs()
@@ -114,7 +116,9 @@ def test_default_transformer_comes_from_the_environment(monkeypatch):
 
 
 def test_instances_of_lists_every_replica(registry):
-    plan = plan_of("version: 1\ntasks:\n- {name: a, replicas: 2, command: [x]}\n- command: [y]\n", registry)
+    plan = plan_of(
+        "version: 1\ntasks:\n- {name: a, replicas: 2, command: [x]}\n- command: [y]\n", registry
+    )
     assert instances_of(plan) == [("a", 0), ("a", 1), ("task-1", 0)]
 
 

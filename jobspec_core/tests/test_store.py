@@ -34,8 +34,12 @@ def test_run_ids_are_short_sortable_and_distinct():
 
 def _make(store, name="job", instances=(("a", 0), ("b", 0), ("b", 1))):
     return store.create_run(
-        name=name, transformer="local", source="/x/job.yaml", workdir="/x",
-        options={"cores": "2"}, instances=list(instances),
+        name=name,
+        transformer="local",
+        source="/x/job.yaml",
+        workdir="/x",
+        options={"cores": "2"},
+        instances=list(instances),
     )
 
 
@@ -49,11 +53,16 @@ def test_records_round_trip(tmp_path):
     store.set_run_state(run.run_id, "running")
     changed = store.update_tasks(
         run.run_id,
-        {("a", 0): TaskStatus(TaskState.FAILED, 3, "exit code 3", 1.0, 2.0),
-         ("b", 1): TaskStatus(TaskState.RUNNING, started_at=1.5)},
+        {
+            ("a", 0): TaskStatus(TaskState.FAILED, 3, "exit code 3", 1.0, 2.0),
+            ("b", 1): TaskStatus(TaskState.RUNNING, started_at=1.5),
+        },
     )
     assert changed == 2
-    assert store.update_tasks(run.run_id, {("b", 1): TaskStatus(TaskState.RUNNING, started_at=1.5)}) == 0
+    assert (
+        store.update_tasks(run.run_id, {("b", 1): TaskStatus(TaskState.RUNNING, started_at=1.5)})
+        == 0
+    )
     tasks = {t.key: t for t in store.tasks(run.run_id)}
     assert [t.key for t in store.tasks(run.run_id)] == [("a", 0), ("b", 0), ("b", 1)]
     assert tasks[("a", 0)].handle == handles[0] and tasks[("a", 0)].log == "/l/a"
@@ -128,8 +137,9 @@ def test_eight_processes_writing_at_once_lose_nothing(tmp_path):
     RunStore(path).close()
     barrier = time.time() + 1.5
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(barrier), str(w)],
-                         stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), str(barrier), str(w)], stderr=subprocess.PIPE
+        )
         for w in range(8)
     ]
     for p in procs:

@@ -23,8 +23,21 @@ _names = st.from_regex(r"[A-Z][A-Z0-9_]{0,8}", fullmatch=True).filter(
 _values = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40),
     st.sampled_from(
-        ["a b", "it's", 'say "hi"', "line1\nline2", "$(touch pwned)", "`id`", "$HOME", "\\n",
-         "naïve ☃ 日本", "trailing\n", " lead", "tab\there", "semi;colon && |pipe"]
+        [
+            "a b",
+            "it's",
+            'say "hi"',
+            "line1\nline2",
+            "$(touch pwned)",
+            "`id`",
+            "$HOME",
+            "\\n",
+            "naïve ☃ 日本",
+            "trailing\n",
+            " lead",
+            "tab\there",
+            "semi;colon && |pipe",
+        ]
     ),
 )
 

@@ -27,8 +27,12 @@ def _write(tmp_path: Path, text: str, name: str = "job.yaml") -> Path:
 
 def _cli(tmp_path, store, *args, timeout=TIMEOUT):
     return subprocess.run(
-        jobspec_cmd(*args), cwd=tmp_path, env=cli_env(store), capture_output=True,
-        text=True, timeout=timeout,
+        jobspec_cmd(*args),
+        cwd=tmp_path,
+        env=cli_env(store),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -72,8 +76,11 @@ def test_sigkill_of_jobspec_run_leaves_a_truthful_store(tmp_path):
     store = tmp_path / "runs.sqlite"
     job = _write(tmp_path, PIPELINE)
     proc = subprocess.Popen(
-        jobspec_cmd("run", str(job)), cwd=tmp_path, env=cli_env(store),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        jobspec_cmd("run", str(job)),
+        cwd=tmp_path,
+        env=cli_env(store),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     _until(lambda: _states(store).get("slow") == "running", what="slow running")
     proc.send_signal(signal.SIGKILL)
@@ -136,8 +143,12 @@ def test_cancel_from_another_process(tmp_path):
         """,
     )
     follower = subprocess.Popen(
-        jobspec_cmd("run", str(job)), cwd=tmp_path, env=cli_env(store),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        jobspec_cmd("run", str(job)),
+        cwd=tmp_path,
+        env=cli_env(store),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     _until(lambda: _states(store).get("long") == "running", what="long running")
     _until(lambda: (tmp_path / "long.pid").exists() and (tmp_path / "long.pid").read_text())
@@ -159,7 +170,9 @@ def test_cancel_from_another_process(tmp_path):
 
 def test_detach_then_wait_from_another_process(tmp_path):
     store = tmp_path / "runs.sqlite"
-    good = _write(tmp_path, 'version: 1\ntasks:\n- {name: a, command: ["sleep", "0.5"]}\n', "good.yaml")
+    good = _write(
+        tmp_path, 'version: 1\ntasks:\n- {name: a, command: ["sleep", "0.5"]}\n', "good.yaml"
+    )
     bad = _write(tmp_path, 'version: 1\ntasks:\n- {name: a, command: ["false"]}\n', "bad.yaml")
     first = _cli(tmp_path, store, "run", "--detach", str(good))
     assert first.returncode == 0 and first.stdout.strip()
@@ -184,8 +197,12 @@ def test_eight_runs_at_once_on_one_store(tmp_path):
     )
     procs = [
         subprocess.Popen(
-            jobspec_cmd("run", str(job)), cwd=tmp_path, env=cli_env(store),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            jobspec_cmd("run", str(job)),
+            cwd=tmp_path,
+            env=cli_env(store),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(8)
     ]

@@ -175,7 +175,7 @@ def test_environment_and_cwd_reach_the_task_exactly(make_plan, run_plan, tmp_pat
             b"GLOBAL": b"g",
             b"OVER": b"task",
             b"SPACED": b"a b  c",
-            b"QUOTES": b"it's \"q\"",
+            b"QUOTES": b'it\'s "q"',
             b"JOBSPEC_RUN_ID": status.run.run_id.encode(),
             b"JOBSPEC_TASK_NAME": b"probe",
             b"JOBSPEC_TASK_INDEX": b"0",

@@ -258,8 +258,15 @@ class RunStore:
                         " options, created_at, updated_at, state)"
                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
                         (
-                            run_id, name, transformer, source, str(workdir), str(run_dir),
-                            json.dumps(dict(options or {})), now, now,
+                            run_id,
+                            name,
+                            transformer,
+                            source,
+                            str(workdir),
+                            str(run_dir),
+                            json.dumps(dict(options or {})),
+                            now,
+                            now,
                         ),
                     )
                     db.executemany(
@@ -292,7 +299,9 @@ class RunStore:
         """The full run id for ``ref``: an id, a unique prefix, or ``None``/``latest`` for
         the most recent run. Unknown or ambiguous references raise :class:`StoreError`."""
         if ref in (None, "", "latest"):
-            rows = self._read("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
+            rows = self._read(
+                "SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1"
+            )
             if not rows:
                 raise StoreError(f"no runs recorded yet in the run store {self.path}")
             return rows[0][0]
@@ -382,14 +391,27 @@ class RunStore:
             if old is None:
                 continue
             if (old.state, old.exit_code, old.reason, old.started_at, old.finished_at) == (
-                st.state, st.exit_code, st.reason, st.started_at, st.finished_at
+                st.state,
+                st.exit_code,
+                st.reason,
+                st.started_at,
+                st.finished_at,
             ):
                 continue
             old.state, old.exit_code, old.reason = st.state, st.exit_code, st.reason
             old.started_at, old.finished_at = st.started_at, st.finished_at
             changes.append(
-                (st.state.value, st.exit_code, st.reason, st.started_at, st.finished_at, now,
-                 run_id, key[0], key[1])
+                (
+                    st.state.value,
+                    st.exit_code,
+                    st.reason,
+                    st.started_at,
+                    st.finished_at,
+                    now,
+                    run_id,
+                    key[0],
+                    key[1],
+                )
             )
         if changes:
             with self._write() as db:

@@ -74,7 +74,9 @@ def _int_option(name: str, raw: str, where: str) -> int:
     return value
 
 
-def machine_capacity(options: Mapping[str, str], environ: Mapping[str, str] | None = None) -> Capacity:
+def machine_capacity(
+    options: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> Capacity:
     """The machine's budget from options, then environment, then what the machine has."""
     env = os.environ if environ is None else environ
     if "cores" in options:
@@ -167,7 +169,9 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
     problems: list[str] = []
     workdir = Path(context.workdir)
 
-    def add(children: list[PlanNode], parent: int | None, container: Capacity, cname: str) -> list[int]:
+    def add(
+        children: list[PlanNode], parent: int | None, container: Capacity, cname: str
+    ) -> list[int]:
         numbers: list[int] = []
         ids: dict[str, int] = {}
         last_local: int | None = None

@@ -85,7 +85,9 @@ def run_step(step: dict[str, Any], staging: str, log) -> None:
     name, options = step["name"], step.get("options", {})
     if name == "write":
         target = write_file(
-            staging, str(options["path"]), str(options.get("content", "")),
+            staging,
+            str(options["path"]),
+            str(options.get("content", "")),
             bool(options.get("executable", False)),
         )
         log(f"write: wrote {target}")

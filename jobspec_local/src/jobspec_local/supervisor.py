@@ -47,9 +47,19 @@ __all__ = ["Supervisor", "main", "TERM_GRACE"]
 TERM_GRACE = 0.5  #: seconds between SIGTERM and SIGKILL when killing a process group
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 _DEFAULT_SIGNALS = {
-    signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP,
-    signal.SIGTERM, signal.SIGCHLD, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM,
-    signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU,
+    signal.SIGPIPE,
+    signal.SIGXFSZ,
+    signal.SIGINT,
+    signal.SIGQUIT,
+    signal.SIGHUP,
+    signal.SIGTERM,
+    signal.SIGCHLD,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGALRM,
+    signal.SIGTSTP,
+    signal.SIGTTIN,
+    signal.SIGTTOU,
 }
 
 COMPLETED, FAILED, TIMEOUT = "completed", "failed", "timeout"
@@ -80,8 +90,23 @@ class Node:
     """A task, a group, or the machine itself (the root container)."""
 
     __slots__ = (
-        "n", "spec", "kind", "id", "parent", "need", "unmet", "dependents", "children",
-        "started", "done", "ok", "remaining", "free", "queue", "insts", "expired",
+        "n",
+        "spec",
+        "kind",
+        "id",
+        "parent",
+        "need",
+        "unmet",
+        "dependents",
+        "children",
+        "started",
+        "done",
+        "ok",
+        "remaining",
+        "free",
+        "queue",
+        "insts",
+        "expired",
     )
 
     def __init__(self, n: int, spec: dict[str, Any]):
@@ -302,8 +327,13 @@ class Supervisor:
         ]
         try:
             pid = os.posix_spawn(
-                exe, argv, env, file_actions=actions, setpgroup=0,
-                setsigdef=_DEFAULT_SIGNALS, setsigmask=(),
+                exe,
+                argv,
+                env,
+                file_actions=actions,
+                setpgroup=0,
+                setsigdef=_DEFAULT_SIGNALS,
+                setsigmask=(),
             )
         except OSError as exc:
             code = 127 if isinstance(exc, FileNotFoundError) else 126
@@ -317,8 +347,15 @@ class Supervisor:
             self.timer(time.monotonic() + s["duration"], "deadline", inst)
 
     # -- ending ---------------------------------------------------------------------
-    def end(self, inst: Inst, state: str, code: int | None, reason: str | None,
-            started: float | None, finished: float) -> None:
+    def end(
+        self,
+        inst: Inst,
+        state: str,
+        code: int | None,
+        reason: str | None,
+        started: float | None,
+        finished: float,
+    ) -> None:
         """Record an instance's end; release its budget if it held some."""
         if inst.state is not None:
             return
@@ -512,7 +549,9 @@ class Supervisor:
         self.emit(["D", time.time()])
         self.flush()
         ok = all(n.ok for n in self.root.children)
-        self._log(f"supervisor done: {'all tasks completed' if ok else 'some tasks did not complete'}")
+        self._log(
+            f"supervisor done: {'all tasks completed' if ok else 'some tasks did not complete'}"
+        )
         return 0 if ok else 1
 
 

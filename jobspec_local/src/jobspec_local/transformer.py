@@ -73,7 +73,10 @@ class LocalTransformer(Transformer):
         for node in plan.children:
             if isinstance(node, PlanTask):
                 unit = SubmissionUnit(
-                    node.id, "jobs", list(node.command), depends_on=list(node.depends_on),
+                    node.id,
+                    "jobs",
+                    list(node.command),
+                    depends_on=list(node.depends_on),
                     instances=node.replicas,
                 )
             else:
@@ -227,8 +230,16 @@ class LocalTransformer(Transformer):
                 kill_group(started[0], signal.SIGTERM)
                 killed.append(started)
                 records.append(
-                    ["E", h.task_id, h.index, "cancelled", None,
-                     "run cancelled (its supervisor was gone)", started[2], now]
+                    [
+                        "E",
+                        h.task_id,
+                        h.index,
+                        "cancelled",
+                        None,
+                        "run cancelled (its supervisor was gone)",
+                        started[2],
+                        now,
+                    ]
                 )
         deadline = time.monotonic() + 1.0
         while killed and time.monotonic() < deadline:

@@ -55,9 +55,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="a transformer option (repeatable), e.g. -O cores=4 for local",
     )
-    parser.add_argument(
-        "--detach", action="store_true", help="print the run id and return at once"
-    )
+    parser.add_argument("--detach", action="store_true", help="print the run id and return at once")
     parser.add_argument("--json", action="store_true", help="print the final status as JSON")
     add_store_option(parser)
     parser.set_defaults(handler=run)

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from jobspec_core import api
-from jobspec_core.features import CORE_FEATURES, FEATURES, features_used
 from jobspec_conformance.cases import (
     CASE_SUFFIX,
     CaseError,
@@ -19,6 +17,9 @@ from jobspec_conformance.cases import (
 )
 from jobspec_conformance.execute import RENDER_PLACES
 from jobspec_conformance.prepare import prepare_plan, substitute, uses_results
+from jobspec_core.features import CORE_FEATURES, FEATURES, features_used
+
+from jobspec_core import api
 
 CASES = [load_case(p) for p in shipped_case_files()]
 BY_ID = {c.id: c for c in CASES}
@@ -74,9 +75,7 @@ def test_run_mode_cases_expect_something_observable(case):
         return
     expect = case.expect
     assert expect.get("tasks") or expect.get("order") or expect.get("concurrent")
-    assert uses_results(case) or any(
-        "state" in t for t in (expect.get("tasks") or {}).values()
-    )
+    assert uses_results(case) or any("state" in t for t in (expect.get("tasks") or {}).values())
 
 
 def test_case_schema_is_a_valid_schema():
@@ -96,11 +95,17 @@ GOOD_HEAD = "id: x\ndescription: d\nfeatures: [tasks]\nrequired: false\n"
     ("text", "line", "needle"),
     [
         (GOOD_HEAD + "jobspec: {version: 1}\nexpct: {}\n", 6, "'expct' was unexpected"),
-        (GOOD_HEAD.replace("[tasks]", "[tasks, gpus]") + "jobspec: {version: 1}\n", 3,
-         "unknown feature 'gpus'"),
+        (
+            GOOD_HEAD.replace("[tasks]", "[tasks, gpus]") + "jobspec: {version: 1}\n",
+            3,
+            "unknown feature 'gpus'",
+        ),
         (GOOD_HEAD, None, "exactly one of 'jobspec'"),
-        (GOOD_HEAD + "jobspec: {version: 1}\nexpect:\n  tasks:\n    a: {state: done}\n", 8,
-         "'done' is not one of"),
+        (
+            GOOD_HEAD + "jobspec: {version: 1}\nexpect:\n  tasks:\n    a: {state: done}\n",
+            8,
+            "'done' is not one of",
+        ),
         (GOOD_HEAD + "jobspec: [unclosed\n", 6, "not valid YAML"),
         (GOOD_HEAD + "jobspec_file: nowhere.yaml\n", 5, "cannot read"),
         ("- just\n- a list\n", 1, "expected a mapping"),

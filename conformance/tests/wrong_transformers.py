@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 
-from jobspec_core import hookimpl
 from jobspec_local.transformer import LocalTransformer
+
+from jobspec_core import hookimpl
 
 RESULTS_VAR = "CONFORMANCE_RESULTS_DIR"
 

@@ -332,3 +332,33 @@ def test_validate_and_transform_do_not_load_the_runner_or_the_store(tmp_path):
     loaded, rc = _loaded("transform", "-t", "tiny", str(doc), env=env, cwd=tmp_path)
     assert rc == 0
     assert loaded == {"importlib.metadata", "jobspec_core.plugins"}  # finding transformers
+
+
+@pytest.mark.parametrize(
+    ("script_name", "message"),
+    [
+        ("../escape.sh", "escapes"),
+        ("submit.txt", "rendered a file named 'submit.txt'"),
+    ],
+)
+def test_output_dir_refuses_bad_file_names_from_a_transformer(
+    tmp_path, capsys, script_name, message
+):
+    source = TINY_PLUGIN.replace(
+        'script = task.id.replace("/", "_") + ".sh"', f"script = {script_name!r}"
+    )
+    assert source != TINY_PLUGIN
+    reg = plugins.Registry.from_modules(
+        [("core_steps", builtin_steps), ("tiny", module_from_source("evil", source))]
+    )
+    plugins.reset_registry(reg)
+    try:
+        doc = tmp_path / "job.yaml"
+        doc.write_text("version: 1\ntasks:\n- name: a\n  command: 'true'\n")
+        out_dir = tmp_path / "out"
+        assert main(["transform", "-t", "tiny", str(doc), "-o", str(out_dir)]) == 1
+    finally:
+        plugins.reset_registry(None)
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "escape.sh").exists()

@@ -359,3 +359,22 @@ def test_the_suite_is_isolated_from_installed_plugins(site):
     """What this file's listings contain is exactly what the tests installed."""
     data = listing(site)
     assert [p["name"] for p in data["plugins"]] == ["core_steps", "tiny"]
+
+
+def test_a_hook_implementation_with_the_wrong_signature_is_broken(site):
+    wrong = TINY_PLUGIN.replace(
+        "def jobspec_register_transformers(register):",
+        "def jobspec_register_transformers(register, cluster):",
+    ).replace('name = "tiny"', 'name = "wrongsig"')
+    make_dist(
+        site, "jobspec-wrongsig", "1.0", {"wrongsig_plugin": wrong}, {"wrongsig": "wrongsig_plugin"}
+    )
+    data = listing(site)
+    (entry,) = data["broken"]
+    assert entry["plugin"] == "wrongsig"
+    assert entry["cause"].startswith(
+        "invalid hook implementation: hookimpl definition: "
+        "jobspec_register_transformers(register, cluster)"
+    )
+    assert "'cluster'" in entry["cause"]
+    assert [t["name"] for t in data["transformers"]] == ["tiny"]

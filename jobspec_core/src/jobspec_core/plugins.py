@@ -113,7 +113,12 @@ def _add_plugin(
     """Register one plugin and collect what it provides; failures go to ``registry.broken``."""
     try:
         manager.register(plugin, name=name)
-    except Exception as exc:  # a bad hookimpl signature, a duplicate name
+    except pluggy.PluginValidationError as exc:  # a hookimpl whose signature does not fit
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        detail = "; ".join(lines[1:]) or _one_line(exc)
+        registry.broken[name] = f"invalid hook implementation: {detail}"
+        return
+    except Exception as exc:  # the same plugin object registered twice, ...
         registry.broken[name] = _one_line(exc)
         return
     # A misspelt hook name (jobspec_register_transformer) must fail loudly, per plugin.

@@ -25,11 +25,11 @@ import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
+from .runrecords import FINAL_RUN_STATES, RunRecord, TaskRecord, run_from_row, task_from_row
 from .statedir import new_run_id, resolve_store_path
 from .transformer import TaskHandle, TaskState, TaskStatus
 
@@ -37,7 +37,6 @@ __all__ = ["SCHEMA_VERSION", "RUN_STATES", "RunRecord", "TaskRecord", "RunStore"
 
 SCHEMA_VERSION = 1
 RUN_STATES = ("submitting", "running", "completed", "failed", "cancelled")
-FINAL_RUN_STATES = frozenset({"completed", "failed", "cancelled"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -73,89 +72,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     PRIMARY KEY (run_id, task_id, idx)
 );
 """
-
-
-@dataclass
-class RunRecord:
-    """One run as recorded."""
-
-    run_id: str
-    name: str
-    transformer: str
-    source: str | None
-    workdir: str
-    run_dir: str
-    created_at: float
-    state: str
-    updated_at: float = 0.0
-    finished_at: float | None = None
-    error: str | None = None
-    options: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in FINAL_RUN_STATES
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass
-class TaskRecord:
-    """One task instance as recorded."""
-
-    task_id: str
-    index: int
-    state: TaskState
-    native_id: str | None = None
-    exit_code: int | None = None
-    reason: str | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
-    log: str | None = None
-    handle: TaskHandle | None = None
-
-    @property
-    def key(self) -> tuple[str, int]:
-        return (self.task_id, self.index)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "handle"}
-        out["state"] = self.state.value
-        return out
-
-
-def _run_from_row(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        run_id=row["run_id"],
-        name=row["name"],
-        transformer=row["transformer"],
-        source=row["source"],
-        workdir=row["workdir"],
-        run_dir=row["run_dir"],
-        created_at=row["created_at"],
-        state=row["state"],
-        updated_at=row["updated_at"],
-        finished_at=row["finished_at"],
-        error=row["error"],
-        options=json.loads(row["options"] or "{}"),
-    )
-
-
-def _task_from_row(row: sqlite3.Row) -> TaskRecord:
-    handle = TaskHandle.from_dict(json.loads(row["handle"])) if row["handle"] else None
-    return TaskRecord(
-        task_id=row["task_id"],
-        index=row["idx"],
-        state=TaskState(row["state"]),
-        native_id=row["native_id"],
-        exit_code=row["exit_code"],
-        reason=row["reason"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        log=row["log"],
-        handle=handle,
-    )
 
 
 class RunStore:
@@ -293,7 +209,7 @@ class RunStore:
         rows = self._read("SELECT * FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
             raise StoreError(f"no run {run_id!r} in the run store {self.path}")
-        return _run_from_row(rows[0])
+        return run_from_row(rows[0])
 
     def resolve(self, ref: str | None) -> str:
         """The full run id for ``ref``: an id, a unique prefix, or ``None``/``latest`` for
@@ -325,7 +241,7 @@ class RunStore:
         rows = self._read(
             "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (int(limit),)
         )
-        return [_run_from_row(r) for r in rows]
+        return [run_from_row(r) for r in rows]
 
     def set_run_state(self, run_id: str, state: str, error: str | None = None) -> None:
         """Set a run's state (one of :data:`RUN_STATES`); final states stamp ``finished_at``."""
@@ -430,7 +346,7 @@ class RunStore:
     def tasks(self, run_id: str) -> list[TaskRecord]:
         """Every instance of a run, in plan order."""
         rows = self._read("SELECT * FROM tasks WHERE run_id = ? ORDER BY seq, idx", (run_id,))
-        return [_task_from_row(r) for r in rows]
+        return [task_from_row(r) for r in rows]
 
     def handles(self, run_id: str) -> list[TaskHandle]:
         """The stored handles of a run (instances never submitted have none)."""

@@ -81,6 +81,18 @@ def _type_check(names: list[str]) -> Check:
     return lambda v: type(v) in exact
 
 
+def _any(checks: list[Check]) -> Check:
+    checks_t = tuple(checks)
+
+    def run(v: Any) -> bool:
+        for check in checks_t:
+            if check(v):
+                return True
+        return False
+
+    return run
+
+
 def _all(checks: list[Check]) -> Check:
     if not checks:
         return lambda v: True
@@ -142,8 +154,7 @@ class _Compiler:
         checks.extend(self._string(schema))
         checks.extend(self._number(schema))
         if "anyOf" in schema:
-            branches = tuple(self.compile(s) for s in schema["anyOf"])
-            checks.append(lambda v: any(b(v) for b in branches))
+            checks.append(_any([self.compile(s) for s in schema["anyOf"]]))
         if "allOf" in schema:
             checks.append(_all([self.compile(s) for s in schema["allOf"]]))
         return _all(checks)

@@ -59,6 +59,8 @@ MAX_NODES = 4_000_000
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TAG = "tag:yaml.org,2002:"
+#: Tags of plain scalars whose resolution is cached (immutable values, never a problem).
+_CACHEABLE_TAGS = {f"{_TAG}{n}" for n in ("str", "int", "float", "bool", "null", "timestamp")}
 _SCALAR_TAGS = {f"{_TAG}{n}" for n in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
@@ -155,6 +157,7 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.root: Any = None
         self.constructor = yaml.SafeLoader("")
+        self.plain: dict[str, Any] = {}  # plain scalar text -> its value (resolution cache)
 
     # -- helpers -----------------------------------------------------------------------
     def _problem(self, mark, message: str, path: DocPath = (), code: str = "yaml") -> Problem:
@@ -183,8 +186,20 @@ class _Builder:
         if tag is None or tag == "!":
             if not event.implicit[0] or tag == "!":
                 return value
+            cached = self.plain.get(value, _NO_KEY)
+            if cached is not _NO_KEY:
+                return cached
             tag = self.constructor.resolve(yaml.ScalarNode, value, (True, False))
-        if tag == f"{_TAG}str":
+            if tag in _CACHEABLE_TAGS:
+                resolved = self._construct(event, tag)
+                if len(self.plain) < 100_000:
+                    self.plain[value] = resolved
+                return resolved
+        return self._construct(event, tag)
+
+    def _construct(self, event, tag: str) -> Any:
+        value = event.value
+        if tag == f"{_TAG}str" or tag == f"{_TAG}value":
             return value
         if tag not in _SCALAR_TAGS:
             self.problems.append(

@@ -70,6 +70,14 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _clone(request: ResourceRequest) -> ResourceRequest:
+    """A shallow copy (its tree and totals are shared and never modified); faster than
+    ``copy.copy``, which matters at 100,000 tasks."""
+    new = object.__new__(ResourceRequest)
+    new.__dict__.update(request.__dict__)
+    return new
+
+
 def _scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -126,7 +134,7 @@ class _Planner:
                     tree = [build_tree(self.named_resources[name])]
                     cached.append(make_request(tree, "named", name))
                 self._named[raw] = cached
-            return Resources([copy.copy(r) for r in cached])
+            return Resources([_clone(r) for r in cached])
         return Resources([make_request([build_tree(raw)], "inline")])
 
     def _inherit(self, parent: Resources) -> Resources:
@@ -137,7 +145,7 @@ class _Planner:
             ]
             entry = (parent, requests)
             self._inherited[id(parent)] = entry
-        return Resources([copy.copy(r) for r in entry[1]])
+        return Resources([_clone(r) for r in entry[1]])
 
     # -- nodes -----------------------------------------------------------------------
     def node(
@@ -198,7 +206,7 @@ class _Planner:
             if parent_resources is not None:
                 resources = self._inherit(parent_resources)
             else:
-                resources = Resources([copy.copy(self._default)])
+                resources = Resources([_clone(self._default)])
         return PlanTask(
             id=self._id(entry.get("name"), position, parent_id),
             name=entry.get("name"),

@@ -17,6 +17,7 @@ from flux_helpers import plan_of, run
 
 from jobspec_core.errors import SubmitError
 from jobspec_core.transformer import TaskHandle, TaskState
+from jobspec_flux.states import parse_jobid
 from jobspec_flux.transformer import FluxTransformer
 
 pytestmark = pytest.mark.flux
@@ -62,6 +63,7 @@ groups:
         local: true
         command: "echo started > service.txt"
       - name: a
+        depends_on: [start]
         command: "cat service.txt"
       - name: b
         replicas: 2
@@ -119,6 +121,30 @@ groups:
         depends_on: [ibad]
         command: ["touch", "iafter.ran"]
 """
+
+
+def test_failed_local_entry_blocks_its_dependents(api, context):
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+          - group: g
+        groups:
+          - name: g
+            tasks:
+              - name: svc
+                local: true
+                command: "exit 5"
+              - name: work
+                depends_on: [svc]
+                command: ["touch", "work.ran"]
+        """
+    )
+    handles, statuses = run(plan, context, api)
+    assert (statuses[("g/svc", 0)].state, statuses[("g/svc", 0)].exit_code) == (
+        TaskState.FAILED, 5)
+    assert statuses[("g/work", 0)].state is TaskState.NEVER_RUN
+    assert not (context.workdir / "work.ran").exists()
 
 
 def test_failures_timeouts_and_dependents_never_run(api, context):
@@ -246,6 +272,8 @@ def test_environment_cwd_and_argv_reach_the_task_exactly(api, context):
         env, cwd, args = json.loads(Path(handle.log).read_text())
         assert {k: env[k] for k in NASTY} == NASTY
         assert env["JOBSPEC_TASK_INDEX"] == str(handle.index)
+        # the handle of replica i is the job Flux ran with FLUX_JOB_CC=i
+        assert parse_jobid(env["FLUX_JOB_ID"]) == int(handle.native_id)
         assert cwd == str(context.workdir / "sub dir")
         assert args == ["{cc}", "$HOME", "a b", "{{id}}"]
 

@@ -117,6 +117,7 @@ class _Renderer:
         self.files: dict[str, RenderedFile] = {}
         self.notes: list[str] = []
         self.result = RenderResult(Submission(TRANSFORMER))
+        self._locals: set[str] = set()
         #: group id -> the resource fields its batch job asks for
         self.group_fields: dict[str, dict] = {}
         for where in (str(context.run_dir), str(context.workdir)):
@@ -279,6 +280,7 @@ class _Renderer:
         var = {child.id: f"J_{i}" for i, child in enumerate(group.children)}
         lines: list[str] = []
         submitted_before: list[str] = []
+        self._locals.update(c.id for c in group.children if not is_submitted(c))
         for child in ordered(group.children):
             lines.append("")
             if isinstance(child, PlanTask):
@@ -316,7 +318,11 @@ class _Renderer:
                     shlex.join(stage_archive_argv(archive.name, archive.directory, archive.base))
                     + " >/dev/null"
                 )
-        deps = " ".join(f'"${var[d]}"' for d in request.depends_on if d in var)
+        # afterok for submitted siblings; a local sibling has already run (it comes first in
+        # the order), and its variable is empty unless it succeeded.
+        deps = " ".join(
+            f'"${var[d]}"' for d in request.depends_on if d in var and d not in self._locals
+        )
         argv = shlex.join(flux_argv(request, waitable=True))
         cmd = argv + (f" $(deps {deps})" if deps else "") + " " + shlex.join(request.command)
         submit = f'if {v}=$({cmd} 2>"$E"); then job {label} ${v}; else {v}=; never {label} "$(cat "$E")"; fi'
@@ -344,10 +350,11 @@ class _Renderer:
             joined = "".join(f"${x}" for x in submitted_before)
             lines.append(f'[ -z "{joined}" ] || flux job status {ids} >/dev/null 2>&1')
         runs = [
-            f"sh {launcher} {i} > {shlex.quote(self.layout.log(task.id, i))} 2>&1 &"
+            f"sh {launcher} {i} > {shlex.quote(self.layout.log(task.id, i))} 2>&1 & P{i}=$!"
             for i in range(task.replicas)
         ]
-        body = runs + [f"wait; {v}=local"]
+        waits = " ".join(f"wait $P{i} || {v}=;" for i in range(task.replicas))
+        body = runs + [f"{v}=local; {waits} [ -n \"${v}\" ] || failed=1"]
         checks = []
         for dep in task.depends_on:
             checks.append(f'ok "${var[dep]}"')

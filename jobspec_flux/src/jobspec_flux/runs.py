@@ -176,8 +176,11 @@ def _marker(layout: Layout, task_id: str, index: int) -> dict[str, Any]:
         parts = line.split()
         if len(parts) >= 2 and parts[0] in ("start", "end"):
             out[parts[0]] = parts[1]
-            if len(parts) >= 3 and parts[2].isdigit():
-                out[parts[0] + "_time"] = float(parts[2])
+            if len(parts) >= 3:
+                try:
+                    out[parts[0] + "_time"] = float(parts[2])
+                except ValueError:
+                    pass
     return out
 
 

@@ -15,7 +15,7 @@ submitted=0
 job() { t=$1; shift; submitted=1; for j in "$@"; do printf 'job\t%s\t%s\n' "$t" "$j" >> "$R"; done; }
 never() { failed=1; printf 'never\t%s\t%s\n' "$1" "$(printf '%s' "$2" | tr '\t\n' '  ')" >> "$R"; }
 deps() { for j in "$@"; do printf ' --dependency=afterok:%s' "$j"; done; }
-ok() { [ -n "$1" ] && flux job status $1 >/dev/null 2>&1; }
+ok() { [ "$1" = local ] || { [ -n "$1" ] && flux job status $1 >/dev/null 2>&1; }; }
 # task pipeline/step-one
 if J_0=$(flux submit --flags=waitable --job-name=pipeline/step-one -n 1 -c 1 --cwd=/WORKDIR --output=/RUN_DIR/logs/pipeline+step-one.0.log /bin/sh /RUN_DIR/tasks/pipeline+step-one.sh 2>"$E"); then job pipeline/step-one $J_0; else J_0=; never pipeline/step-one "$(cat "$E")"; fi
 

@@ -15,10 +15,10 @@ submitted=0
 job() { t=$1; shift; submitted=1; for j in "$@"; do printf 'job\t%s\t%s\n' "$t" "$j" >> "$R"; done; }
 never() { failed=1; printf 'never\t%s\t%s\n' "$1" "$(printf '%s' "$2" | tr '\t\n' '  ')" >> "$R"; }
 deps() { for j in "$@"; do printf ' --dependency=afterok:%s' "$j"; done; }
-ok() { [ -n "$1" ] && flux job status $1 >/dev/null 2>&1; }
+ok() { [ "$1" = local ] || { [ -n "$1" ] && flux job status $1 >/dev/null 2>&1; }; }
 # local mini-mummi/start-queue: runs here, after the entries above it
-sh /RUN_DIR/tasks/mini-mummi+start-queue.sh 0 > /RUN_DIR/logs/mini-mummi+start-queue.0.log 2>&1 &
-wait; J_0=local
+sh /RUN_DIR/tasks/mini-mummi+start-queue.sh 0 > /RUN_DIR/logs/mini-mummi+start-queue.0.log 2>&1 & P0=$!
+J_0=local; wait $P0 || J_0=; [ -n "$J_0" ] || failed=1
 
 # group mini-mummi/train
 if J_1=$(flux batch --flags=waitable --job-name=mini-mummi/train --nslots=1 --cores-per-slot=1 --cwd=/WORKDIR --output=/RUN_DIR/logs/mini-mummi+train.batch.log /RUN_DIR/groups/mini-mummi+train.sh 2>"$E"); then job mini-mummi/train $J_1; else J_1=; never mini-mummi/train "$(cat "$E")"; fi
@@ -31,8 +31,8 @@ else J_2=; never mini-mummi/test "a dependency never ran"; fi
 # local mini-mummi/stop-queue: runs here, after the entries above it
 [ -z "$J_1$J_2" ] || flux job status $J_1 $J_2 >/dev/null 2>&1
 if ok "$J_2"; then
-    sh /RUN_DIR/tasks/mini-mummi+stop-queue.sh 0 > /RUN_DIR/logs/mini-mummi+stop-queue.0.log 2>&1 &
-    wait; J_3=local
+    sh /RUN_DIR/tasks/mini-mummi+stop-queue.sh 0 > /RUN_DIR/logs/mini-mummi+stop-queue.0.log 2>&1 & P0=$!
+    J_3=local; wait $P0 || J_3=; [ -n "$J_3" ] || failed=1
 else J_3=; never mini-mummi/stop-queue "a dependency did not succeed"; fi
 rc=0
 if [ "$submitted" = 1 ]; then flux job wait --all || rc=1; fi

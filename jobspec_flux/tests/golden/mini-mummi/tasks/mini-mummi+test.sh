@@ -13,9 +13,9 @@ export JOBSPEC_TASK_COUNT=4
 export JOBSPEC_TASK_INDEX="${1:-${FLUX_JOB_CC:-0}}"
 cd /WORKDIR || exit 1
 M=/RUN_DIR/status/mini-mummi+test."$JOBSPEC_TASK_INDEX"
-printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s)" > "$M"
+printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s.%N)" > "$M"
 /bin/sh -c 'echo "testing model, replica $JOBSPEC_TASK_INDEX of $JOBSPEC_TASK_COUNT"'
 rc=$?
-printf 'end %s %s\n' "$rc" "$(date +%s)" >> "$M"
+printf 'end %s %s\n' "$rc" "$(date +%s.%N)" >> "$M"
 exit "$rc"
 

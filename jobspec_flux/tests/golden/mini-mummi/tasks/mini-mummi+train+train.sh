@@ -13,12 +13,12 @@ export JOBSPEC_TASK_COUNT=1
 export JOBSPEC_TASK_INDEX="${1:-0}"
 cd /WORKDIR || exit 1
 M=/RUN_DIR/status/mini-mummi+train+train."$JOBSPEC_TASK_INDEX"
-printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s)" > "$M"
+printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s.%N)" > "$M"
 sh -c 'echo "training"
 sleep 0.1
 echo "saved train.json"
 '
 rc=$?
-printf 'end %s %s\n' "$rc" "$(date +%s)" >> "$M"
+printf 'end %s %s\n' "$rc" "$(date +%s.%N)" >> "$M"
 exit "$rc"
 

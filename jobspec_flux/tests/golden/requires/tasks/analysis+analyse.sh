@@ -13,9 +13,9 @@ export JOBSPEC_TASK_COUNT=1
 export JOBSPEC_TASK_INDEX="${1:-0}"
 cd /WORKDIR || exit 1
 M=/RUN_DIR/status/analysis+analyse."$JOBSPEC_TASK_INDEX"
-printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s)" > "$M"
+printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s.%N)" > "$M"
 echo analyse
 rc=$?
-printf 'end %s %s\n' "$rc" "$(date +%s)" >> "$M"
+printf 'end %s %s\n' "$rc" "$(date +%s.%N)" >> "$M"
 exit "$rc"
 

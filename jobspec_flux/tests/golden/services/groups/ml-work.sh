@@ -15,14 +15,14 @@ submitted=0
 job() { t=$1; shift; submitted=1; for j in "$@"; do printf 'job\t%s\t%s\n' "$t" "$j" >> "$R"; done; }
 never() { failed=1; printf 'never\t%s\t%s\n' "$1" "$(printf '%s' "$2" | tr '\t\n' '  ')" >> "$R"; }
 deps() { for j in "$@"; do printf ' --dependency=afterok:%s' "$j"; done; }
-ok() { [ -n "$1" ] && flux job status $1 >/dev/null 2>&1; }
+ok() { [ "$1" = local ] || { [ -n "$1" ] && flux job status $1 >/dev/null 2>&1; }; }
 # local ml-work/start: runs here, after the entries above it
-sh /RUN_DIR/tasks/ml-work+start.sh 0 > /RUN_DIR/logs/ml-work+start.0.log 2>&1 &
-wait; J_0=local
+sh /RUN_DIR/tasks/ml-work+start.sh 0 > /RUN_DIR/logs/ml-work+start.0.log 2>&1 & P0=$!
+J_0=local; wait $P0 || J_0=; [ -n "$J_0" ] || failed=1
 
 # task ml-work/train
 if [ -n "$J_0" ]; then
-    if J_1=$(flux submit --flags=waitable --job-name=ml-work/train --cc=0-1 -n 1 -c 1 --cwd=/WORKDIR '--output=/RUN_DIR/logs/ml-work+train.{cc}.log' $(deps "$J_0") /bin/sh /RUN_DIR/tasks/ml-work+train.sh 2>"$E"); then job ml-work/train $J_1; else J_1=; never ml-work/train "$(cat "$E")"; fi
+    if J_1=$(flux submit --flags=waitable --job-name=ml-work/train --cc=0-1 -n 1 -c 1 --cwd=/WORKDIR '--output=/RUN_DIR/logs/ml-work+train.{cc}.log' /bin/sh /RUN_DIR/tasks/ml-work+train.sh 2>"$E"); then job ml-work/train $J_1; else J_1=; never ml-work/train "$(cat "$E")"; fi
 else J_1=; never ml-work/train "a dependency never ran"; fi
 
 # task ml-work/test
@@ -33,8 +33,8 @@ else J_2=; never ml-work/test "a dependency never ran"; fi
 # local ml-work/delete: runs here, after the entries above it
 [ -z "$J_1$J_2" ] || flux job status $J_1 $J_2 >/dev/null 2>&1
 if ok "$J_2"; then
-    sh /RUN_DIR/tasks/ml-work+delete.sh 0 > /RUN_DIR/logs/ml-work+delete.0.log 2>&1 &
-    wait; J_3=local
+    sh /RUN_DIR/tasks/ml-work+delete.sh 0 > /RUN_DIR/logs/ml-work+delete.0.log 2>&1 & P0=$!
+    J_3=local; wait $P0 || J_3=; [ -n "$J_3" ] || failed=1
 else J_3=; never ml-work/delete "a dependency did not succeed"; fi
 rc=0
 if [ "$submitted" = 1 ]; then flux job wait --all || rc=1; fi

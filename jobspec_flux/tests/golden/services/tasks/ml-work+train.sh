@@ -13,9 +13,9 @@ export JOBSPEC_TASK_COUNT=2
 export JOBSPEC_TASK_INDEX="${1:-${FLUX_JOB_CC:-0}}"
 cd /WORKDIR || exit 1
 M=/RUN_DIR/status/ml-work+train."$JOBSPEC_TASK_INDEX"
-printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s)" > "$M"
+printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s.%N)" > "$M"
 sh -c 'echo train $JOBSPEC_TASK_INDEX; sleep 0.1'
 rc=$?
-printf 'end %s %s\n' "$rc" "$(date +%s)" >> "$M"
+printf 'end %s %s\n' "$rc" "$(date +%s.%N)" >> "$M"
 exit "$rc"
 

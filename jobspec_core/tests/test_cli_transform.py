@@ -362,3 +362,12 @@ def test_output_dir_refuses_bad_file_names_from_a_transformer(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "escape.sh").exists()
+
+
+def test_output_dir_that_cannot_be_created_is_a_clear_error(registry, job, tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    assert main(["transform", "-t", "tiny", str(job), "-o", str(blocker / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"jobspec: error: cannot write into {blocker / 'out'}: ")
+    assert "Traceback" not in err

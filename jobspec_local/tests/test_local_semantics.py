@@ -405,3 +405,41 @@ def test_nested_groups_run_inside_their_allocation(make_plan, run_plan, tmp_path
     assert status.succeeded, status.to_dict()
     assert (tmp_path / "order").read_text().split() == ["first", "inner", "last"]
     assert {t.task_id for t in status.tasks} == {"outer/first", "outer/inner/a", "last"}
+
+
+def _gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stat = Path(f"/proc/{pid}/stat")
+        try:
+            if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_services_live_until_their_group_ends_and_stragglers_are_ended(
+    make_plan, run_plan, tmp_path
+):
+    plan = make_plan(
+        """
+        version: 1
+        groups:
+        - name: g
+          tasks:
+          - {name: start, local: true, command: "sleep 60 & echo $! > svc.pid"}
+          - name: work
+            command: ["sh", "-c", "kill -0 $(cat svc.pid) && echo alive > work.out"]
+          - {name: stop, local: true, command: ["true"]}
+        tasks:
+        - group: g
+        - {name: leaves, command: "sleep 60 & echo $! > bg.pid"}
+        """
+    )
+    status = run_plan(plan)
+    assert status.succeeded, status.to_dict()
+    assert (tmp_path / "work.out").read_text() == "alive\n"  # the service ran during the work
+    assert _gone(int((tmp_path / "svc.pid").read_text()))  # and ended with its group
+    assert _gone(int((tmp_path / "bg.pid").read_text()))  # a task's leftovers end with it

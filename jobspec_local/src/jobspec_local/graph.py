@@ -134,6 +134,9 @@ class Scheduler:
         """Call back at monotonic time ``when`` (``group`` deadlines from here)."""
         raise NotImplementedError
 
+    def group_ended(self, g: Node) -> None:
+        """``g`` has finished (its allocation is given back); nothing to do by default."""
+
     def start_roots(self) -> None:
         for node in self.root.children:
             if node.unmet == 0:
@@ -292,6 +295,7 @@ class Scheduler:
             c = self.container(node)
             if node.kind == "group":
                 self.release(c, node.need)
+                self.group_ended(node)
             for dep, after_ok in node.dependents:
                 if dep.done:
                     continue

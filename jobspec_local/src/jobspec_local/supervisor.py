@@ -16,6 +16,9 @@ to ``RUN_DIR/supervisor.log``), prints its pid once it is ready, and then:
 * reaps children on ``SIGCHLD`` (a wakeup fd in a selector; timers for duration limits),
   kills the whole process group at a duration limit (SIGTERM, then SIGKILL 0.5 s later)
   and records ``timeout``;
+* when an instance's process exits, kills what it left in its process group (as a batch
+  system does at a job's end), except for ``local`` entries: what they leave (a service)
+  lives until their group ends, and is then stopped (SIGTERM, then SIGKILL);
 * on SIGTERM/SIGINT/SIGHUP (a cancel), kills every running group the same way, records
   running instances and everything not started as ``cancelled``, and exits;
 * appends every state change to ``RUN_DIR/events.jsonl`` (see :mod:`jobspec_local.events`),
@@ -74,6 +77,7 @@ class Supervisor(Scheduler):
         self.timers: list[tuple[float, int, str, Any]] = []
         self._seq = 0
         self.pending_events: list[list[Any]] = []
+        self.services: dict[int, list[int]] = {}  # group number -> process groups left
         self.env_base = dict(os.environ)
         self._which: dict[tuple[str, str], str | None] = {}
         self._cwd: str | None = None
@@ -167,6 +171,12 @@ class Supervisor(Scheduler):
         kill_group(inst.pid, signal.SIGTERM)
         self.timer(time.monotonic() + TERM_GRACE, "sigkill", inst)
 
+    def group_ended(self, g: Node) -> None:
+        """End the services the group's local entries left running (SIGTERM, then SIGKILL)."""
+        for pgid in self.services.pop(g.n, []):
+            if kill_group(pgid, signal.SIGTERM):
+                self.timer(time.monotonic() + TERM_GRACE, "pgkill", pgid)
+
     def reap(self) -> None:
         while True:
             try:
@@ -189,11 +199,17 @@ class Supervisor(Scheduler):
             if inst.kill is not None:
                 state, why = inst.kill
                 reason = why if reason is None else f"{why} ({reason})"
-                kill_group(pid, signal.SIGKILL)  # stragglers left in its process group
             else:
                 state = COMPLETED if code == 0 else FAILED
                 if state == FAILED and reason is None:
                     reason = f"exit code {code}"
+            parent = inst.node.parent
+            if inst.node.spec.get("local") and parent is not None and inst.kill is None:
+                # a service it started lives until its group (the allocation) ends
+                self.services.setdefault(parent.n, []).append(pid)
+            else:
+                # like a batch job's end: what it left in its process group goes too
+                kill_group(pid, signal.SIGKILL)
             self.end(inst, state, code, reason, inst.started, time.time())
 
     def timer(self, when: float, kind: str, obj: Any) -> None:
@@ -207,6 +223,8 @@ class Supervisor(Scheduler):
             if kind == "deadline":
                 limit = obj.node.spec["duration"]
                 self.kill(obj, TIMEOUT, f"killed at duration limit {limit}s")
+            elif kind == "pgkill":
+                kill_group(obj, signal.SIGKILL)
             elif kind == "sigkill":
                 if obj.state is None and obj.pid is not None:
                     kill_group(obj.pid, signal.SIGKILL)
@@ -253,6 +271,10 @@ class Supervisor(Scheduler):
             self.fire_timers()
         self.emit(["D", time.time()])
         self.flush()
+        for when, _, kind, pgid in sorted(self.timers):
+            if kind == "pgkill":  # services ended at the last group's end: finish the job
+                time.sleep(max(0.0, when - time.monotonic()))
+                kill_group(pgid, signal.SIGKILL)
         ok = all(n.ok for n in self.root.children)
         self._log(
             f"supervisor done: {'all tasks completed' if ok else 'some tasks did not complete'}"

@@ -141,7 +141,7 @@ def _render(transformer, name: str, plan, context, debug: bool):
 
 
 def _write(submission, directory: Path, stream: TextIO, quiet: bool) -> None:
-    from ..errors import PluginError
+    from ..errors import JobspecError, PluginError
 
     for reserved in (SUBMIT_LIST, SUBMISSION_JSON):
         if reserved in submission.files:
@@ -158,7 +158,7 @@ def _write(submission, directory: Path, stream: TextIO, quiet: bool) -> None:
     except ValueError as exc:  # a rendered name escaping the directory
         raise PluginError(f"transformer {submission.transformer!r}: {exc}") from exc
     except OSError as exc:
-        raise PluginError(f"cannot write into {directory}: {exc.strerror or exc}") from exc
+        raise JobspecError(f"cannot write into {directory}: {exc.strerror or exc}") from exc
     if quiet:
         return
     print(f"wrote {len(written) + 2} files into {directory}:", file=stream)

@@ -79,3 +79,23 @@ def test_cli_validates_all_examples_at_once():
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count(": valid (") == len(EXAMPLES)
+
+
+RUNNABLE = [p for p in EXAMPLES if not p.name.startswith("large-")]
+
+
+@pytest.mark.slow
+def test_examples_run_on_this_machine(tmp_path):
+    """Every example but large-resources.yaml runs to completion with the local backend."""
+    pytest.importorskip("jobspec_local", reason="the local backend (jobspec-local) is not installed")
+    env = {**__import__("os").environ, "JOBSPEC_STORE": str(tmp_path / "runs.sqlite")}
+    env.pop("JOBSPEC_TRANSFORMER", None)
+    failures = []
+    for path in RUNNABLE:
+        proc = subprocess.run(
+            [sys.executable, "-m", "jobspec_core", "run", "-t", "local", str(path)],
+            capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
+        )
+        if proc.returncode != 0:
+            failures.append(f"{path.name}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")
+    assert not failures, "\n".join(failures)

@@ -378,3 +378,17 @@ def test_a_hook_implementation_with_the_wrong_signature_is_broken(site):
     )
     assert "'cluster'" in entry["cause"]
     assert [t["name"] for t in data["transformers"]] == ["tiny"]
+
+
+def test_builtin_steps_stay_valid_when_core_steps_is_blocked(tmp_path):
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "version: 1\ntasks:\n- name: t\n  command: 'true'\n"
+        "  steps:\n  - name: write\n    path: in.txt\n    content: hi\n"
+    )
+    env = isolated_env(keep=set())  # nothing at all, core_steps included
+    assert "core_steps" in env["JOBSPEC_DISABLE_PLUGINS"].split(",")
+    done = run_jobspec("graph", str(job), env=env)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(run_jobspec("transformers", "--json", env=env).stdout)
+    assert data["plugins"] == [] and data["transformers"] == []

@@ -9,6 +9,7 @@ installed; the last ones go through a real entry point in a subprocess.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import stat
 from pathlib import Path
@@ -371,3 +372,27 @@ def test_output_dir_that_cannot_be_created_is_a_clear_error(registry, job, tmp_p
     err = capsys.readouterr().err
     assert err.startswith(f"jobspec: error: cannot write into {blocker / 'out'}: ")
     assert "Traceback" not in err
+
+
+def test_help_still_lists_every_subcommand(capsys):
+    import importlib.util
+
+    from jobspec_core.cli.main import COMMANDS
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    built = [
+        m[: -len("_cmd")]
+        for m in COMMANDS
+        if importlib.util.find_spec(f"jobspec_core.cli.{m}") is not None
+    ]
+    assert {"validate", "transform", "graph", "transformers"} <= set(built)
+    for command in built:
+        assert re.search(rf"^\s+{command}\b", out, re.M), f"{command} missing from --help"
+    # a typo still gets argparse's list of valid choices
+    with pytest.raises(SystemExit) as exc:
+        main(["transfrom", "x.yaml"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'transfrom'" in capsys.readouterr().err

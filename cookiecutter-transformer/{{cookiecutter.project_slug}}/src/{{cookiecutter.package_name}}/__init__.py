@@ -1,4 +1,5 @@
-"""{{ cookiecutter.project_slug }}: the ``{{ cookiecutter.transformer_name }}`` jobspec transformer ({{ cookiecutter.scheduler_kind }} scheduler).
+"""{{ cookiecutter.project_slug }}: the ``{{ cookiecutter.transformer_name }}`` jobspec transformer
+({{ cookiecutter.scheduler_kind }} starting point).
 
 Generated from jobspec's cookiecutter-transformer template; README.md says what to fill in.
 """

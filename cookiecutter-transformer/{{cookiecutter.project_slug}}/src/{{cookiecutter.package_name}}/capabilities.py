@@ -23,6 +23,8 @@ CAPABILITIES: frozenset[str] = frozenset(
         "attributes.cwd",  # each instance cd's into it (relative to the submit directory)
         "attributes.duration",  # coreutils timeout in the script; the scheduler gets a margin
         "steps.write",  # written by the job script into the task's working directory
+        "steps.stage",  # checked visible from the job (shared file system); see script.py
+        "requires",  # a comment in the script, and JobRequest.requires for directives()
         "resources",  # slots, cores, gpus and memory become scheduler directives/arguments
         "resources.named",  # named blocks are resolved by the planner already
         "groups",  # a top-level group is one job; its tasks run inside it (script.py)
@@ -32,6 +34,6 @@ CAPABILITIES: frozenset[str] = frozenset(
         "passthrough",  # {{ cookiecutter.transformer_name }}.KEY: VALUE becomes a scheduler option
         # Not done yet (the conformance suite skips their cases):
         # "resources.alternatives", "resources.gpu"                 -> choose among a|b; GPUs
-        # "attributes.watch", "steps.stage", "requires"
+        # "attributes.watch"                                         -> stream output live
     }
 )

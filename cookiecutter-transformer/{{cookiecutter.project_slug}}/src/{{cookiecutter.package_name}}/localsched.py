@@ -41,6 +41,7 @@ __all__ = ["main"]
 
 SPOOL = ".localsched"
 _ACTIVE = ("queued", "held", "running")
+BJOBS_FORMAT = "jobid stat exit_code delimiter=','"
 
 
 # -- the job directory -----------------------------------------------------------------
@@ -197,8 +198,15 @@ def _generic(program: str, args: list[str]) -> int:
     if program == "submit":
         parser = argparse.ArgumentParser(prog="localsched submit")
         parser.add_argument("--after", action="append", default=[])
-        for flag in ("--name", "--time", "--slots", "--cores-per-slot", "--gpus-per-slot",
-                     "--memory-per-slot", "--nodes"):
+        for flag in (
+            "--name",
+            "--time",
+            "--slots",
+            "--cores-per-slot",
+            "--gpus-per-slot",
+            "--memory-per-slot",
+            "--nodes",
+        ):
             parser.add_argument(flag)
         parser.add_argument("--option", action="append", default=[])
         parser.add_argument("script")
@@ -270,8 +278,8 @@ def _lsf(program: str, args: list[str]) -> int:
         print(f"Job <{submit(script, after, {})}> is submitted to queue <localsched>.")
         return 0
     if program == "bjobs":
-        if args[:3] != ["-noheader", "-o", "jobid stat exit_code delimiter=','"]:
-            raise SystemExit("""localsched bjobs: expected -noheader -o "jobid stat exit_code delimiter=','" ID...""")
+        if args[:3] != ["-noheader", "-o", BJOBS_FORMAT]:
+            raise SystemExit(f'localsched bjobs: expected -noheader -o "{BJOBS_FORMAT}" ID...')
         args = args[3:]
     code = 0
     for job_id in args:

@@ -20,7 +20,7 @@ __all__ = ["GRACE_SECONDS", "JobState", "NativeStatus", "JobRequest", "walltime_
 GRACE_SECONDS = 60
 
 
-class JobState(str, Enum):
+class JobState(Enum):
     """Where one job (one submission) is, as far as the scheduler says."""
 
     PENDING = "pending"  #: queued or held (dependencies, resources)
@@ -52,6 +52,8 @@ class JobRequest:
     :ivar output: where the scheduler should put the script's own output (absolute).
     :ivar passthrough: this transformer's passthrough options from the jobspec
         (``mysite.queue: debug`` gives ``{"queue": "debug"}``).
+    :ivar requires: the node's ``requires`` metadata (merged from the enclosing levels), for
+        directives that depend on it (an architecture that means a partition, say).
     """
 
     name: str
@@ -64,6 +66,7 @@ class JobRequest:
     nodes: int = 0
     output: str = ""
     passthrough: dict[str, Any] = field(default_factory=dict)
+    requires: dict[str, Any] = field(default_factory=dict)
 
 
 def walltime_seconds(request: JobRequest) -> int | None:

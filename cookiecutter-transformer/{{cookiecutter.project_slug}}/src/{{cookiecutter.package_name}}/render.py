@@ -56,6 +56,22 @@ def _task_ids(node: PlanNode) -> list[str]:
     return [t for child in node.children for t in _task_ids(child)]
 
 
+def _carry(
+    node: PlanNode,
+    inherited: list[str],
+    by_id: dict[str, PlanNode],
+    out: list[tuple[PlanTask, list[str]]],
+) -> None:
+    """Append ``(task, after)`` for every task in ``node``; ``after`` adds the tasks of the
+    nodes it and its enclosing groups depend on."""
+    after = inherited + [t for dep in node.depends_on for t in _task_ids(by_id[dep])]
+    if isinstance(node, PlanTask):
+        out.append((node, after))
+    else:
+        for child in node.children:
+            _carry(child, after, by_id, out)
+
+
 def jobs(plan: Plan) -> list[Job]:
     """The plan's top-level nodes in submission order (each after the nodes it depends on,
     otherwise document order), with the tasks each carries."""
@@ -79,16 +95,7 @@ def jobs(plan: Plan) -> list[Job]:
     out = []
     for node in ordered:
         carried: list[tuple[PlanTask, list[str]]] = []
-
-        def visit(current: PlanNode, inherited: list[str]) -> None:
-            after = inherited + [t for dep in current.depends_on for t in _task_ids(by_id[dep])]
-            if isinstance(current, PlanTask):
-                carried.append((current, after))
-            else:
-                for child in current.children:
-                    visit(child, after)
-
-        visit(node, [])
+        _carry(node, [], by_id, carried)
         out.append(Job(node, slugs[node.id], carried, slugs))
     return out
 
@@ -131,6 +138,7 @@ def job_request(job: Job, context: RunContext, name: str) -> JobRequest:
         nodes=res.nodes,
         output=str(logs_dir(context.run_dir) / f"{job.slug}.job.out"),
         passthrough=_passthrough(job.node, name),
+        requires=dict(job.node.requires),
     )
 
 

@@ -13,6 +13,7 @@ Every value that comes from the jobspec is quoted with :func:`shlex.quote`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -41,7 +42,9 @@ class ScriptTemplate(string.Template):
 
 
 def _template(name: str) -> ScriptTemplate:
-    return ScriptTemplate(resources.files(__package__).joinpath("templates", name).read_text("utf-8"))
+    return ScriptTemplate(
+        resources.files(__package__).joinpath("templates", name).read_text("utf-8")
+    )
 
 
 def records_dir(run_dir: Path) -> Path:
@@ -130,6 +133,16 @@ class JobScript:
         lines = []
         cwd = shlex.quote(self._cwd(node))
         for step in node.steps:
+            if step.name == "stage":
+                # With a file system shared by every node (which the records need anyway)
+                # the path is present everywhere: check that it is. Without one, copy it
+                # to each node here (for example with pdcp or your site's broadcast tool).
+                path = shlex.quote(step.options["path"])
+                lines.append(
+                    f"    (cd {cwd} && [ -e {path} ]) || {{ echo 'stage: not visible here:' "
+                    f"{path} >&2; return 1; }}"
+                )
+                continue
             if step.name != "write":
                 raise problem(node, f"step {step.name!r} is not supported by this transformer")
             target = shlex.quote(step.options["path"])
@@ -213,6 +226,7 @@ class JobScript:
             summary=re.sub(r"[^\x20-\x7e]", "?", summary),
             records=shlex.quote(str(records_dir(self.context.run_dir))),
             logs=shlex.quote(str(logs_dir(self.context.run_dir))),
+            requires=json.dumps(node.requires or self.plan.requires, sort_keys=True),
             tasks="\n".join(self.task_functions(t) for t in tasks),
             schedule="\n".join(self._run(node)),
             top=self.slugs[node.id],

@@ -1,4 +1,5 @@
-"""The {{ cookiecutter.transformer_name }} transformer: JobSpec plans onto the site's {{ cookiecutter.scheduler_kind }} scheduler.
+"""The ``{{ cookiecutter.transformer_name }}`` transformer: JobSpec plans onto the site's scheduler
+({{ cookiecutter.scheduler_kind }} starting point).
 
 How it works (the contract is ``jobspec_core.transformer.Transformer``):
 
@@ -11,10 +12,15 @@ How it works (the contract is ``jobspec_core.transformer.Transformer``):
   for each instance (exit code, start, timeout) in the run directory.
 * ``cancel``: marks the instances cancelled, then runs the cancel command.
 
-The scheduler's commands come from ``scheduler.py`` and can be overridden without editing
-code: ``{{ cookiecutter.__env_prefix }}_SCHEDULER=local|native`` (the stand-in or the real commands),
-``{{ cookiecutter.__env_prefix }}_SUBMIT``, ``{{ cookiecutter.__env_prefix }}_STATUS``, ``{{ cookiecutter.__env_prefix }}_CANCEL`` (each a command line, split like a shell),
-or the same keys (``scheduler``, ``submit``, ``status``, ``cancel``) in the run's options.
+The scheduler's commands come from ``scheduler.py``. Override them without editing code
+with environment variables (a command line each, split like a shell):
+
+* ``{{ cookiecutter.__env_prefix }}_SCHEDULER``: ``local`` (the stand-in) or ``native`` (the real commands);
+* ``{{ cookiecutter.__env_prefix }}_SUBMIT``,
+* ``{{ cookiecutter.__env_prefix }}_STATUS``,
+* ``{{ cookiecutter.__env_prefix }}_CANCEL``;
+
+or with the same keys (``scheduler``, ``submit``, ``status``, ``cancel``) in the run's options.
 """
 
 from __future__ import annotations
@@ -60,7 +66,11 @@ def commands(context: RunContext | None = None) -> dict[str, list[str]]:
     (``python -m {{ cookiecutter.package_name }}.localsched``) in ``local`` mode.
     """
     options = dict(context.options) if context is not None else {}
-    mode = options.get("scheduler") or os.environ.get(f"{ENV_PREFIX}_SCHEDULER") or scheduler.DEFAULT_MODE
+    mode = (
+        options.get("scheduler")
+        or os.environ.get(f"{ENV_PREFIX}_SCHEDULER")
+        or scheduler.DEFAULT_MODE
+    )
     if mode not in ("local", "native"):
         raise BackendError(
             f"{ENV_PREFIX}_SCHEDULER (or option scheduler) is {mode!r}: expected 'local' "
@@ -88,7 +98,7 @@ class {{ cookiecutter.__class_name }}(Transformer):
     """Runs each top-level task as one job of the site's scheduler (see the module doc)."""
 
     name = "{{ cookiecutter.transformer_name }}"
-    description = "{{ cookiecutter.transformer_name }}: jobs on the site's {{ cookiecutter.scheduler_kind }} scheduler, one job script per task"
+    description = "the site's {{ cookiecutter.scheduler_kind }} scheduler: one job per top-level task or group"
     capabilities = CAPABILITIES
     #: seconds between two status queries against the real scheduler (be kind to it).
     poll_interval = 5.0
@@ -127,7 +137,9 @@ class {{ cookiecutter.__class_name }}(Transformer):
                 f"(set {ENV_PREFIX}_{verb.upper()} or edit scheduler.NATIVE_COMMANDS)"
             ) from exc
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise BackendError(f"{self.name}: the {verb} command {shlex.join(argv)} failed: {exc}") from exc
+            raise BackendError(
+                f"{self.name}: the {verb} command {shlex.join(argv)} failed: {exc}"
+            ) from exc
 
     def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
         ids: dict[str, str] = {}
@@ -227,7 +239,8 @@ class {{ cookiecutter.__class_name }}(Transformer):
             resolve(handle, frozenset())
         # A dependent of a failed job waits forever in most schedulers: cancel it.
         stuck = [
-            h for h in never_runnable
+            h
+            for h in never_runnable
             if native.get(h.native_id, NativeStatus(JobState.UNKNOWN)).state
             in (JobState.PENDING, JobState.RUNNING)
         ]
@@ -247,9 +260,10 @@ class {{ cookiecutter.__class_name }}(Transformer):
             code = int(end.get("code", "1"))
             started, finished = float(end.get("started", 0)), float(end.get("finished", 0))
             duration = handle.data.get("duration")
-            if duration is not None and code in TIMEOUT_CODES and finished - started >= duration - 1:
-                return TaskStatus(TaskState.TIMEOUT, code, f"killed at duration limit {duration}s",
-                                  started, finished)
+            timed_out = code in TIMEOUT_CODES and finished - started >= (duration or 0) - 1
+            if duration is not None and timed_out:
+                reason = f"killed at duration limit {duration}s"
+                return TaskStatus(TaskState.TIMEOUT, code, reason, started, finished)
             state = TaskState.COMPLETED if code == 0 else TaskState.FAILED
             reason = None if code == 0 else f"exit code {code}"
             return TaskStatus(state, code, reason, started, finished)
@@ -260,7 +274,8 @@ class {{ cookiecutter.__class_name }}(Transformer):
         started_at = float(start["started"]) if start and "started" in start else None
         if job is None or job.state is JobState.UNKNOWN:
             return TaskStatus(
-                TaskState.LOST, None,
+                TaskState.LOST,
+                None,
                 f"the scheduler does not know job {handle.native_id} and no end was recorded",
                 started_at,
             )
@@ -270,7 +285,8 @@ class {{ cookiecutter.__class_name }}(Transformer):
             state = TaskState.RUNNING if start is not None else TaskState.PENDING
             return TaskStatus(state, None, None, started_at)
         return TaskStatus(
-            TaskState.FAILED, job.exit_code,
+            TaskState.FAILED,
+            job.exit_code,
             f"job {handle.native_id} ended ({job.native}, exit {job.exit_code}) "
             "without recording this instance's end",
             started_at,
@@ -289,7 +305,9 @@ class {{ cookiecutter.__class_name }}(Transformer):
                 return statuses
             if deadline is not None and time.monotonic() >= deadline:
                 return statuses
-            time.sleep(interval if deadline is None else min(interval, max(0.0, deadline - time.monotonic())))
+            if deadline is not None:
+                interval = min(interval, max(0.0, deadline - time.monotonic()))
+            time.sleep(interval)
 
     def _cancel_jobs(self, job_ids: list[str], context: RunContext) -> None:
         if job_ids:

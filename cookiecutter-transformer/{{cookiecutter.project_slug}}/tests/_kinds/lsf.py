@@ -30,8 +30,9 @@ def test_parse_submit():
 
 
 def test_parse_status_reads_bjobs_lines():
-    found = scheduler.parse_status("1,DONE,-\n2,EXIT,3\n3,PEND,-\n4,RUN,-\n",
-                                   "Job <5> is not found\n", 255, [])
+    found = scheduler.parse_status(
+        "1,DONE,-\n2,EXIT,3\n3,PEND,-\n4,RUN,-\n", "Job <5> is not found\n", 255, []
+    )
     assert found["1"].state is JobState.FINISHED and found["1"].exit_code == 0
     assert found["2"].exit_code == 3
     assert found["3"].state is JobState.PENDING

@@ -32,8 +32,12 @@ def test_parse_submit():
 
 
 def test_parse_status_reads_qstat_json_and_tolerates_unknown_ids():
-    out = json.dumps({"Jobs": {"1.s": {"job_state": "F", "Exit_status": 0},
-                               "2.s": {"job_state": "Q"}, "3.s": {"job_state": "R"}}})
+    jobs = {
+        "1.s": {"job_state": "F", "Exit_status": 0},
+        "2.s": {"job_state": "Q"},
+        "3.s": {"job_state": "R"},
+    }
+    out = json.dumps({"Jobs": jobs})
     found = scheduler.parse_status(out, "qstat: Unknown Job Id 4.s\n", 153, [])
     assert found["1.s"].state is JobState.FINISHED and found["1.s"].exit_code == 0
     assert found["2.s"].state is JobState.PENDING

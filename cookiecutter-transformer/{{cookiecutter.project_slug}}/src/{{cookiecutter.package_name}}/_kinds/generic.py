@@ -109,7 +109,9 @@ def parse_submit(stdout: str) -> str:
     return lines[-1]
 
 
-def parse_status(stdout: str, stderr: str, returncode: int, ids: list[str]) -> dict[str, NativeStatus]:
+def parse_status(
+    stdout: str, stderr: str, returncode: int, ids: list[str]
+) -> dict[str, NativeStatus]:
     """Each known id's :class:`NativeStatus` from ``status ID...``; ids left out are unknown.
 
     :raises ValueError: when the command failed or printed something unreadable.
@@ -122,7 +124,9 @@ def parse_status(stdout: str, stderr: str, returncode: int, ids: list[str]) -> d
         if not parts:
             continue
         if len(parts) != 3 or parts[1] not in STATE_MAP:
-            raise ValueError(f"expected 'ID STATE EXIT' with STATE one of {sorted(STATE_MAP)}, got {line!r}")
+            raise ValueError(
+                f"expected 'ID STATE EXIT' with STATE one of {sorted(STATE_MAP)}, got {line!r}"
+            )
         job_id, state, code = parts
         exit_code = int(code) if code.lstrip("-").isdigit() else None
         found[job_id] = NativeStatus(STATE_MAP[state], exit_code, state)

@@ -121,7 +121,9 @@ def parse_submit(stdout: str) -> str:
     return match.group(1)
 
 
-def parse_status(stdout: str, stderr: str, returncode: int, ids: list[str]) -> dict[str, NativeStatus]:
+def parse_status(
+    stdout: str, stderr: str, returncode: int, ids: list[str]
+) -> dict[str, NativeStatus]:
     """Each known id's :class:`NativeStatus` from ``bjobs -o "jobid stat exit_code"``.
 
     ``bjobs`` exits non-zero when an id is unknown but still prints the others; ids it

@@ -119,7 +119,9 @@ def parse_submit(stdout: str) -> str:
     return lines[-1]
 
 
-def parse_status(stdout: str, stderr: str, returncode: int, ids: list[str]) -> dict[str, NativeStatus]:
+def parse_status(
+    stdout: str, stderr: str, returncode: int, ids: list[str]
+) -> dict[str, NativeStatus]:
     """Each known id's :class:`NativeStatus` from ``qstat -x -f -F json ID...``.
 
     ``qstat`` exits non-zero when one of the ids is unknown but still prints the others;

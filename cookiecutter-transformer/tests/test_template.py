@@ -1,0 +1,260 @@
+"""The cookiecutter template, baked and used for real.
+
+Bakes each starting point (generic, pbs, lsf) with cookiecutter's API into a temporary
+directory, installs the results with the project's packages into a fresh virtual
+environment, and shows, with no edit to the generated code: ``jobspec transformers`` lists
+them; ``jobspec transform -t NAME`` renders an example into scripts that ``sh -n`` accepts;
+``pytest --transformer NAME --conformance-mode render`` passes every case for the declared
+capabilities; the generated package's own tests pass (for the generic one, that includes
+the conformance suite in run mode through the stand-in scheduler). Also: a bad name is
+refused before anything is generated, and the root test run never collects the template.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cookiecutter", reason="pip install cookiecutter (requirements-dev.txt)")
+from cookiecutter.exceptions import FailedHookException  # noqa: E402
+from cookiecutter.main import cookiecutter  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "cookiecutter-transformer"
+#: scheduler kind -> the transformer name it is baked with.
+KINDS = {"generic": "mysite", "pbs": "site_pbs", "lsf": "site_lsf"}
+#: an author with characters that need quoting in pyproject.toml and Python.
+AUTHOR = 'Site "HPC" team <hpc@example.org> \\ ops'
+#: a small fixture in case spec/examples does not hold the example any more.
+FALLBACK_EXAMPLE = """\
+version: 1
+tasks:
+- name: build
+  command: ["sh", "-c", "echo building"]
+- name: run
+  depends_on: [build]
+  replicas: 2
+  command: echo "run $JOBSPEC_TASK_INDEX"
+  attributes:
+    duration: 90
+"""
+
+
+def run(argv, **kw) -> subprocess.CompletedProcess:
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 900)
+    return subprocess.run([str(a) for a in argv], check=False, **kw)
+
+
+def bake(output_dir: Path, name: str, kind: str = "generic") -> Path:
+    return Path(
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(output_dir),
+            extra_context={"transformer_name": name, "scheduler_kind": kind, "author": AUTHOR},
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def baked(tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("baked")
+    return {kind: bake(out, name, kind) for kind, name in KINDS.items()}
+
+
+@pytest.fixture(scope="module")
+def venv(baked, tmp_path_factory) -> dict[str, str]:
+    """A fresh virtual environment with jobspec-core, jobspec-conformance and the three
+    baked packages installed; returns the environment to run its commands with."""
+    root = tmp_path_factory.mktemp("venv") / "venv"
+    made = run([sys.executable, "-m", "venv", root])
+    assert made.returncode == 0, made.stderr
+    python = root / "bin" / "python"
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    # The third-party dependencies first (from the local pip cache when it has them), then
+    # our packages editable without build isolation: fast, and no index needed for them.
+    deps = run(pip + ["setuptools>=68", "pluggy>=1.3", "pyyaml>=6.0", "jsonschema>=4.18",
+                      "pytest>=8"])
+    assert deps.returncode == 0, deps.stderr
+    ours = [REPO / "jobspec_core", REPO / "conformance", *baked.values()]
+    editable = [word for path in ours for word in ("-e", path)]
+    installed = run(pip + ["--no-deps", "--no-build-isolation", *editable])
+    assert installed.returncode == 0, installed.stderr
+    # Every declared dependency (jobspec-core, and the test extra's) is satisfied.
+    check = run([python, "-m", "pip", "check"])
+    assert check.returncode == 0, check.stdout + check.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "JOBSPEC_"))}
+    env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(root)
+    env["XDG_STATE_HOME"] = str(root.parent / "state")
+    return env
+
+
+def example(tmp_path: Path) -> Path:
+    path = REPO / "spec" / "examples" / "build-and-run.yaml"
+    if path.is_file():
+        return path
+    fallback = tmp_path / "build-and-run.yaml"
+    fallback.write_text(FALLBACK_EXAMPLE, encoding="utf-8")
+    return fallback
+
+
+# -- what baking produces ------------------------------------------------------------
+def test_baked_layout_keeps_only_the_chosen_kind(baked):
+    for kind, name in KINDS.items():
+        package = baked[kind] / "src" / f"jobspec_{name}"
+        assert baked[kind].name == f"jobspec-{name.replace('_', '-')}"
+        scheduler = (package / "scheduler.py").read_text()
+        assert f'KIND = "{kind}"' in scheduler
+        assert not (package / "_kinds").exists() and not (baked[kind] / "tests" / "_kinds").exists()
+        pyproject = (baked[kind] / "pyproject.toml").read_text()
+        assert f'[project.entry-points.jobspec]\n{name} = "jobspec_{name}.plugin"' in pyproject
+        assert "{{" not in pyproject and "cookiecutter" not in scheduler
+
+
+@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+def test_generated_code_is_lint_clean(baked):
+    for path in baked.values():
+        done = run(["ruff", "check", "--isolated", "--line-length", "100",
+                    "--select", "E,F,W,I,B,UP", path])
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+# -- installed into a fresh virtual environment ----------------------------------------
+@pytest.mark.slow
+def test_jobspec_transformers_lists_each_baked_transformer(venv, baked):
+    done = run(["jobspec", "transformers", "--json"], env=venv)
+    assert done.returncode == 0, done.stderr
+    listing = json.loads(done.stdout)
+    found = {t["name"]: t for t in listing["transformers"]}
+    for kind, name in KINDS.items():
+        assert name in found, f"{name} missing from {sorted(found)}"
+        assert found[name]["distribution"] == f"jobspec-{name.replace('_', '-')}"
+        assert found[name]["version"] == "0.1.0"
+        assert {"tasks", "groups", "depends_on", "replicas"} <= set(found[name]["capabilities"])
+    assert not listing.get("broken"), listing.get("broken")
+    text = run(["jobspec", "transformers"], env=venv)
+    assert text.returncode == 0 and all(name in text.stdout for name in KINDS.values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("generic", ["--after", "{id:build}"]),
+        ("pbs", ["#PBS -l select=", "depend=afterok:{id:build}"]),
+        ("lsf", ["#BSUB -n ", "done({id:build})"]),
+    ],
+)
+def test_jobspec_transform_renders_an_example(venv, baked, tmp_path, kind, expected):
+    name = KINDS[kind]
+    out = tmp_path / "rendered"
+    source = example(tmp_path)
+    printed = run(["jobspec", "transform", "-t", name, source], env=venv, cwd=tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    for needle in expected:
+        assert needle in printed.stdout, f"{needle!r} not in the rendering of {source}"
+    written = run(["jobspec", "transform", "-t", name, source, "-o", out], env=venv, cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    scripts = sorted(out.rglob("*.sh"))
+    assert [p.name for p in scripts] == (
+        ["build.sh", "ior.sh"] if source.parent != tmp_path else ["build.sh", "run.sh"]
+    )
+    for script in scripts:
+        syntax = run(["sh", "-n", script])
+        assert syntax.returncode == 0, f"{script}: {syntax.stderr}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_render_mode_conformance_passes_with_no_edits(venv, tmp_path, kind):
+    report = tmp_path / "report.json"
+    done = run(
+        ["python", "-m", "pytest", "-p", "no:cacheprovider", "-q",
+         "--transformer", KINDS[kind], "--conformance-mode", "render",
+         "--conformance-report", report],
+        env=venv,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    outcome = json.loads(report.read_text())
+    outcomes = [case["outcome"] for case in outcome["cases"]]
+    assert outcomes.count("passed") >= 40, outcome["summary"]
+    assert set(outcomes) <= {"passed", "skipped"}, outcome["summary"]
+    for case in outcome["cases"]:  # a skip is only ever for an undeclared feature
+        if case["outcome"] == "skipped":
+            assert not set(case["features"]) <= set(outcome["capabilities"]), case
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_generated_package_tests_pass(venv, baked, kind):
+    # generic: everything, including the conformance suite in run mode through the
+    # stand-in scheduler; pbs and lsf: their parsing tests and render-mode conformance.
+    marks = [] if kind == "generic" else ["-m", "not slow"]
+    done = run(["python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *marks],
+               env=venv, cwd=baked[kind])
+    assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout
+
+
+# -- bad names -----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("My-Site", "must start with a lower-case letter"),
+        ("9lives", "must start with a lower-case letter"),
+        ("my site", "must start with a lower-case letter"),
+        ("local", "already ships"),
+        ("slurm", "already ships"),
+        ("a" * 40, "too long"),
+    ],
+)
+def test_bad_name_is_refused_before_anything_is_generated(tmp_path, name, says):
+    out = tmp_path / "out"
+    out.mkdir()
+    done = run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", out, TEMPLATE,
+         f"transformer_name={name}"],
+    )
+    assert done.returncode != 0
+    message = done.stdout + done.stderr
+    assert says in message, message
+    assert "for example 'mysite'" in message or "at most 32" in message, message
+    assert "Nothing was generated" in message
+    assert list(out.iterdir()) == []
+    with pytest.raises(FailedHookException):  # the API refuses it the same way
+        bake(out, name)
+    assert list(out.iterdir()) == []
+
+
+def test_a_good_name_with_underscores_bakes(tmp_path):
+    project = bake(tmp_path, "hpc2_pbs", "pbs")
+    assert project.name == "jobspec-hpc2-pbs"
+    assert (project / "src" / "jobspec_hpc2_pbs" / "transformer.py").read_text().count(
+        "class Hpc2PbsTransformer(Transformer)"
+    ) == 1
+
+
+# -- the root test run -----------------------------------------------------------------
+@pytest.mark.parametrize("where", [[], ["cookiecutter-transformer"]])
+def test_root_test_run_does_not_collect_the_template(where):
+    done = run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+         *where],
+        cwd=REPO,
+    )
+    collected = [line for line in done.stdout.splitlines() if "::" in line]
+    assert any("cookiecutter-transformer/tests/test_template.py" in line for line in collected), (
+        done.stdout[-3000:] + done.stderr[-2000:]
+    )
+    assert not [line for line in collected if "{{cookiecutter" in line]
+    assert "{{cookiecutter" not in done.stdout + done.stderr

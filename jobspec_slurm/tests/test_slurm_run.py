@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from slurm_helpers import plan_of, submit
-
 from jobspec_core.errors import BackendError, SubmitError
 from jobspec_core.transformer import TaskHandle, TaskState
+from slurm_helpers import plan_of, submit
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
 

@@ -31,13 +31,11 @@ from jobspec_core.transformer import RunContext, SubmissionUnit
 from .names import Names
 from .options import chosen, export_lines, quote_argv, resource_options, task_limit
 from .render import (
-    ScriptTemplate,
     _sbatch_unit,
     _source,
-    _tidy,
     comment_lines,
     directives,
-    load_template,
+    fill,
     node_cwd,
     stage_paths,
 )
@@ -202,7 +200,8 @@ def render_group(
     stage = [
         f"_js_stage {shlex.quote(p)} || exit 1" for p in stage_paths(group, context)
     ]
-    script = ScriptTemplate(load_template("group.sh")).substitute(
+    script = fill(
+        "group.sh",
         directives="\n".join(
             directives(group, names, context, names.allocation_log(group.id), choices)
         ),
@@ -225,7 +224,7 @@ def render_group(
     )
     path = context.run_dir / names.script(group.id)
     unit = _sbatch_unit(group, path, "allocation", len(instances))
-    return _tidy(script), unit, notes
+    return script, unit, notes
 
 
 def _walk(group: PlanGroup):

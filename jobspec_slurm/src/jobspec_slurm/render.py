@@ -147,7 +147,8 @@ def render_task(
         f'_js_stage {shlex.quote(p)} || {{ _js_record "$_js_key" failed 1; exit 1; }}'
         for p in stage_paths(task, context)
     ]
-    script = ScriptTemplate(load_template("job.sh")).substitute(
+    script = fill(
+        "job.sh",
         directives="\n".join(directives(task, names, context, output, choices)),
         run_id=context.run_id,
         run_id_quoted=shlex.quote(context.run_id),
@@ -169,12 +170,19 @@ def render_task(
     )
     path = context.run_dir / names.script(task.id)
     kind = "array" if task.replicas > 1 else "job"
-    return _tidy(script), _sbatch_unit(task, path, kind, task.replicas)
+    return script, _sbatch_unit(task, path, kind, task.replicas)
 
 
-def _tidy(script: str) -> str:
-    """Drop the blank lines left by empty placeholders."""
-    return "\n".join(line for line in script.splitlines() if line.strip()) + "\n"
+_EMPTY = "\x00jobspec-empty\x00"
+
+
+def fill(template: str, **values: object) -> str:
+    """``template`` (a file of ``templates/``) with ``@{name}`` placeholders filled in. A
+    placeholder alone on its line whose value is empty leaves no blank line; every other
+    line is kept exactly (quoted values may hold blank lines, ``\r`` or U+2028)."""
+    filled = {k: (_EMPTY if v == "" else v) for k, v in values.items()}
+    text = ScriptTemplate(load_template(template)).substitute(filled)
+    return "\n".join(line for line in text.split("\n") if line != _EMPTY).replace(_EMPTY, "")
 
 
 def render_plan(

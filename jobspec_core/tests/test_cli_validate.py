@@ -32,8 +32,9 @@ def test_every_file_every_problem(tmp_path, capsys):
 
 
 def test_json(tmp_path, capsys):
-    good = write(tmp_path, "good.yaml",
-                 "version: 1\ngroups:\n- name: g\n  tasks:\n  - command: echo\n")
+    good = write(
+        tmp_path, "good.yaml", "version: 1\ngroups:\n- name: g\n  tasks:\n  - command: echo\n"
+    )
     bad = write(tmp_path, "bad.yaml", "tasks:\n- command: echo\n")
     assert main(["validate", "--json", good, bad]) == 2
     result = json.loads(capsys.readouterr().out)

@@ -8,16 +8,28 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from jobspec_core import api
 from jobspec_core.features import FEATURES, features_used
 from jobspec_core.plan import Plan, PlanGroup
 
+from jobspec_core import api
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "spec" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
-REQUIRED = {"hello", "build-and-run", "named-resources", "alternatives", "mini-mummi",
-            "services", "durations", "environment", "cwd", "steps", "passthrough", "requires",
-            "replicas"}
+REQUIRED = {
+    "hello",
+    "build-and-run",
+    "named-resources",
+    "alternatives",
+    "mini-mummi",
+    "services",
+    "durations",
+    "environment",
+    "cwd",
+    "steps",
+    "passthrough",
+    "requires",
+    "replicas",
+}
 
 
 def test_required_examples_exist():
@@ -75,7 +87,9 @@ def test_mini_mummi_shape():
 def test_cli_validates_all_examples_at_once():
     proc = subprocess.run(
         [sys.executable, "-m", "jobspec_core", "validate", *map(str, EXAMPLES)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count(": valid (") == len(EXAMPLES)
@@ -87,14 +101,20 @@ RUNNABLE = [p for p in EXAMPLES if not p.name.startswith("large-")]
 @pytest.mark.slow
 def test_examples_run_on_this_machine(tmp_path):
     """Every example but large-resources.yaml runs to completion with the local backend."""
-    pytest.importorskip("jobspec_local", reason="the local backend (jobspec-local) is not installed")
+    pytest.importorskip(
+        "jobspec_local", reason="the local backend (jobspec-local) is not installed"
+    )
     env = {**__import__("os").environ, "JOBSPEC_STORE": str(tmp_path / "runs.sqlite")}
     env.pop("JOBSPEC_TRANSFORMER", None)
     failures = []
     for path in RUNNABLE:
         proc = subprocess.run(
             [sys.executable, "-m", "jobspec_core", "run", "-t", "local", str(path)],
-            capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            env=env,
         )
         if proc.returncode != 0:
             failures.append(f"{path.name}: exit {proc.returncode}\n{proc.stdout}{proc.stderr}")

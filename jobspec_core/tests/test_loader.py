@@ -7,10 +7,10 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from jobspec_core import loader
 from jobspec_core.errors import InvalidJobspec
 from jobspec_core.loader import load, load_text
+
+from jobspec_core import loader
 
 
 def refused(text, name="f.yaml"):
@@ -21,12 +21,7 @@ def refused(text, name="f.yaml"):
 
 def test_data_and_positions():
     doc = load_text(
-        "version: 1\n"
-        "tasks:\n"
-        "- name: a\n"
-        "  command: [echo, hi]\n"
-        "  attributes:\n"
-        "    duration: 5m\n",
+        "version: 1\ntasks:\n- name: a\n  command: [echo, hi]\n  attributes:\n    duration: 5m\n",
         "job.yaml",
     )
     assert doc.data == {
@@ -46,8 +41,16 @@ def test_data_and_positions():
 
 def test_scalars_follow_pyyaml():
     doc = load_text("a: 1\nb: 1.5\nc: true\nd: null\ne: '1'\nf: 017\ng: 2024-01-02\nh: ~\n")
-    assert doc.data == {"a": 1, "b": 1.5, "c": True, "d": None, "e": "1", "f": 15,
-                        "g": "2024-01-02", "h": None}
+    assert doc.data == {
+        "a": 1,
+        "b": 1.5,
+        "c": True,
+        "d": None,
+        "e": "1",
+        "f": 15,
+        "g": "2024-01-02",
+        "h": None,
+    }
 
 
 def test_duplicate_key_reports_both_lines():

@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from jobspec_core.errors import InvalidJobspec
 
 from jobspec_core import api
-from jobspec_core.errors import InvalidJobspec
 
 HERE = Path(__file__).parent / "malformed"
 FILES = sorted(p.name for p in HERE.glob("*.yaml"))
@@ -48,7 +48,9 @@ def cli_results() -> dict[str, subprocess.CompletedProcess]:
     def run(name: str) -> tuple[str, subprocess.CompletedProcess]:
         proc = subprocess.run(
             [sys.executable, "-m", "jobspec_core", "validate", name],
-            cwd=HERE, capture_output=True, timeout=60,
+            cwd=HERE,
+            capture_output=True,
+            timeout=60,
         )
         return name, proc
 

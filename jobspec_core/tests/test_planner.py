@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gc
 
-from jobspec_core import api
 from jobspec_core.plan import ResourceNode
 from jobspec_core.planner import build_plan, gc_paused
 from jobspec_core.resources import default_request, make_request, sum_requests
+
+from jobspec_core import api
 
 
 def test_build_plan_without_locations():
@@ -21,8 +22,12 @@ def test_nodes_do_not_share_resource_requests():
     doc = {
         "version": 1,
         "resources": {"r": {"type": "core", "count": 2}},
-        "tasks": [{"command": "x", "resources": "r"}, {"command": "y", "resources": "r"},
-                  {"command": "z"}, {"command": "w"}],
+        "tasks": [
+            {"command": "x", "resources": "r"},
+            {"command": "y", "resources": "r"},
+            {"command": "z"},
+            {"command": "w"},
+        ],
     }
     tasks = list(build_plan(doc).tasks())
     assert tasks[0].resources.preferred is not tasks[1].resources.preferred
@@ -65,12 +70,17 @@ def test_sum_of_nothing_is_the_default():
 
 
 def test_environment_keeps_document_order_inherited_first():
-    plan = api.plan(api.load_text(
-        "version: 1\nattributes: {environment: {Z: 1, A: 2}}\n"
-        "tasks:\n- command: x\n  attributes: {environment: {M: 3, Z: 4}}\n"
-    ))
+    plan = api.plan(
+        api.load_text(
+            "version: 1\nattributes: {environment: {Z: 1, A: 2}}\n"
+            "tasks:\n- command: x\n  attributes: {environment: {M: 3, Z: 4}}\n"
+        )
+    )
     assert list(next(plan.tasks()).attributes.environment.items()) == [
-        ("Z", "4"), ("A", "2"), ("M", "3")]
+        ("Z", "4"),
+        ("A", "2"),
+        ("M", "3"),
+    ]
 
 
 def test_plan_round_trips_through_json_for_every_example():

@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from jobspec_core import api, fastcheck
 from jobspec_core.errors import InvalidJobspec
 from jobspec_core.schema import did_you_mean, load_schema
+
+from jobspec_core import api, fastcheck
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "spec" / "examples").glob("*.yaml"))
@@ -61,8 +61,17 @@ def test_every_object_with_properties_is_closed():
 
 @pytest.mark.parametrize(
     "name, ok",
-    [("a", True), ("build-1", True), ("a.b_c-d", True), ("9lives", True),
-     ("-a", False), (".a", False), ("a b", False), ("a/b", False), ("", False)],
+    [
+        ("a", True),
+        ("build-1", True),
+        ("a.b_c-d", True),
+        ("9lives", True),
+        ("-a", False),
+        (".a", False),
+        ("a b", False),
+        ("a/b", False),
+        ("", False),
+    ],
 )
 def test_names(name, ok):
     text = f"version: 1\ntasks:\n- name: {json.dumps(name)}\n  command: echo\n"
@@ -70,8 +79,8 @@ def test_names(name, ok):
 
 
 @pytest.mark.parametrize(
-    "key, ok", [("A", True), ("_x1", True), ("PATH", True), ("1A", False), ("A-B", False),
-                ("A B", False)]
+    "key, ok",
+    [("A", True), ("_x1", True), ("PATH", True), ("1A", False), ("A-B", False), ("A B", False)],
 )
 def test_environment_names(key, ok):
     text = f"version: 1\ntasks:\n- command: echo\n  attributes:\n    environment:\n      {json.dumps(key)}: v\n"
@@ -80,8 +89,14 @@ def test_environment_names(key, ok):
 
 @pytest.mark.parametrize(
     "key, ok",
-    [("slurm.partition", True), ("flux.queue", True), ("my_site.opt-1", True),
-     ("Slurm.partition", False), ("slurm_partition", False), ("slurm.", False)],
+    [
+        ("slurm.partition", True),
+        ("flux.queue", True),
+        ("my_site.opt-1", True),
+        ("Slurm.partition", False),
+        ("slurm_partition", False),
+        ("slurm.", False),
+    ],
 )
 def test_passthrough_keys(key, ok):
     text = f"version: 1\ntasks:\n- command: echo\n  attributes:\n    {key}: v\n"
@@ -107,9 +122,9 @@ def test_message_misplaced_attribute():
 
 
 def test_message_resource_block_misindented():
-    (problem,) = problems(
-        "version: 1\ntasks:\n- resources:\n    type: core\n    command: echo\n"
-    )[-1:]
+    (problem,) = problems("version: 1\ntasks:\n- resources:\n    type: core\n    command: echo\n")[
+        -1:
+    ]
     assert "unknown key 'command'" in problem.message
     assert "indentation" in problem.hint
 
@@ -163,20 +178,60 @@ def test_fast_check_refuses_unknown_keywords():
 
 
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=False, width=16),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False, width=16),
     st.sampled_from(["", "a", "a b", "1A", "slurm.x", "x|y", "core", "5m", "-a", "A_1"]),
 )
 _values = st.recursive(
     _scalars,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(["name", "type", "count", "with", "command", "A",
-                                       "duration", "x", "slurm.p", "environment"]),
-                      inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "type",
+                    "count",
+                    "with",
+                    "command",
+                    "A",
+                    "duration",
+                    "x",
+                    "slurm.p",
+                    "environment",
+                ]
+            ),
+            inner,
+            max_size=3,
+        )
+    ),
     max_leaves=8,
 )
-_KEYS = ["version", "name", "tasks", "groups", "resources", "attributes", "requires",
-         "command", "replicas", "depends_on", "local", "group", "steps", "type", "count",
-         "with", "duration", "environment", "cwd", "watch", "slurm.partition"]
+_KEYS = [
+    "version",
+    "name",
+    "tasks",
+    "groups",
+    "resources",
+    "attributes",
+    "requires",
+    "command",
+    "replicas",
+    "depends_on",
+    "local",
+    "group",
+    "steps",
+    "type",
+    "count",
+    "with",
+    "duration",
+    "environment",
+    "cwd",
+    "watch",
+    "slurm.partition",
+]
 
 
 def _mutations(doc):

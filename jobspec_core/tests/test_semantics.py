@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from jobspec_core import api
 from jobspec_core.plugins import Registry
 from jobspec_core.semantics import find_cycles
 from jobspec_core.steps import StepType
+
+from jobspec_core import api
 
 
 def problems(text: str, registry=None):
@@ -38,7 +38,10 @@ def test_all_problems_together_sorted_by_position():
         "  command: echo\n"
     )
     assert [p.code for p in found] == [
-        "unknown-dependency", "range", "unknown-resource", "duplicate-name"
+        "unknown-dependency",
+        "range",
+        "unknown-resource",
+        "duplicate-name",
     ]
     lines = [p.line for p in found]
     assert lines == sorted(lines) == [5, 6, 7, 8]
@@ -49,7 +52,8 @@ def test_unknown_alternative_each_side():
         "version: 1\nresources:\n  a: {type: core}\ntasks:\n- command: x\n  resources: b|a|c\n"
     )
     assert [p.message.split(":")[0] for p in found] == [
-        "unknown resource block 'b'", "unknown resource block 'c'"
+        "unknown resource block 'b'",
+        "unknown resource block 'c'",
     ]
 
 
@@ -193,8 +197,9 @@ class _Plugin:
 def test_plugin_steps_are_validated_with_their_schema_and_checks():
     from jobspec_core.hookspecs import hookimpl
 
-    plugin = type("P", (), {"jobspec_register_steps": staticmethod(
-        hookimpl(_Plugin.jobspec_register_steps))})
+    plugin = type(
+        "P", (), {"jobspec_register_steps": staticmethod(hookimpl(_Plugin.jobspec_register_steps))}
+    )
     registry = Registry.from_modules([("echo", plugin)])
     assert "echo" in registry.steps
     step = "version: 1\ntasks:\n- command: x\n  steps:\n  - name: echo\n"
@@ -205,35 +210,45 @@ def test_plugin_steps_are_validated_with_their_schema_and_checks():
     assert set(found) == {"unknown-key", "missing-key"}
     assert found["unknown-key"].hint == "did you mean 'text'?"
     # the built-in steps stay available even though this registry lacks them
-    assert problems(
-        "version: 1\ntasks:\n- command: x\n  steps:\n  - {name: stage, path: /x}\n", registry
-    ) == []
+    assert (
+        problems(
+            "version: 1\ntasks:\n- command: x\n  steps:\n  - {name: stage, path: /x}\n", registry
+        )
+        == []
+    )
 
 
 def test_unknown_step_lists_the_known_ones():
-    (p,) = problems("version: 1\ntasks:\n- command: x\n  steps:\n  - {name: copy, path: a}\n",
-                    Registry())
+    (p,) = problems(
+        "version: 1\ntasks:\n- command: x\n  steps:\n  - {name: copy, path: a}\n", Registry()
+    )
     assert p.message == "unknown step 'copy': expected one of stage, write"
 
 
 @pytest.mark.parametrize("path", ["../x", "/etc/passwd", "a/../../b", "dir/", " x"])
 def test_write_may_not_escape(path):
-    text = ("version: 1\ntasks:\n- command: x\n  steps:\n"
-            f"  - {{name: write, path: '{path}', content: hi}}\n")
+    text = (
+        "version: 1\ntasks:\n- command: x\n  steps:\n"
+        f"  - {{name: write, path: '{path}', content: hi}}\n"
+    )
     (p,) = problems(text)
     assert p.path == "tasks[0].steps[0].path" and p.code == "bad-step"
 
 
 def test_write_into_a_subdirectory_is_fine():
-    text = ("version: 1\ntasks:\n- command: x\n  steps:\n"
-            "  - {name: write, path: sub/dir/x.sh, content: hi, executable: true}\n")
+    text = (
+        "version: 1\ntasks:\n- command: x\n  steps:\n"
+        "  - {name: write, path: sub/dir/x.sh, content: hi, executable: true}\n"
+    )
     assert problems(text) == []
 
 
 def test_validation_of_10k_tasks_is_fast_enough_for_a_test():
     lines = ["version: 1", "tasks:"]
     for i in range(10_000):
-        lines += [f"- name: t{i}", "  command: [echo, x]"] + ([f"  depends_on: [t{i - 1}]"] if i else [])
+        lines += [f"- name: t{i}", "  command: [echo, x]"] + (
+            [f"  depends_on: [t{i - 1}]"] if i else []
+        )
     doc = api.load_text("\n".join(lines) + "\n")
     start = time.perf_counter()
     assert api.validate(doc) == []

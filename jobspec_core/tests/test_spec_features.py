@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from jobspec_core.features import FEATURES
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "spec.md"
@@ -27,6 +26,12 @@ def test_no_heading_names_an_unknown_feature():
 def test_spec_has_a_decisions_section():
     assert "## Decisions" in HEADINGS
     decisions = SPEC.read_text().split("## Decisions", 1)[1]
-    for seed_trap in ("duration: {duration: 2000s}", "envirionment", "type: cores",
-                      "resources:` left empty", "standalone task without resources", "local"):
+    for seed_trap in (
+        "duration: {duration: 2000s}",
+        "envirionment",
+        "type: cores",
+        "resources:` left empty",
+        "standalone task without resources",
+        "local",
+    ):
         assert seed_trap in decisions, seed_trap

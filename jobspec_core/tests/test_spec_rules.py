@@ -6,9 +6,9 @@ Each test fails if its rule is broken; the document snippets are as small as pos
 from __future__ import annotations
 
 import pytest
+from jobspec_core.errors import InvalidJobspec
 
 from jobspec_core import api
-from jobspec_core.errors import InvalidJobspec
 
 
 def plan_of(text: str, name: str = "rules.yaml"):
@@ -93,12 +93,19 @@ def test_2_exactly_one_of_command_and_group():
 
 def test_2_group_reference_takes_only_depends_on():
     groups = "groups:\n- name: g\n  tasks:\n  - command: x\n"
-    assert codes(f"version: 1\ntasks:\n- name: a\n  command: x\n- group: g\n  depends_on: [a]\n{groups}") == []
+    assert (
+        codes(
+            f"version: 1\ntasks:\n- name: a\n  command: x\n- group: g\n  depends_on: [a]\n{groups}"
+        )
+        == []
+    )
     assert codes(f"version: 1\ntasks:\n- group: g\n  name: g\n{groups}") == ["group-reference-key"]
 
 
-@pytest.mark.parametrize("replicas, ok", [(1, True), (100_000, True), (0, False),
-                                          (100_001, False), ("2", False), (1.5, False)])
+@pytest.mark.parametrize(
+    "replicas, ok",
+    [(1, True), (100_000, True), (0, False), (100_001, False), ("2", False), (1.5, False)],
+)
 def test_2_replicas_bounds(replicas, ok):
     assert (codes(task_doc(f"  replicas: {replicas!r}\n")) == []) is ok
 
@@ -109,8 +116,9 @@ def test_2_replicas_in_the_plan():
 
 
 def test_2_depends_on_resolves_to_sibling_ids():
-    text = ("version: 1\ntasks:\n- name: a\n  command: x\n- name: b\n  command: x\n"
-            "  depends_on: [a]\n")
+    text = (
+        "version: 1\ntasks:\n- name: a\n  command: x\n- name: b\n  command: x\n  depends_on: [a]\n"
+    )
     assert plan_of(text).node("b").depends_on == ["a"]
     assert codes(text.replace("[a]", "[a, a]")) == ["duplicate"]
     assert codes(text.replace("[a]", "[c]")) == ["unknown-dependency"]
@@ -118,8 +126,10 @@ def test_2_depends_on_resolves_to_sibling_ids():
 
 def test_2_local_only_inside_groups_and_without_resources():
     assert codes(task_doc("  local: true\n")) == ["local-top-level"]
-    text = ("version: 1\ngroups:\n- name: g\n  resources: {type: core, count: 2}\n  tasks:\n"
-            "  - command: start\n    local: true\n  - command: work\n")
+    text = (
+        "version: 1\ngroups:\n- name: g\n  resources: {type: core, count: 2}\n  tasks:\n"
+        "  - command: start\n    local: true\n  - command: work\n"
+    )
     plan = plan_of(text)
     local = plan.node("g/task-0")
     assert local.local and local.resources.preferred.origin == "inherited"
@@ -138,7 +148,10 @@ GROUPS = (
 
 
 def test_3_top_level_order_tasks_then_unplaced_groups():
-    text = "version: 1\ntasks:\n- name: t1\n  command: x\n- group: placed\n- name: t2\n  command: x\n" + GROUPS
+    text = (
+        "version: 1\ntasks:\n- name: t1\n  command: x\n- group: placed\n- name: t2\n  command: x\n"
+        + GROUPS
+    )
     assert [c.id for c in plan_of(text).children] == ["t1", "placed", "t2", "free1", "free2"]
 
 
@@ -152,7 +165,9 @@ def test_3_group_reference_depends_on_adds_to_the_definition():
 
 
 def test_3_group_placed_once_never_inside_itself_never_empty():
-    assert codes("version: 1\ntasks:\n- group: placed\n- group: placed\n" + GROUPS) == ["group-twice"]
+    assert codes("version: 1\ntasks:\n- group: placed\n- group: placed\n" + GROUPS) == [
+        "group-twice"
+    ]
     assert codes("version: 1\ngroups:\n- name: g\n  tasks:\n  - group: g\n") == ["group-cycle"]
     assert codes("version: 1\ngroups:\n- name: g\n  tasks: []\n") == ["empty-group"]
 
@@ -179,9 +194,11 @@ def test_3_nested_groups_inherit_from_where_they_are_placed():
 def test_3_nesting_depth_limit():
     def chain(n):
         return "version: 1\ngroups:\n" + "".join(
-            f"- name: g{i}\n  tasks:\n  - command: x\n" + (f"  - group: g{i + 1}\n" if i < n - 1 else "")
+            f"- name: g{i}\n  tasks:\n  - command: x\n"
+            + (f"  - group: g{i + 1}\n" if i < n - 1 else "")
             for i in range(n)
         )
+
     assert codes(chain(16)) == []
     assert codes(chain(17)) == ["too-deep"]
 
@@ -196,9 +213,12 @@ def request(text: str, node_id: str | None = None, alternative: int = 0):
 
 
 def test_4_counts_multiply():
-    r = request(task_doc(
-        "  resources:\n    type: node\n    count: 4\n    with:\n    - type: slot\n      count: 1\n"
-        "      with:\n      - type: core\n        count: 4\n"))
+    r = request(
+        task_doc(
+            "  resources:\n    type: node\n    count: 4\n    with:\n    - type: slot\n      count: 1\n"
+            "      with:\n      - type: core\n        count: 4\n"
+        )
+    )
     assert r.totals == {"node": 4, "slot": 4, "core": 16}
     assert (r.nodes, r.slots, r.cores_per_slot, r.exclusive) == (4, 4, 4, False)
 
@@ -211,7 +231,9 @@ def test_4_count_defaults_to_1_and_plurals_are_aliases():
 
 
 def test_4_memory_counts_mib():
-    r = request(task_doc("  resources: {type: slot, count: 2, with: [{type: memory, count: 512}]}\n"))
+    r = request(
+        task_doc("  resources: {type: slot, count: 2, with: [{type: memory, count: 512}]}\n")
+    )
     assert r.totals["memory"] == 1024 and r.memory_per_slot == 512
 
 
@@ -228,7 +250,9 @@ def test_4_task_inherits_all_group_alternatives():
     )
     task = plan_of(text).node("g/task-0")
     assert [(a.name, a.origin) for a in task.resources.alternatives] == [
-        ("a", "inherited"), ("b", "inherited")]
+        ("a", "inherited"),
+        ("b", "inherited"),
+    ]
 
 
 def test_4_group_without_resources_is_the_sum_of_non_local_children():
@@ -257,7 +281,11 @@ def test_4_nested_group_without_resources_sums_rather_than_inherits():
 
 
 def test_4_per_slot_view():
-    per_node = request(task_doc("  resources: {type: node, count: 2, with: [{type: core, count: 4}, {type: gpu, count: 2}]}\n"))
+    per_node = request(
+        task_doc(
+            "  resources: {type: node, count: 2, with: [{type: core, count: 4}, {type: gpu, count: 2}]}\n"
+        )
+    )
     assert (per_node.slots, per_node.cores_per_slot, per_node.gpus_per_slot) == (2, 4, 2)
     whole = request(task_doc("  resources: {type: node, count: 3}\n"))
     assert whole.exclusive and whole.slots == 3 and whole.nodes == 3
@@ -266,11 +294,15 @@ def test_4_per_slot_view():
 
 
 def test_4_named_blocks_and_alternatives_in_order():
-    text = ("version: 1\nresources:\n  big: {type: core, count: 8}\n  small: {type: core}\n"
-            "tasks:\n- command: x\n  resources: ' big | small '\n")
+    text = (
+        "version: 1\nresources:\n  big: {type: core, count: 8}\n  small: {type: core}\n"
+        "tasks:\n- command: x\n  resources: ' big | small '\n"
+    )
     task = next(plan_of(text).tasks())
     assert [(a.name, a.origin, a.totals["core"]) for a in task.resources.alternatives] == [
-        ("big", "named", 8), ("small", "named", 1)]
+        ("big", "named", 8),
+        ("small", "named", 1),
+    ]
     assert task.resources.preferred.name == "big"
     assert codes(text.replace("small '", "tiny '")) == ["unknown-resource"]
     assert codes(text.replace("' big", "' bug")) == ["unknown-resource"]
@@ -309,13 +341,27 @@ def test_5_nearest_wins_and_environment_merges_per_key():
 def test_5_defaults():
     attrs = one(task_doc()).attributes
     assert (attrs.duration, attrs.environment, attrs.cwd, attrs.watch, attrs.passthrough) == (
-        None, {}, None, False, {})
+        None,
+        {},
+        None,
+        False,
+        {},
+    )
 
 
 @pytest.mark.parametrize(
     "value, seconds",
-    [("90", 90), ("0.5", 1), ("'300s'", 300), ("5m", 300), ("1.5h", 5400), ("2d", 172800),
-     ("'1.5m'", 90), ("' 10 s '", 10), ("1.01", 2)],
+    [
+        ("90", 90),
+        ("0.5", 1),
+        ("'300s'", 300),
+        ("5m", 300),
+        ("1.5h", 5400),
+        ("2d", 172800),
+        ("'1.5m'", 90),
+        ("' 10 s '", 10),
+        ("1.01", 2),
+    ],
 )
 def test_5_duration_units_and_rounding_up(value, seconds):
     assert one(task_doc(f"  attributes: {{duration: {value}}}\n")).attributes.duration == seconds
@@ -327,18 +373,32 @@ def test_5_bad_durations(value):
 
 
 def test_5_group_duration_bounds_children_but_top_level_is_a_default():
-    assert codes("version: 1\nattributes: {duration: 1m}\ntasks:\n- command: x\n"
-                 "  attributes: {duration: 1h}\n") == []
-    assert codes("version: 1\ngroups:\n- name: g\n  attributes: {duration: 1m}\n  tasks:\n"
-                 "  - command: x\n    attributes: {duration: 61}\n") == ["duration-exceeds-group"]
-    assert codes("version: 1\ngroups:\n- name: g\n  attributes: {duration: 1m}\n  tasks:\n"
-                 "  - command: x\n    attributes: {duration: 60}\n") == []
+    assert (
+        codes(
+            "version: 1\nattributes: {duration: 1m}\ntasks:\n- command: x\n"
+            "  attributes: {duration: 1h}\n"
+        )
+        == []
+    )
+    assert codes(
+        "version: 1\ngroups:\n- name: g\n  attributes: {duration: 1m}\n  tasks:\n"
+        "  - command: x\n    attributes: {duration: 61}\n"
+    ) == ["duration-exceeds-group"]
+    assert (
+        codes(
+            "version: 1\ngroups:\n- name: g\n  attributes: {duration: 1m}\n  tasks:\n"
+            "  - command: x\n    attributes: {duration: 60}\n"
+        )
+        == []
+    )
 
 
 def test_5_environment_values_become_text():
-    env = one(task_doc(
-        "  attributes:\n    environment: {I: 3, F: 1.5, T: true, N: false, S: 'a b $x', E: ''}\n"
-    )).attributes.environment
+    env = one(
+        task_doc(
+            "  attributes:\n    environment: {I: 3, F: 1.5, T: true, N: false, S: 'a b $x', E: ''}\n"
+        )
+    ).attributes.environment
     assert env == {"I": "3", "F": "1.5", "T": "true", "N": "false", "S": "a b $x", "E": ""}
 
 
@@ -351,9 +411,15 @@ def test_5_environment_names_and_values():
 
 
 def test_5_passthrough_kept_per_backend():
-    attrs = one(task_doc("  attributes: {slurm.partition: debug, flux.queue: batch, slurm.gpus-per-task: 2}\n")).attributes
-    assert attrs.passthrough == {"slurm": {"partition": "debug", "gpus-per-task": 2},
-                                 "flux": {"queue": "batch"}}
+    attrs = one(
+        task_doc(
+            "  attributes: {slurm.partition: debug, flux.queue: batch, slurm.gpus-per-task: 2}\n"
+        )
+    ).attributes
+    assert attrs.passthrough == {
+        "slurm": {"partition": "debug", "gpus-per-task": 2},
+        "flux": {"queue": "batch"},
+    }
     assert codes(task_doc("  attributes: {slurm.partition: {a: 1}}\n")) == ["type"]
 
 
@@ -373,18 +439,26 @@ def test_6_requires_merge_recursively():
     )
     plan = plan_of(text)
     assert plan.requires == {"io.archspec": {"cpu.target": "amd64"}, "gpu": "no"}
-    assert plan.node("g").requires == {"io.archspec": {"cpu.target": "amd64", "cpu.vendor": "amd"},
-                                       "gpu": "no"}
+    assert plan.node("g").requires == {
+        "io.archspec": {"cpu.target": "amd64", "cpu.vendor": "amd"},
+        "gpu": "no",
+    }
     assert plan.node("g/task-0").requires == {
-        "io.archspec": {"cpu.target": "amd64", "cpu.vendor": "amd"}, "gpu": "yes"}
+        "io.archspec": {"cpu.target": "amd64", "cpu.vendor": "amd"},
+        "gpu": "yes",
+    }
 
 
 # -- 7. steps ----------------------------------------------------------------------------
 
 
 def test_7_steps_in_the_plan_in_order():
-    task = one(task_doc("  steps:\n  - {name: write, path: a.sh, content: hi, executable: true}\n"
-                        "  - {name: stage, path: a.sh}\n"))
+    task = one(
+        task_doc(
+            "  steps:\n  - {name: write, path: a.sh, content: hi, executable: true}\n"
+            "  - {name: stage, path: a.sh}\n"
+        )
+    )
     assert [(s.name, s.options) for s in task.steps] == [
         ("write", {"path": "a.sh", "content": "hi", "executable": True}),
         ("stage", {"path": "a.sh"}),
@@ -392,15 +466,18 @@ def test_7_steps_in_the_plan_in_order():
     assert task.steps[0].source.line == 5
 
 
-@pytest.mark.parametrize("step, code", [
-    ("{name: stage}", "missing-key"),
-    ("{name: stage, path: ''}", "empty"),
-    ("{name: write, path: a}", "missing-key"),
-    ("{name: write, path: ../a, content: x}", "bad-step"),
-    ("{name: write, path: /a, content: x}", "bad-step"),
-    ("{name: write, path: a, content: x, executable: 1}", "type"),
-    ("{name: copy, path: a}", "unknown-step"),
-])
+@pytest.mark.parametrize(
+    "step, code",
+    [
+        ("{name: stage}", "missing-key"),
+        ("{name: stage, path: ''}", "empty"),
+        ("{name: write, path: a}", "missing-key"),
+        ("{name: write, path: ../a, content: x}", "bad-step"),
+        ("{name: write, path: /a, content: x}", "bad-step"),
+        ("{name: write, path: a, content: x, executable: 1}", "type"),
+        ("{name: copy, path: a}", "unknown-step"),
+    ],
+)
 def test_7_step_rules(step, code):
     assert codes(task_doc(f"  steps:\n  - {step}\n")) == [code]
 
@@ -422,7 +499,11 @@ def test_10_source_refs():
     text = "version: 1\ntasks:\n- name: a\n  command: x\n"
     task = one(text)
     assert (task.source.file, task.source.line, task.source.column, task.source.path) == (
-        "rules.yaml", 3, 3, "tasks[0]")
+        "rules.yaml",
+        3,
+        3,
+        "tasks[0]",
+    )
 
 
 def test_10_plan_refuses_invalid_documents():

@@ -27,10 +27,29 @@ Check = Callable[[Any], bool]
 #: Keywords that change validation and are compiled.
 SUPPORTED = frozenset(
     {
-        "$ref", "type", "const", "enum", "properties", "required", "additionalProperties",
-        "patternProperties", "propertyNames", "items", "prefixItems", "minItems", "maxItems",
-        "uniqueItems", "minLength", "maxLength", "pattern", "minimum", "maximum",
-        "exclusiveMinimum", "exclusiveMaximum", "anyOf", "allOf",
+        "$ref",
+        "type",
+        "const",
+        "enum",
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "propertyNames",
+        "items",
+        "prefixItems",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "anyOf",
+        "allOf",
     }
 )
 #: Keywords that are annotations only.
@@ -115,9 +134,9 @@ class _Compiler:
         self.defs: dict[str, Check] = {}
 
     def ref(self, ref: str) -> Check:
-        if not ref.startswith("#/$defs/") or "/" in ref[len("#/$defs/"):]:
+        if not ref.startswith("#/$defs/") or "/" in ref[len("#/$defs/") :]:
             raise Unsupported(f"$ref {ref!r}: only '#/$defs/NAME' is supported")
-        name = ref[len("#/$defs/"):]
+        name = ref[len("#/$defs/") :]
         if name not in self.defs:
             self.defs[name] = None  # type: ignore[assignment]  # recursion guard
             self.defs[name] = self.compile(self.root["$defs"][name])
@@ -160,8 +179,13 @@ class _Compiler:
         return _all(checks)
 
     def _object(self, schema: dict[str, Any]) -> list[Check]:
-        keys = {"properties", "required", "additionalProperties", "patternProperties",
-                "propertyNames"}
+        keys = {
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "propertyNames",
+        }
         if not keys & set(schema):
             return []
         props = {k: self.compile(s) for k, s in schema.get("properties", {}).items()}

@@ -140,9 +140,7 @@ class _Planner:
     def _inherit(self, parent: Resources) -> Resources:
         entry = self._inherited.get(id(parent))
         if entry is None or entry[0] is not parent:
-            requests = [
-                dataclasses.replace(a, origin="inherited") for a in parent.alternatives
-            ]
+            requests = [dataclasses.replace(a, origin="inherited") for a in parent.alternatives]
             entry = (parent, requests)
             self._inherited[id(parent)] = entry
         return Resources([_clone(r) for r in entry[1]])
@@ -303,7 +301,9 @@ def gc_paused():
             gc.enable()
 
 
-def build_plan(doc: dict[str, Any], source: str | None = None, locate: Locate | None = None) -> Plan:
+def build_plan(
+    doc: dict[str, Any], source: str | None = None, locate: Locate | None = None
+) -> Plan:
     """The plan of a validated document.
 
     :param doc: the document as plain data (schema- and semantically valid).

@@ -43,8 +43,17 @@ _MISPLACED = {
     "cwd": "the working directory goes under 'attributes:' (attributes: {cwd: ...})",
     "watch": "'watch' goes under 'attributes:' (attributes: {watch: true})",
 }
-_TASK_KEYS = {"command", "requires", "depends_on", "replicas", "name", "local", "attributes",
-              "steps", "group"}
+_TASK_KEYS = {
+    "command",
+    "requires",
+    "depends_on",
+    "replicas",
+    "name",
+    "local",
+    "attributes",
+    "steps",
+    "group",
+}
 
 
 @lru_cache(maxsize=1)
@@ -166,8 +175,11 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
         key = str(value)
         expected = _expected(schema) if kind != "type" else "a string"
         label = "variable name" if path and path[-1] == "environment" else "name"
-        return [document.problem(path + (key,), f"invalid {label} '{key}': expected {expected}",
-                                 code="bad-name")]
+        return [
+            document.problem(
+                path + (key,), f"invalid {label} '{key}': expected {expected}", code="bad-name"
+            )
+        ]
     if kind == "additionalProperties":
         props = schema.get("properties", {})
         patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
@@ -178,47 +190,91 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
         out = []
         for key in missing:
             if key == "version" and not path:
-                out.append(document.problem((), "missing 'version': add 'version: 1' at the top "
-                                                 "of the document", code="missing-version"))
+                out.append(
+                    document.problem(
+                        (),
+                        "missing 'version': add 'version: 1' at the top of the document",
+                        code="missing-version",
+                    )
+                )
             else:
-                out.append(document.problem(path, f"missing required key '{key}'",
-                                            code="missing-key"))
+                out.append(
+                    document.problem(path, f"missing required key '{key}'", code="missing-key")
+                )
         return out
     if kind == "anyOf":
         return _any_of_problems(document, error, base)
     if kind == "type":
         if path and path[-1] == "resources" and value is None:
-            return [document.problem(path, f"expected {_expected(schema)}, got nothing (null)",
-                                     hint="remove 'resources:' to use the default or the sum "
-                                     "of the group's tasks", code="type")]
-        return [document.problem(path, f"expected {_expected(schema)}, got {describe(value)}",
-                                 code="type")]
+            return [
+                document.problem(
+                    path,
+                    f"expected {_expected(schema)}, got nothing (null)",
+                    hint="remove 'resources:' to use the default or the sum of the group's tasks",
+                    code="type",
+                )
+            ]
+        return [
+            document.problem(
+                path, f"expected {_expected(schema)}, got {describe(value)}", code="type"
+            )
+        ]
     if kind == "const":
         if path == ("version",):
-            return [document.problem(path, f"unsupported version {describe(value)}: this tool "
-                                           "reads JobSpec version 1 ('version: 1')",
-                                     code="version")]
-        return [document.problem(path, f"expected {error.validator_value!r}, got "
-                                       f"{describe(value)}", code="const")]
+            return [
+                document.problem(
+                    path,
+                    f"unsupported version {describe(value)}: this tool "
+                    "reads JobSpec version 1 ('version: 1')",
+                    code="version",
+                )
+            ]
+        return [
+            document.problem(
+                path, f"expected {error.validator_value!r}, got {describe(value)}", code="const"
+            )
+        ]
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         word = _expected_types(schema) if "type" in schema else "a number"
-        sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
-                "exclusiveMaximum": "<"}[kind]
-        return [document.problem(path, f"expected {word} {sign} {error.validator_value}, got "
-                                       f"{describe(value)}", code="range")]
+        sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[
+            kind
+        ]
+        return [
+            document.problem(
+                path,
+                f"expected {word} {sign} {error.validator_value}, got {describe(value)}",
+                code="range",
+            )
+        ]
     if kind == "pattern":
-        return [document.problem(path, f"expected {_expected(schema)}, got {describe(value)}",
-                                 code="pattern")]
+        return [
+            document.problem(
+                path, f"expected {_expected(schema)}, got {describe(value)}", code="pattern"
+            )
+        ]
     if kind == "minLength":
-        return [document.problem(path, f"expected a non-empty string, got {describe(value)}",
-                                 code="empty")]
+        return [
+            document.problem(
+                path, f"expected a non-empty string, got {describe(value)}", code="empty"
+            )
+        ]
     if kind == "maxLength":
-        return [document.problem(path, f"expected at most {error.validator_value} characters, "
-                                       f"got {len(value)}", code="too-long")]
+        return [
+            document.problem(
+                path,
+                f"expected at most {error.validator_value} characters, got {len(value)}",
+                code="too-long",
+            )
+        ]
     if kind == "minItems":
         n = error.validator_value
-        return [document.problem(path, f"expected at least {n} item{'s' if n != 1 else ''}, got "
-                                       f"{describe(value)}", code="empty")]
+        return [
+            document.problem(
+                path,
+                f"expected at least {n} item{'s' if n != 1 else ''}, got {describe(value)}",
+                code="empty",
+            )
+        ]
     if kind == "uniqueItems":
         seen, twice = set(), []
         for item in value:
@@ -227,8 +283,13 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
                 twice.append(item)
             seen.add(key)
         shown = ", ".join(repr(t) for t in twice) or "an item"
-        return [document.problem(path, f"{shown} appears more than once in this list; expected "
-                                       "each item once", code="duplicate")]
+        return [
+            document.problem(
+                path,
+                f"{shown} appears more than once in this list; expected each item once",
+                code="duplicate",
+            )
+        ]
     return [document.problem(path, error.message, code=str(kind))]
 
 
@@ -239,7 +300,8 @@ def _any_of_problems(document, error, base: DocPath) -> list[Problem]:
     for sub in error.context or ():
         by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
     fitting = [
-        subs for _, subs in sorted(by_branch.items())
+        subs
+        for _, subs in sorted(by_branch.items())
         if not any(s.validator == "type" and tuple(s.absolute_path) == here for s in subs)
     ]
     if fitting:
@@ -253,8 +315,11 @@ def _any_of_problems(document, error, base: DocPath) -> list[Problem]:
     hint = None
     if path and path[-1] == "resources" and value is None:
         hint = "remove 'resources:' to use the default or the sum of the group's tasks"
-    return [document.problem(path, f"expected {_expected(schema)}, got {describe(value)}",
-                             hint=hint, code="type")]
+    return [
+        document.problem(
+            path, f"expected {_expected(schema)}, got {describe(value)}", hint=hint, code="type"
+        )
+    ]
 
 
 def instance_problems(

@@ -23,9 +23,10 @@ are found with one depth-first search per level. Checks, each with its rule in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from .cycles import find_cycles
 from .docpath import DocPath, format_path
 from .durations import DurationError, parse_duration
 from .errors import Problem
@@ -40,49 +41,20 @@ MAX_GROUP_DEPTH = 16
 RESERVED_ENV_PREFIX = "JOBSPEC_"
 
 _GROUP_ENTRY_KEYS = {"group", "depends_on"}
-_TASK_KEYS = {"name", "command", "group", "replicas", "depends_on", "local", "resources",
-              "requires", "attributes", "steps"}
+_TASK_KEYS = {
+    "name",
+    "command",
+    "group",
+    "replicas",
+    "depends_on",
+    "local",
+    "resources",
+    "requires",
+    "attributes",
+    "steps",
+}
 #: Names the schema accepts (others are reported by the schema, not again here).
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def find_cycles(nodes: Iterable[str], edges: Mapping[str, list[str]], limit: int = 20) -> list[list[str]]:
-    """Cycles of a directed graph, each as ``[a, b, ..., a]``; iterative, linear time.
-
-    Each back edge found by one depth-first search gives one cycle, so every graph with a
-    cycle yields at least one; at most ``limit`` are returned.
-    """
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    cycles: list[list[str]] = []
-    for start in nodes:
-        if start in state:
-            continue
-        stack: list[tuple[str, int]] = [(start, 0)]
-        path: list[str] = [start]
-        index: dict[str, int] = {start: 0}
-        state[start] = 1
-        while stack:
-            node, i = stack[-1]
-            targets = edges.get(node, ())
-            if i < len(targets):
-                stack[-1] = (node, i + 1)
-                nxt = targets[i]
-                if nxt not in edges and nxt not in state:
-                    continue  # unknown names are reported elsewhere
-                seen = state.get(nxt)
-                if seen is None:
-                    state[nxt] = 1
-                    index[nxt] = len(path)
-                    path.append(nxt)
-                    stack.append((nxt, 0))
-                elif seen == 1 and len(cycles) < limit:
-                    cycles.append(path[index[nxt]:] + [nxt])
-            else:
-                stack.pop()
-                state[node] = 2
-                path.pop()
-                index.pop(node, None)
-    return cycles
 
 
 def _as_list(value: Any) -> list:
@@ -133,8 +105,11 @@ class _Checker:
         if not tasks and not groups and "tasks" not in data and "groups" not in data:
             self.add((), "nothing to run: add a 'tasks:' list (or 'groups:')", "empty")
         elif not tasks and not groups:
-            self.add(("tasks",) if "tasks" in data else ("groups",),
-                     "nothing to run: the list of tasks is empty", "empty")
+            self.add(
+                ("tasks",) if "tasks" in data else ("groups",),
+                "nothing to run: the list of tasks is empty",
+                "empty",
+            )
         self.index_groups(groups)
         self.find_references(tasks, ("tasks",), None)
         for name, (index, group) in self.groups.items():
@@ -152,9 +127,11 @@ class _Checker:
             self.check_node_common(group, path)
             entries = group.get("tasks")
             if not _as_list(entries):
-                self.add(path + ("tasks",) if "tasks" in group else path,
-                         f"group '{name}' has no tasks: expected at least one task in its "
-                         "'tasks:' list", "empty-group")
+                self.add(
+                    path + ("tasks",) if "tasks" in group else path,
+                    f"group '{name}' has no tasks: expected at least one task in its 'tasks:' list",
+                    "empty-group",
+                )
             siblings = self.level(_as_list(entries), path + ("tasks",), top=False)
             self.check_level(siblings, f"group '{name}'")
         self.check_durations(tasks, groups)
@@ -170,9 +147,12 @@ class _Checker:
                 continue
             if name in self.groups:
                 first = ("groups", self.groups[name][0])
-                self.add(("groups", index, "name"),
-                         f"duplicate group name '{name}': already used by {self.line_of(first)}; "
-                         "group names are unique in the document", "duplicate-name")
+                self.add(
+                    ("groups", index, "name"),
+                    f"duplicate group name '{name}': already used by {self.line_of(first)}; "
+                    "group names are unique in the document",
+                    "duplicate-name",
+                )
                 continue
             self.groups[name] = (index, group)
 
@@ -185,18 +165,29 @@ class _Checker:
             if target not in self.groups:
                 guess = did_you_mean(target, self.groups)
                 known = ", ".join(sorted(self.groups)) or "none are defined"
-                self.add(where, f"unknown group '{target}': expected a group defined under "
-                                f"'groups:' ({known})", "unknown-group",
-                         hint=f"did you mean '{guess}'?" if guess else None)
+                self.add(
+                    where,
+                    f"unknown group '{target}': expected a group defined under 'groups:' ({known})",
+                    "unknown-group",
+                    hint=f"did you mean '{guess}'?" if guess else None,
+                )
                 continue
             if owner is not None and target == owner:
-                self.add(where, f"group '{owner}' contains itself; a group can only be placed "
-                                "inside another group", "group-cycle")
+                self.add(
+                    where,
+                    f"group '{owner}' contains itself; a group can only be placed "
+                    "inside another group",
+                    "group-cycle",
+                )
                 continue
             if target in self.placed_at:
-                self.add(where, f"group '{target}' is placed twice: already at "
-                                f"{self.line_of(self.placed_at[target])}; a group is one "
-                                "allocation and appears in one place", "group-twice")
+                self.add(
+                    where,
+                    f"group '{target}' is placed twice: already at "
+                    f"{self.line_of(self.placed_at[target])}; a group is one "
+                    "allocation and appears in one place",
+                    "group-twice",
+                )
                 continue
             self.placed_at[target] = path + (i,)
             if owner is not None:
@@ -207,9 +198,13 @@ class _Checker:
         edges = {n: self.contains.get(n, []) for n in names}
         for cycle in find_cycles(names, edges):
             index = self.groups[cycle[0]][0]
-            self.add(("groups", index),
-                     "groups contain each other: " + " -> ".join(cycle)
-                     + "; a group cannot be inside itself", "group-cycle")
+            self.add(
+                ("groups", index),
+                "groups contain each other: "
+                + " -> ".join(cycle)
+                + "; a group cannot be inside itself",
+                "group-cycle",
+            )
         # depth, from each top-level group down (iterative; cycles already reported)
         roots = [n for n in names if n not in self.placed_at]
         stack = [(n, 1) for n in roots]
@@ -220,9 +215,12 @@ class _Checker:
                 continue
             seen.add(name)
             if depth > MAX_GROUP_DEPTH:
-                self.add(("groups", self.groups[name][0]),
-                         f"group '{name}' is nested {depth} groups deep; at most "
-                         f"{MAX_GROUP_DEPTH} levels are allowed", "too-deep")
+                self.add(
+                    ("groups", self.groups[name][0]),
+                    f"group '{name}' is nested {depth} groups deep; at most "
+                    f"{MAX_GROUP_DEPTH} levels are allowed",
+                    "too-deep",
+                )
                 continue
             stack.extend((child, depth + 1) for child in edges.get(name, ()))
 
@@ -243,20 +241,30 @@ class _Checker:
             epath = path + (i,)
             has_group, has_command = "group" in entry, "command" in entry
             if has_group and has_command:
-                self.add(epath, "a task entry has both 'command' and 'group': it is either a task "
-                                "(command) or a place for a group (group), not both", "group-and-command")
+                self.add(
+                    epath,
+                    "a task entry has both 'command' and 'group': it is either a task "
+                    "(command) or a place for a group (group), not both",
+                    "group-and-command",
+                )
             elif not has_group and not has_command and set(entry) <= _TASK_KEYS:
                 # (with an unknown key such as 'comand', the schema's did-you-mean says it)
-                self.add(epath, "a task needs a 'command' (or 'group: NAME' to place a group "
-                                "here)", "missing-command")
+                self.add(
+                    epath,
+                    "a task needs a 'command' (or 'group: NAME' to place a group here)",
+                    "missing-command",
+                )
             if has_group and isinstance(entry.get("group"), str):
                 target = entry["group"]
                 extra = sorted(set(entry) - _GROUP_ENTRY_KEYS - {"command"})
                 for key in extra:
-                    self.add(epath + (key,), f"'{key}' on a group reference: a '- group: NAME' "
-                                             "entry takes only 'depends_on'",
-                             "group-reference-key",
-                             hint=f"set '{key}' on the group '{target}' under 'groups:'")
+                    self.add(
+                        epath + (key,),
+                        f"'{key}' on a group reference: a '- group: NAME' "
+                        "entry takes only 'depends_on'",
+                        "group-reference-key",
+                        hint=f"set '{key}' on the group '{target}' under 'groups:'",
+                    )
                 if target in self.groups and self.placed_at.get(target) == epath:
                     sib = self.placed_sibling(target, ("groups", self.groups[target][0]), i)
                     sib.path = epath
@@ -282,9 +290,13 @@ class _Checker:
             if sib.name in by_name:
                 first = by_name[sib.name]
                 where = sib.path + ("name",) if sib.kind == "task" else sib.path
-                self.add(where, f"duplicate name '{sib.name}' in {label}: also the name of the "
-                                f"{first.kind} at {self.line_of(first.path)}; tasks and groups "
-                                "at one level need distinct names", "duplicate-name")
+                self.add(
+                    where,
+                    f"duplicate name '{sib.name}' in {label}: also the name of the "
+                    f"{first.kind} at {self.line_of(first.path)}; tasks and groups "
+                    "at one level need distinct names",
+                    "duplicate-name",
+                )
                 continue
             by_name[sib.name] = sib
         for sib in siblings:
@@ -292,10 +304,12 @@ class _Checker:
                 auto = f"task-{sib.position}"
                 if auto in by_name:
                     other = by_name[auto]
-                    self.add(other.path + ("name",),
-                             f"the name '{auto}' is also the id of the unnamed task at "
-                             f"{self.line_of(sib.path)}; choose another name or name that task",
-                             "duplicate-name")
+                    self.add(
+                        other.path + ("name",),
+                        f"the name '{auto}' is also the id of the unnamed task at "
+                        f"{self.line_of(sib.path)}; choose another name or name that task",
+                        "duplicate-name",
+                    )
         edges: dict[str, list[str]] = {}
         known = sorted(by_name)
         for sib in siblings:
@@ -305,9 +319,13 @@ class _Checker:
                 if dep not in by_name:
                     guess = did_you_mean(dep, known)
                     listed = ", ".join(known) if known else "there are no named ones"
-                    self.add(dpath, f"unknown name '{dep}' in depends_on: expected a task or "
-                                    f"group in {label} ({listed})", "unknown-dependency",
-                             hint=f"did you mean '{guess}'?" if guess else None)
+                    self.add(
+                        dpath,
+                        f"unknown name '{dep}' in depends_on: expected a task or "
+                        f"group in {label} ({listed})",
+                        "unknown-dependency",
+                        hint=f"did you mean '{guess}'?" if guess else None,
+                    )
                 elif sib.name is not None and by_name.get(sib.name) is sib:
                     # (an unnamed task cannot be depended on, so it closes no cycle)
                     edges[sib.name].append(dep)
@@ -323,12 +341,19 @@ class _Checker:
     def check_task(self, entry: dict, path: DocPath, top: bool) -> None:
         if entry.get("local") is True:
             if top:
-                self.add(path + ("local",), "'local: true' on a top-level task: a local task "
-                         "runs inside its group's allocation, and a top-level task has none",
-                         "local-top-level", hint="move it into a group, or remove 'local'")
+                self.add(
+                    path + ("local",),
+                    "'local: true' on a top-level task: a local task "
+                    "runs inside its group's allocation, and a top-level task has none",
+                    "local-top-level",
+                    hint="move it into a group, or remove 'local'",
+                )
             if "resources" in entry:
-                self.add(path + ("resources",), "a local task takes no resources: it runs "
-                         "inside the allocation of its group", "local-resources")
+                self.add(
+                    path + ("resources",),
+                    "a local task takes no resources: it runs inside the allocation of its group",
+                    "local-resources",
+                )
         self.check_node_common(entry, path)
 
     def check_node_common(self, node: dict, path: DocPath) -> None:
@@ -340,10 +365,13 @@ class _Checker:
                 if _NAME.match(name) and name not in self.resource_names:
                     guess = did_you_mean(name, known)
                     listed = ", ".join(known) if known else "none are defined"
-                    self.add(path + ("resources",),
-                             f"unknown resource block '{name}': expected a name defined under "
-                             f"the top-level 'resources:' ({listed})", "unknown-resource",
-                             hint=f"did you mean '{guess}'?" if guess else None)
+                    self.add(
+                        path + ("resources",),
+                        f"unknown resource block '{name}': expected a name defined under "
+                        f"the top-level 'resources:' ({listed})",
+                        "unknown-resource",
+                        hint=f"did you mean '{guess}'?" if guess else None,
+                    )
         self.check_attributes(node.get("attributes"), path + ("attributes",))
         for i, step in enumerate(_as_list(node.get("steps"))):
             self.check_step(step, path + ("steps", i))
@@ -359,9 +387,12 @@ class _Checker:
                 self.add(path + ("duration",), str(exc), "bad-duration")
         for key in _as_dict(attrs.get("environment")):
             if isinstance(key, str) and key.startswith(RESERVED_ENV_PREFIX):
-                self.add(path + ("environment", key),
-                         f"'{key}': names starting with {RESERVED_ENV_PREFIX} are reserved for "
-                         "the variables jobspec sets itself", "reserved-env")
+                self.add(
+                    path + ("environment", key),
+                    f"'{key}': names starting with {RESERVED_ENV_PREFIX} are reserved for "
+                    "the variables jobspec sets itself",
+                    "reserved-env",
+                )
 
     def check_step(self, step: Any, path: DocPath) -> None:
         if not isinstance(step, dict) or not isinstance(step.get("name"), str):
@@ -371,9 +402,12 @@ class _Checker:
         if cls is None:
             known = sorted(self.steps)
             guess = did_you_mean(name, known)
-            self.add(path + ("name",), f"unknown step '{name}': expected one of "
-                                       f"{', '.join(known)}", "unknown-step",
-                     hint=f"did you mean '{guess}'?" if guess else None)
+            self.add(
+                path + ("name",),
+                f"unknown step '{name}': expected one of {', '.join(known)}",
+                "unknown-step",
+                hint=f"did you mean '{guess}'?" if guess else None,
+            )
             return
         options = {k: v for k, v in step.items() if k != "name"}
         found = instance_problems(self.doc, options, cls.options_schema, path)
@@ -397,7 +431,7 @@ class _Checker:
         stack: list[tuple[list, DocPath, int | None, int | None, str | None]] = [
             (tasks, ("tasks",), inherited, None, None)
         ]
-        for name, (index, _group) in self.groups.items():
+        for name in self.groups:
             if name not in self.placed_at:
                 stack.append(([{"group": name}], ("groups",), inherited, None, None))
         visited: set[str] = set()
@@ -415,19 +449,32 @@ class _Checker:
                     gpath = ("groups", index)
                     own = self._duration(group)
                     if own is not None and limit is not None and own > limit:
-                        self.add(gpath + ("attributes", "duration"),
-                                 f"group '{target}' may run {own} s, longer than the {limit} s of "
-                                 f"its enclosing group '{owner}'", "duration-exceeds-group")
+                        self.add(
+                            gpath + ("attributes", "duration"),
+                            f"group '{target}' may run {own} s, longer than the {limit} s of "
+                            f"its enclosing group '{owner}'",
+                            "duration-exceeds-group",
+                        )
                     effective = own if own is not None else inherited
-                    stack.append((_as_list(group.get("tasks")), gpath + ("tasks",), effective,
-                                  effective, target))
+                    stack.append(
+                        (
+                            _as_list(group.get("tasks")),
+                            gpath + ("tasks",),
+                            effective,
+                            effective,
+                            target,
+                        )
+                    )
                     continue
                 own = self._duration(entry)
                 if own is not None and limit is not None and own > limit:
-                    self.add(path + (i, "attributes", "duration"),
-                             f"the task may run {own} s, longer than the {limit} s of its "
-                             f"enclosing group '{owner}'", "duration-exceeds-group",
-                             hint="a task cannot outlive the allocation it runs in")
+                    self.add(
+                        path + (i, "attributes", "duration"),
+                        f"the task may run {own} s, longer than the {limit} s of its "
+                        f"enclosing group '{owner}'",
+                        "duration-exceeds-group",
+                        hint="a task cannot outlive the allocation it runs in",
+                    )
 
 
 def semantic_problems(document, steps: Mapping[str, type[StepType]]) -> list[Problem]:

@@ -77,8 +77,9 @@ def validate_document(document: Document, registry=None) -> list[Problem]:
     """
     data = document.data
     if not isinstance(data, dict):
-        return [document.problem((), "expected a mapping at the top of the document",
-                                 code="top-level")]
+        return [
+            document.problem((), "expected a mapping at the top of the document", code="top-level")
+        ]
     problems = list(document.problems)
     with gc_paused():
         problems.extend(schema_problems(document))

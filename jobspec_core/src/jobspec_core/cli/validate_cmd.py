@@ -56,8 +56,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         for result in results:
             if result["valid"]:
-                print(f"{result['file']}: valid ({result['tasks']} tasks, "
-                      f"{result['groups']} groups)")
+                print(
+                    f"{result['file']}: valid ({result['tasks']} tasks, {result['groups']} groups)"
+                )
             else:
                 for problem in result["problems"]:
                     print(problem.format())

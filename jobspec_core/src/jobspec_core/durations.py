@@ -26,7 +26,10 @@ def parse_duration(value: object) -> int:
     units (``"5 minutes"``), empty strings.
     """
     if isinstance(value, bool):
-        raise DurationError(f"expected a duration (seconds or '10s', '5m', '2h', '1d'), got {value!r}")
+        raise DurationError(
+            "expected a duration (seconds or '10s', '5m', '2h', '1d'), "
+            f"got {'true' if value else 'false'}"
+        )
     if isinstance(value, int | float):
         seconds = float(value)
     elif isinstance(value, str):
@@ -38,7 +41,11 @@ def parse_duration(value: object) -> int:
             )
         seconds = float(match.group(1)) * UNITS[match.group(2) or "s"]
     else:
-        raise DurationError(f"expected a duration (seconds or '10s', '5m', '2h', '1d'), got {value!r}")
-    if not math.isfinite(seconds) or seconds <= 0:
+        raise DurationError(
+            f"expected a duration (seconds or '10s', '5m', '2h', '1d'), got {value!r}"
+        )
+    if not math.isfinite(seconds):
+        raise DurationError(f"expected a finite duration, got {value!r}")
+    if seconds <= 0:
         raise DurationError(f"a duration must be greater than zero, got {value!r}")
     return math.ceil(seconds)

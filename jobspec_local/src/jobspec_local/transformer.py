@@ -69,7 +69,7 @@ class LocalTransformer(Transformer):
         capacity = machine_capacity(context.options)
         spec = build_spec(plan, context, capacity)
         submission = Submission(self.name)
-        submission.files[SPEC_FILE] = RenderedFile(json.dumps(spec, ensure_ascii=False))
+        submission.files[SPEC_FILE] = RenderedFile(_spec_text(spec))
         for node in plan.children:
             if isinstance(node, PlanTask):
                 unit = SubmissionUnit(
@@ -248,6 +248,14 @@ class LocalTransformer(Transformer):
         for s in killed:
             kill_group(s[0], signal.SIGKILL)
         append_events(run_dir / EVENTS_FILE, records)
+
+
+def _spec_text(spec: dict) -> str:
+    """Indented for people (``jobspec transform``) when small; compact when large, where
+    the pure-Python indenting encoder would cost a tenth of a second per thousand tasks."""
+    if len(spec["nodes"]) <= 200:
+        return json.dumps(spec, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(spec, ensure_ascii=False) + "\n"
 
 
 def _tasks_under(group) -> list[PlanTask]:

@@ -217,3 +217,23 @@ def test_eight_runs_at_once_on_one_store(tmp_path):
         data, _ = _status_json(tmp_path, store, r["run_id"])
         assert len(data["tasks"]) == 4
         assert {t["state"] for t in data["tasks"]} == {"completed"}
+
+
+def test_ctrl_c_on_jobspec_run_cancels_the_run(tmp_path):
+    store = tmp_path / "runs.sqlite"
+    job = _write(tmp_path, 'version: 1\ntasks:\n- {name: long, command: ["sleep", "60"]}\n')
+    proc = subprocess.Popen(
+        jobspec_cmd("run", str(job)),
+        cwd=tmp_path,
+        env=cli_env(store),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _until(lambda: _states(store).get("long") == "running", what="long running")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 130, out + err
+    assert "cancelling run" in err and "Traceback" not in err
+    data, tasks = _status_json(tmp_path, store)
+    assert tasks["long"]["state"] == "cancelled" and data["run"]["state"] == "cancelled"

@@ -29,6 +29,7 @@ def test_every_file_every_problem(tmp_path, capsys):
     assert f"{bad}:4:3: tasks[0].replicas: expected an integer >= 1, got 0" in out
     assert f"{good}: valid (1 tasks, 0 groups)" in out
     assert f"{worse}:2:1: not valid YAML" in out
+    assert f"{bad}: invalid (2 problems)\n" in out and f"{worse}: invalid (1 problem)\n" in out
 
 
 def test_json(tmp_path, capsys):

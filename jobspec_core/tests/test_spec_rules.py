@@ -510,3 +510,36 @@ def test_10_plan_refuses_invalid_documents():
     with pytest.raises(InvalidJobspec) as info:
         plan_of("version: 1\ntasks:\n- command: x\n  replicas: 0\n")
     assert info.value.problems[0].code == "range"
+
+
+def test_4_count_bounds_and_with_not_empty():
+    assert codes(task_doc("  resources: {type: core, count: 1000000000}\n")) == []
+    assert codes(task_doc("  resources: {type: core, count: 1000000001}\n")) == ["range"]
+    assert codes(task_doc("  resources: {type: core, count: 0}\n")) == ["range"]
+    assert codes(task_doc("  resources: {type: slot, with: []}\n")) == ["empty"]
+    assert codes(task_doc("  resources: {type: Core}\n")) == ["pattern"]
+
+
+def test_4_site_defined_types_are_kept():
+    r = request(task_doc("  resources: {type: node, with: [{type: socket, count: 2}]}\n"))
+    assert r.totals == {"node": 1, "socket": 2}
+
+
+def test_4_gpu_feature_is_used_when_any_alternative_has_gpus():
+    from jobspec_core.features import features_used
+
+    text = (
+        "version: 1\nresources:\n  cpu: {type: core}\n  gpu: {type: gpu}\n"
+        "tasks:\n- command: x\n  resources: cpu|gpu\n"
+    )
+    used = features_used(plan_of(text))
+    assert {"resources.gpu", "resources.alternatives", "resources.named"} <= used
+    assert "resources.gpu" not in features_used(plan_of(text.replace("cpu|gpu", "cpu")))
+
+
+def test_2_depends_on_waits_for_a_group_by_its_id():
+    text = (
+        "version: 1\ntasks:\n- group: g\n- name: after\n  command: x\n  depends_on: [g]\n"
+        "groups:\n- name: g\n  tasks:\n  - command: x\n"
+    )
+    assert plan_of(text).node("after").depends_on == ["g"]

@@ -1,7 +1,9 @@
 """``jobspec validate FILE... [--json]``: report every problem of every file.
 
 Exit 0 when all files are valid, 2 otherwise. Each valid file prints
-``FILE: valid (N tasks, M groups)``; each problem prints as ``file:line:col: path: message``.
+``FILE: valid (N tasks, M groups)``; each problem prints as ``file:line:col: path: message``,
+followed by ``FILE: invalid (N problems)``. Everything goes to standard output (the problems
+are this command's result, as with a linter).
 With ``--json``, prints one list of ``{file, valid, problems: [Problem.to_dict()]}`` (plus
 ``tasks`` and ``groups`` counts for valid files). Files are loaded, validated and planned
 through :mod:`jobspec_core.api`, the same path every other command uses.
@@ -62,4 +64,6 @@ def run(args: argparse.Namespace) -> int:
             else:
                 for problem in result["problems"]:
                     print(problem.format())
+                count = len(result["problems"])
+                print(f"{result['file']}: invalid ({count} problem{'s' if count != 1 else ''})")
     return EXIT_OK if all(r["valid"] for r in results) else EXIT_USAGE

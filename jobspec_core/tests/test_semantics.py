@@ -254,3 +254,12 @@ def test_validation_of_10k_tasks_is_fast_enough_for_a_test():
     assert api.validate(doc) == []
     # generous margin (the speed target is measured in benchmarks/, not here)
     assert time.perf_counter() - start < 10
+
+
+def test_documents_built_in_python_with_non_text_keys():
+    from jobspec_core.loader import Document
+
+    doc = Document({"version": 1, 1: 2, "tasks": [{"command": "x", "attributes": {3: 4}}]}, "p")
+    found = api.validate(doc)
+    assert {p.code for p in found} == {"key-type", "unknown-key"}
+    assert {p.path for p in found} == {"1", "tasks[0].attributes.3"}

@@ -183,7 +183,9 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
     if kind == "additionalProperties":
         props = schema.get("properties", {})
         patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
-        extras = [k for k in value if k not in props and not any(p.search(k) for p in patterns)]
+        extras = [
+            k for k in value if k not in props and not any(p.search(str(k)) for p in patterns)
+        ]
         return [_unknown_key_problem(document, path, str(k), schema) for k in extras]
     if kind == "required":
         missing = [k for k in error.validator_value if k not in value]
@@ -322,6 +324,48 @@ def _any_of_problems(document, error, base: DocPath) -> list[Problem]:
     ]
 
 
+def _with_text_keys(document, instance: Any, base: DocPath, problems: list[Problem]) -> Any:
+    """``instance`` with every mapping key made text (jsonschema fails on other keys).
+
+    Documents from the loader only have text keys; data built in Python may not. Each
+    key that is not text is reported once. Iterative, and only run on the slow path.
+    """
+
+    def convert(value: Any, path: DocPath) -> Any:
+        if isinstance(value, dict):
+            out = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    problems.append(
+                        document.problem(
+                            path + (str(key),),
+                            f"a mapping key must be a string, found {key!r}",
+                            code="key-type",
+                        )
+                    )
+                out[str(key)] = item
+            return out
+        if isinstance(value, list):
+            return list(value)
+        return value
+
+    root = convert(instance, base)
+    stack = [(root, base)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, dict | list):
+                    value[key] = convert(item, path + (key,))
+                    stack.append((value[key], path + (key,)))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict | list):
+                    value[i] = convert(item, path + (i,))
+                    stack.append((value[i], path + (i,)))
+    return root
+
+
 def instance_problems(
     document, instance: Any, schema: dict[str, Any], base: DocPath = ()
 ) -> list[Problem]:
@@ -334,6 +378,7 @@ def instance_problems(
     if fast is not None and fast(instance):
         return []
     problems: list[Problem] = []
+    instance = _with_text_keys(document, instance, base, problems)
     for error in _validator(schema).iter_errors(instance):
         problems.extend(_error_problems(document, error, base))
     return problems

@@ -64,7 +64,6 @@ class Node:
         "free",
         "queue",
         "insts",
-        "expired",
     )
 
     def __init__(self, n: int, spec: dict[str, Any]):
@@ -84,7 +83,6 @@ class Node:
         self.free = [0, 0]
         self.queue: deque = deque()
         self.insts: list[Inst] = []
-        self.expired = False
 
     def dead(self) -> bool:
         return self.done

@@ -263,3 +263,16 @@ def test_documents_built_in_python_with_non_text_keys():
     found = api.validate(doc)
     assert {p.code for p in found} == {"key-type", "unknown-key"}
     assert {p.path for p in found} == {"1", "tasks[0].attributes.3"}
+
+
+def test_a_step_check_that_raises_is_a_problem_not_a_crash():
+    class Broken(StepType):
+        name = "broken"
+        options_schema = {"type": "object"}
+
+        def check(self, options):
+            raise RuntimeError("oops")
+
+    registry = Registry(steps={"broken": Broken})
+    (p,) = problems("version: 1\ntasks:\n- command: x\n  steps:\n  - name: broken\n", registry)
+    assert p.code == "step-check-failed" and "RuntimeError: oops" in p.message

@@ -414,7 +414,17 @@ class _Checker:
         if found:
             self.problems.extend(found)
             return
-        for key, message in cls().check(options):
+        try:
+            findings = list(cls().check(options))
+        except Exception as exc:  # a plugin's bug must not hide the document's problems
+            self.add(
+                path,
+                f"the '{name}' step type failed to check its options "
+                f"({type(exc).__name__}: {exc}); report it to the plugin's authors",
+                "step-check-failed",
+            )
+            return
+        for key, message in findings:
             self.add(path + (key,), f"{name} step: {message}", "bad-step")
 
     # -- durations against enclosing groups ----------------------------------------------

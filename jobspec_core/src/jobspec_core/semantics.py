@@ -410,7 +410,16 @@ class _Checker:
             )
             return
         options = {k: v for k, v in step.items() if k != "name"}
-        found = instance_problems(self.doc, options, cls.options_schema, path)
+        try:
+            found = instance_problems(self.doc, options, cls.options_schema, path)
+        except Exception as exc:  # an invalid options_schema is the plugin's bug
+            self.add(
+                path,
+                f"the '{name}' step type has an unusable options schema "
+                f"({type(exc).__name__}: {exc}); report it to the plugin's authors",
+                "step-check-failed",
+            )
+            return
         if found:
             self.problems.extend(found)
             return

@@ -61,6 +61,14 @@ def _schema_hint() -> str:
     return "jobspec_conformance/case.schema.json and docs/conformance/README.md"
 
 
+def _skip(reason: str) -> None:
+    """Skip the running case, reported at the case file's line rather than at this module."""
+    try:
+        raise pytest.skip.Exception(reason, _use_item_location=True)
+    except TypeError:  # a pytest without item locations for skips
+        pytest.skip(reason)
+
+
 class CaseItem(pytest.Item):
     """One conformance case, carried out in the session's mode against its transformer."""
 
@@ -87,7 +95,7 @@ class CaseItem(pytest.Item):
         case = self.case
         transformer = settings.transformer
         if settings.mode not in case.modes:
-            pytest.skip(f"{MODE_SKIP} {' and '.join(case.modes)} mode only")
+            _skip(f"{MODE_SKIP} {' and '.join(case.modes)} mode only")
         if settings.mode == "render":
             placeholders = dict(RENDER_PLACES)
         else:
@@ -115,7 +123,7 @@ class CaseItem(pytest.Item):
                         )
                     ]
                 )
-            pytest.skip(reason)
+            _skip(reason)
         if settings.mode == "render":
             self._render(settings, plan)
         else:

@@ -57,6 +57,11 @@ _TASK_KEYS = {
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
@@ -416,7 +421,7 @@ class _Checker:
             self.add(
                 path,
                 f"the '{name}' step type has an unusable options schema "
-                f"({type(exc).__name__}: {exc}); report it to the plugin's authors",
+                f"({type(exc).__name__}: {_first_line(exc)}); report it to the plugin's authors",
                 "step-check-failed",
             )
             return
@@ -429,7 +434,7 @@ class _Checker:
             self.add(
                 path,
                 f"the '{name}' step type failed to check its options "
-                f"({type(exc).__name__}: {exc}); report it to the plugin's authors",
+                f"({type(exc).__name__}: {_first_line(exc)}); report it to the plugin's authors",
                 "step-check-failed",
             )
             return

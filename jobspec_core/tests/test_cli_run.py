@@ -92,6 +92,13 @@ def test_run_failure_exit_1_and_dependents_never_started(tmp_path, env):
     assert waited.returncode == 1
 
 
+def test_json_output_stays_parseable_with_watched_tasks(tmp_path, env):
+    proc = cli(tmp_path, env, "run", "--json", write(tmp_path, OK))
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["succeeded"] is True
+    assert "[test.0] hello from 0" in proc.stderr
+
+
 def test_invalid_document_exit_2_and_nothing_recorded(tmp_path, env):
     job = write(tmp_path, 'version: 1\ntasks:\n- name: a\n  comand: ["true"]\n')
     proc = cli(tmp_path, env, "run", job)

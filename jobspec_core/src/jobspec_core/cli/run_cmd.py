@@ -6,7 +6,8 @@ follows the run until every task instance has ended:
 
 * on a terminal (stderr is a TTY): a live one-line display of instance counts by state;
   otherwise one plain line per instance as it ends;
-* tasks with ``watch: true``: their output lines, prefixed ``[task-id.index]``, on stdout;
+* tasks with ``watch: true``: their output lines, prefixed ``[task-id.index]``, on stdout
+  (on stderr with ``--json``, so that stdout holds only the JSON);
 * at the end, the status table (or the status as JSON with ``--json``).
 
 Ctrl-C while following cancels the run. ``--detach`` prints the run id (JSON with
@@ -23,6 +24,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from .. import api
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, JobspecError
@@ -79,8 +81,9 @@ class _UsageError(JobspecError):
 class _Follower:
     """Progress display and ``watch`` output while a run is followed."""
 
-    def __init__(self, plan, status: RunStatus, tty: bool):
+    def __init__(self, plan, status: RunStatus, tty: bool, out: TextIO):
         self.tty = tty
+        self.out = out
         self.start = time.monotonic()
         self.line_shown = False
         watched = {t.id for t in plan.tasks() if t.attributes.watch}
@@ -115,8 +118,8 @@ class _Follower:
             if lines:
                 self._clear()
                 prefix = f"[{task_id}.{index}] ".encode()
-                sys.stdout.buffer.write(b"".join(prefix + line + b"\n" for line in lines))
-                sys.stdout.flush()
+                self.out.buffer.write(b"".join(prefix + line + b"\n" for line in lines))
+                self.out.flush()
 
     def show(self, status: RunStatus) -> None:
         if self.tty:
@@ -139,10 +142,10 @@ class _Follower:
         sys.stderr.flush()
 
 
-def follow(runner: Runner, run_id: str, plan, tty: bool) -> RunStatus:
-    """Follow a run until it finishes; Ctrl-C cancels it."""
+def follow(runner: Runner, run_id: str, plan, tty: bool, out: TextIO | None = None) -> RunStatus:
+    """Follow a run until it finishes, ``watch`` output to ``out`` (stdout); Ctrl-C cancels."""
     status = runner.record(run_id)
-    follower = _Follower(plan, status, tty)
+    follower = _Follower(plan, status, tty, out or sys.stdout)
     delay = 0.02
     try:
         while True:
@@ -180,7 +183,8 @@ def run(args: argparse.Namespace) -> int:
         f"({len(record.tasks)} task instances)",
         file=sys.stderr,
     )
-    status = follow(runner, run_id, plan, sys.stderr.isatty())
+    # with --json, stdout carries only the JSON: watched output goes to stderr
+    status = follow(runner, run_id, plan, sys.stderr.isatty(), sys.stderr if args.json else None)
     if args.json:
         print_json(status.to_dict())
     else:

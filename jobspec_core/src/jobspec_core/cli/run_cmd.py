@@ -146,6 +146,9 @@ def follow(runner: Runner, run_id: str, plan, tty: bool, out: TextIO | None = No
     """Follow a run until it finishes, ``watch`` output to ``out`` (stdout); Ctrl-C cancels."""
     status = runner.record(run_id)
     follower = _Follower(plan, status, tty, out or sys.stdout)
+    # start fast (short runs end quickly), then ask no more often than the backend wants
+    backend = runner.registry.transformers.get(status.run.transformer)
+    longest = max(0.25, getattr(backend, "poll_interval", 1.0))
     delay = 0.02
     try:
         while True:
@@ -155,7 +158,7 @@ def follow(runner: Runner, run_id: str, plan, tty: bool, out: TextIO | None = No
             if status.finished:
                 break
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.25)
+            delay = min(delay * 1.5, longest)
     except KeyboardInterrupt:
         follower.done()
         print(f"jobspec: interrupted: cancelling run {run_id}", file=sys.stderr)

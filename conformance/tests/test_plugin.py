@@ -117,6 +117,33 @@ def test_site_cases_run_beside_the_shipped_ones(pytester):
     result.assert_outcomes(passed=2)
 
 
+def test_required_cases_carry_a_marker(pytester):
+    site = pytester.mkdir("site")
+    (site / "site-hello.jobspec-test.yaml").write_text(SITE_CASE)
+    (site / "site-optional.jobspec-test.yaml").write_text(
+        SITE_CASE.replace("site-hello", "site-optional").replace(
+            "required: true", "required: false"
+        )
+    )
+    result = pytester.runpytest_subprocess(
+        "--transformer",
+        "local",
+        "--conformance-mode",
+        "render",
+        "--conformance-cases",
+        str(site),
+        "-m",
+        "conformance_required",
+        "-k",
+        "site",
+        "-p",
+        "no:cacheprovider",
+        "-v",
+    )
+    result.assert_outcomes(passed=1)
+    assert "site-hello PASSED" in result.stdout.str()
+
+
 def test_render_mode_on_local_passes_every_case(pytester, tmp_path):
     report = tmp_path / "report.json"
     result = pytester.runpytest_subprocess(

@@ -17,7 +17,10 @@ from .prepare import missing_features, prepare_plan, substitute
 from .render_check import check_notes, check_structure, compare_golden, update_golden
 from .settings import Settings, settings_of
 
-__all__ = ["CaseFile", "CaseItem", "MODE_SKIP"]
+__all__ = ["CaseFile", "CaseItem", "MODE_SKIP", "REQUIRED_MARKER"]
+
+#: The marker of required cases: ``-m conformance_required`` runs only those.
+REQUIRED_MARKER = "conformance_required"
 
 #: How a skip for a case that does not apply to this mode begins (not a missing capability).
 MODE_SKIP = "this case applies to"
@@ -75,6 +78,8 @@ class CaseItem(pytest.Item):
     def __init__(self, *, case: Case, **kwargs: Any):
         super().__init__(**kwargs)
         self.case = case
+        if case.required:
+            self.add_marker(REQUIRED_MARKER)
         self.details: list[str] = []
 
     # -- running ---------------------------------------------------------------------

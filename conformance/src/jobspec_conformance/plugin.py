@@ -26,7 +26,7 @@ from jobspec_core.plugins import get_registry
 
 from . import report as reporting
 from .cases import CASE_SUFFIX, shipped_cases_dir
-from .items import MODE_SKIP, CaseFile, CaseItem
+from .items import MODE_SKIP, REQUIRED_MARKER, CaseFile, CaseItem
 from .settings import SETTINGS_KEY, CaseResult, Settings, settings_of
 
 __all__ = [
@@ -140,6 +140,9 @@ def pytest_configure(config: pytest.Config) -> None:
         options=options,
     )
     config.stash[SETTINGS_KEY] = settings
+    config.addinivalue_line(
+        "markers", f"{REQUIRED_MARKER}: a required JobSpec conformance case (portable basics)"
+    )
     # The shipped cases are collected whatever the paths given; with none, only the cases.
     extra = [str(shipped_cases_dir()), *map(str, case_dirs)]
     if config.args_source == pytest.Config.ArgsSource.ARGS:

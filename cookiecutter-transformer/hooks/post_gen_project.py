@@ -4,11 +4,15 @@ The template carries one module per starting point in ``_kinds/``; the generated
 gets only the chosen one, under the name the transformer imports.
 """
 
+import json
 import shutil
 from pathlib import Path
 
-KIND = {{ cookiecutter.scheduler_kind|tojson }}
-PACKAGE = Path("src") / {{ cookiecutter.package_name|tojson }}
+# Rendered by Jinja: tojson escapes ' (as \u0027), so the raw ''' string always holds it.
+# fmt: off
+KIND = json.loads(r'''{{ cookiecutter.scheduler_kind|tojson }}''')
+PACKAGE = Path("src") / json.loads(r'''{{ cookiecutter.package_name|tojson }}''')
+# fmt: on
 
 kinds = PACKAGE / "_kinds"
 shutil.move(str(kinds / f"{KIND}.py"), str(PACKAGE / "scheduler.py"))

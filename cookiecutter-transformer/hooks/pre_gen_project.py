@@ -4,13 +4,18 @@ Runs with the answers filled in; exiting non-zero makes cookiecutter stop and re
 it had started, so nothing is generated.
 """
 
+import json
 import keyword
 import re
 import sys
 
-NAME = {{ cookiecutter.transformer_name|tojson }}
-PACKAGE = {{ cookiecutter.package_name|tojson }}
-SLUG = {{ cookiecutter.project_slug|tojson }}
+# Rendered by Jinja: tojson escapes ' (as \u0027), so the raw ''' string always holds it.
+# fmt: off
+NAME = json.loads(r'''{{ cookiecutter.transformer_name|tojson }}''')
+PACKAGE = json.loads(r'''{{ cookiecutter.package_name|tojson }}''')
+SLUG = json.loads(r'''{{ cookiecutter.project_slug|tojson }}''')
+AUTHOR = json.loads(r'''{{ cookiecutter.author|tojson }}''')
+# fmt: on
 
 #: The transformers jobspec itself ships: a second plugin with one of these names would
 #: be refused at load time ("already provided by ...").
@@ -34,11 +39,15 @@ def problem() -> str | None:
             f"({', '.join(BUILT_IN)}): pick your site's own name, for example 'mysite'"
         )
     if NAME.endswith("_") or "__" in NAME:
-        return f"transformer_name {NAME!r} may not end with '_' or contain '__' (example: 'my_site')"
+        return (
+            f"transformer_name {NAME!r} may not end with '_' or contain '__' (example: 'my_site')"
+        )
     if not PACKAGE.isidentifier() or keyword.iskeyword(PACKAGE):
         return f"package_name {PACKAGE!r} is not a Python identifier (example: 'jobspec_mysite')"
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", SLUG):
         return f"project_slug {SLUG!r} is not a valid distribution name (example: 'jobspec-mysite')"
+    if any(c in AUTHOR for c in '"\\') or not AUTHOR.isprintable():
+        return f"author {AUTHOR!r} may not contain double quotes, backslashes or control characters"
     return None
 
 

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "cookiecutter-transformer"
 #: scheduler kind -> the transformer name it is baked with.
 KINDS = {"generic": "mysite", "pbs": "site_pbs", "lsf": "site_lsf"}
-#: an author with characters that need quoting in pyproject.toml and Python.
-AUTHOR = 'Site "HPC" team <hpc@example.org> \\ ops'
+#: an author with characters beyond ASCII letters (quotes and backslashes are refused).
+AUTHOR = "Équipe HPC <hpc@example.org>"
 #: a small fixture in case spec/examples does not hold the example any more.
 FALLBACK_EXAMPLE = """\
 version: 1
@@ -81,8 +82,9 @@ def venv(baked, tmp_path_factory) -> dict[str, str]:
     pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     # The third-party dependencies first (from the local pip cache when it has them), then
     # our packages editable without build isolation: fast, and no index needed for them.
-    deps = run(pip + ["setuptools>=68", "pluggy>=1.3", "pyyaml>=6.0", "jsonschema>=4.18",
-                      "pytest>=8"])
+    deps = run(
+        pip + ["setuptools>=68", "pluggy>=1.3", "pyyaml>=6.0", "jsonschema>=4.18", "pytest>=8"]
+    )
     assert deps.returncode == 0, deps.stderr
     ours = [REPO / "jobspec_core", REPO / "conformance", *baked.values()]
     editable = [word for path in ours for word in ("-e", path)]
@@ -115,16 +117,29 @@ def test_baked_layout_keeps_only_the_chosen_kind(baked):
         scheduler = (package / "scheduler.py").read_text()
         assert f'KIND = "{kind}"' in scheduler
         assert not (package / "_kinds").exists() and not (baked[kind] / "tests" / "_kinds").exists()
-        pyproject = (baked[kind] / "pyproject.toml").read_text()
-        assert f'[project.entry-points.jobspec]\n{name} = "jobspec_{name}.plugin"' in pyproject
-        assert "{{" not in pyproject and "cookiecutter" not in scheduler
+        text = (baked[kind] / "pyproject.toml").read_text()
+        assert "{{" not in text and "cookiecutter" not in scheduler
+        project = tomllib.loads(text)["project"]
+        assert project["entry-points"]["jobspec"] == {name: f"jobspec_{name}.plugin"}
+        assert project["authors"] == [{"name": AUTHOR}]
+        assert "jobspec-core>=0.1" in project["dependencies"]
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
 def test_generated_code_is_lint_clean(baked):
     for path in baked.values():
-        done = run(["ruff", "check", "--isolated", "--line-length", "100",
-                    "--select", "E,F,W,I,B,UP", path])
+        done = run(
+            [
+                "ruff",
+                "check",
+                "--isolated",
+                "--line-length",
+                "100",
+                "--select",
+                "E,F,W,I,B,UP",
+                path,
+            ]
+        )
         assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -135,7 +150,7 @@ def test_jobspec_transformers_lists_each_baked_transformer(venv, baked):
     assert done.returncode == 0, done.stderr
     listing = json.loads(done.stdout)
     found = {t["name"]: t for t in listing["transformers"]}
-    for kind, name in KINDS.items():
+    for name in KINDS.values():
         assert name in found, f"{name} missing from {sorted(found)}"
         assert found[name]["distribution"] == f"jobspec-{name.replace('_', '-')}"
         assert found[name]["version"] == "0.1.0"
@@ -178,9 +193,20 @@ def test_jobspec_transform_renders_an_example(venv, baked, tmp_path, kind, expec
 def test_render_mode_conformance_passes_with_no_edits(venv, tmp_path, kind):
     report = tmp_path / "report.json"
     done = run(
-        ["python", "-m", "pytest", "-p", "no:cacheprovider", "-q",
-         "--transformer", KINDS[kind], "--conformance-mode", "render",
-         "--conformance-report", report],
+        [
+            "python",
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--transformer",
+            KINDS[kind],
+            "--conformance-mode",
+            "render",
+            "--conformance-report",
+            report,
+        ],
         env=venv,
         cwd=tmp_path,
     )
@@ -200,8 +226,11 @@ def test_generated_package_tests_pass(venv, baked, kind):
     # generic: everything, including the conformance suite in run mode through the
     # stand-in scheduler; pbs and lsf: their parsing tests and render-mode conformance.
     marks = [] if kind == "generic" else ["-m", "not slow"]
-    done = run(["python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *marks],
-               env=venv, cwd=baked[kind])
+    done = run(
+        ["python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *marks],
+        env=venv,
+        cwd=baked[kind],
+    )
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
 
@@ -222,8 +251,16 @@ def test_bad_name_is_refused_before_anything_is_generated(tmp_path, name, says):
     out = tmp_path / "out"
     out.mkdir()
     done = run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", out, TEMPLATE,
-         f"transformer_name={name}"],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            "-o",
+            out,
+            TEMPLATE,
+            f"transformer_name={name}",
+        ],
     )
     assert done.returncode != 0
     message = done.stdout + done.stderr
@@ -234,6 +271,17 @@ def test_bad_name_is_refused_before_anything_is_generated(tmp_path, name, says):
     with pytest.raises(FailedHookException):  # the API refuses it the same way
         bake(out, name)
     assert list(out.iterdir()) == []
+
+
+def test_an_author_that_would_break_pyproject_is_refused(tmp_path):
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            str(TEMPLATE),
+            no_input=True,
+            output_dir=str(tmp_path),
+            extra_context={"author": 'Site "HPC" team'},
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_good_name_with_underscores_bakes(tmp_path):
@@ -248,8 +296,7 @@ def test_a_good_name_with_underscores_bakes(tmp_path):
 @pytest.mark.parametrize("where", [[], ["cookiecutter-transformer"]])
 def test_root_test_run_does_not_collect_the_template(where):
     done = run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         *where],
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *where],
         cwd=REPO,
     )
     collected = [line for line in done.stdout.splitlines() if "::" in line]

@@ -139,3 +139,59 @@ def test_a_second_runner_follows_a_local_run(tmp_path):
     assert [t.state for t in final.tasks] == [TaskState.COMPLETED, TaskState.COMPLETED]
     # the submitter's own view agrees, from the store
     assert Runner(RunStore(store), registry).record(run_id).run.state == "completed"
+
+
+def test_a_run_whose_submitter_died_during_submission_is_reported_lost(runner, tmp_path):
+    import subprocess
+
+    from jobspec_core.liveness import identity
+
+    child = subprocess.Popen(["sleep", "0.01"])
+    dead = identity(child.pid)
+    child.wait()
+    run = runner.store.create_run(
+        name="interrupted",
+        transformer="half",
+        source=None,
+        workdir=tmp_path,
+        instances=[("a", 0), ("b", 0)],
+        submitter=dead,
+    )
+    alive_run = runner.store.create_run(
+        name="in-progress",
+        transformer="half",
+        source=None,
+        workdir=tmp_path,
+        instances=[("a", 0)],
+        submitter=identity(),
+    )
+    status = runner.status(run.run_id)
+    assert status.run.state == "failed" and "during submission" in status.run.error
+    assert {t.state for t in status.tasks} == {TaskState.LOST}
+    assert status.finished and not status.succeeded
+    # a submission still in progress (its submitter is this live process) is left alone
+    assert runner.record(alive_run.run_id).run.state == "submitting"
+
+
+def test_store_of_schema_version_1_is_migrated(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE schema_version (version INTEGER NOT NULL);"
+        "INSERT INTO schema_version VALUES (1);"
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, name TEXT NOT NULL, transformer TEXT NOT NULL,"
+        " source TEXT, workdir TEXT NOT NULL, run_dir TEXT NOT NULL, options TEXT NOT NULL"
+        " DEFAULT '{}', created_at REAL NOT NULL, updated_at REAL NOT NULL, finished_at REAL,"
+        " state TEXT NOT NULL, error TEXT);"
+        "INSERT INTO runs VALUES ('20200101-000000-aaaa', 'old', 'local', NULL, '/', '/r', '{}',"
+        " 1.0, 1.0, 2.0, 'completed', NULL);"
+    )
+    db.close()
+    store = RunStore(path)
+    assert store.get_run("20200101-000000-aaaa").submitter is None
+    run = store.create_run(
+        name="new", transformer="local", source=None, workdir="/", submitter={"pid": 1, "start": 2}
+    )
+    assert store.get_run(run.run_id).submitter == {"pid": 1, "start": 2}

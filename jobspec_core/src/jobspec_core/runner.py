@@ -25,6 +25,7 @@ from pathlib import Path
 
 from .errors import SubmitError, UnsupportedFeature
 from .features import features_used
+from .liveness import identity, process_alive
 from .plan import Plan
 from .plugins import Registry, get_registry
 from .store import RunRecord, RunStore, TaskRecord
@@ -160,6 +161,7 @@ class Runner:
             workdir=workdir,
             options=options,
             instances=instances_of(plan),
+            submitter=identity(),
         )
         context = self._context(run)
         try:
@@ -194,9 +196,32 @@ class Runner:
         self.store.set_run_state(run_id, "failed", error=error)
 
     def record(self, run_id: str) -> RunStatus:
-        """The run as recorded, without asking the transformer."""
+        """The run as recorded, without asking the transformer.
+
+        A run still ``submitting`` whose submitting process is gone was interrupted
+        part-way (killed between recording and storing the handles): it is recorded as
+        failed, with its instances ``lost``, since what was started cannot be known.
+        """
         run_id = self.store.resolve(run_id)
-        return RunStatus(self.store.get_run(run_id), self.store.tasks(run_id))
+        run = self.store.get_run(run_id)
+        if run.state == "submitting" and run.submitter:
+            if not process_alive(run.submitter.get("pid"), run.submitter.get("start")):
+                self._interrupted(run)
+                run = self.store.get_run(run_id)
+        return RunStatus(run, self.store.tasks(run_id))
+
+    def _interrupted(self, run: RunRecord) -> None:
+        error = (
+            f"the submitting process (pid {run.submitter.get('pid')}) ended during submission; "
+            "what it had started could not be recorded"
+        )
+        statuses = {
+            t.key: TaskStatus(TaskState.LOST, reason=error)
+            for t in self.store.tasks(run.run_id)
+            if not t.state.terminal
+        }
+        self.store.update_tasks(run.run_id, statuses)
+        self.store.set_run_state(run.run_id, "failed", error=error)
 
     def status(self, run_id: str) -> RunStatus:
         """Ask the transformer for the state of every instance, record it, return it.

@@ -31,6 +31,7 @@ class RunRecord:
     finished_at: float | None = None
     error: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+    submitter: dict[str, int | None] | None = None
 
     @property
     def finished(self) -> bool:
@@ -79,6 +80,7 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         finished_at=row["finished_at"],
         error=row["error"],
         options=json.loads(row["options"] or "{}"),
+        submitter=json.loads(row["submitter"]) if row["submitter"] else None,
     )
 
 

@@ -9,7 +9,8 @@ the writer), a ``busy_timeout`` so concurrent writers queue instead of failing, 
 Tables (``schema_version`` holds :data:`SCHEMA_VERSION`):
 
 * ``runs``: run_id, name, transformer, source, workdir, run_dir, options (JSON),
-  created_at, updated_at, finished_at (Unix times), state, error.
+  submitter (JSON ``{pid, start}`` of the submitting process), created_at, updated_at,
+  finished_at (Unix times), state, error.
 * ``tasks``: one row per task instance: run_id, task_id, idx, native_id, handle (JSON of
   the :class:`~jobspec_core.transformer.TaskHandle`), state, exit_code, reason,
   started_at, finished_at, updated_at, log.
@@ -35,7 +36,9 @@ from .transformer import TaskHandle, TaskState, TaskStatus
 
 __all__ = ["SCHEMA_VERSION", "RUN_STATES", "RunRecord", "TaskRecord", "RunStore", "open_store"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: version -> statements that bring a store of that version to the next one
+_MIGRATIONS = {1: ["ALTER TABLE runs ADD COLUMN submitter TEXT"]}
 RUN_STATES = ("submitting", "running", "completed", "failed", "cancelled")
 
 _SCHEMA = """
@@ -48,6 +51,7 @@ CREATE TABLE IF NOT EXISTS runs (
     workdir TEXT NOT NULL,
     run_dir TEXT NOT NULL,
     options TEXT NOT NULL DEFAULT '{}',
+    submitter TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     finished_at REAL,
@@ -144,9 +148,16 @@ class RunStore:
             rows = db.execute("SELECT version FROM schema_version").fetchall()
             if not rows:
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif rows[0][0] != SCHEMA_VERSION:
+                return
+            version = rows[0][0]
+            while version in _MIGRATIONS and version < SCHEMA_VERSION:
+                for statement in _MIGRATIONS[version]:
+                    db.execute(statement)
+                version += 1
+                db.execute("UPDATE schema_version SET version = ?", (version,))
+            if version != SCHEMA_VERSION:
                 raise StoreError(
-                    f"the run store {self.path} has schema version {rows[0][0]}, "
+                    f"the run store {self.path} has schema version {version}, "
                     f"this jobspec expects {SCHEMA_VERSION}"
                 )
 
@@ -160,9 +171,14 @@ class RunStore:
         workdir: str | Path,
         options: Mapping[str, str] | None = None,
         instances: Iterable[tuple[str, int]] = (),
+        submitter: Mapping[str, int | None] | None = None,
     ) -> RunRecord:
         """Record a new run in state ``submitting`` with a fresh id, its run directory
-        (created, mode 0700) and one ``pending`` row per task instance."""
+        (created, mode 0700) and one ``pending`` row per task instance.
+
+        :param submitter: ``{"pid", "start"}`` of the submitting process, so that a run
+            whose submitter died during submission can be recognised later.
+        """
         now = time.time()
         for _attempt in range(20):
             run_id = new_run_id(now)
@@ -171,8 +187,8 @@ class RunStore:
                 with self._write() as db:
                     db.execute(
                         "INSERT INTO runs (run_id, name, transformer, source, workdir, run_dir,"
-                        " options, created_at, updated_at, state)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
+                        " options, submitter, created_at, updated_at, state)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
                         (
                             run_id,
                             name,
@@ -181,6 +197,7 @@ class RunStore:
                             str(workdir),
                             str(run_dir),
                             json.dumps(dict(options or {})),
+                            json.dumps(dict(submitter)) if submitter else None,
                             now,
                             now,
                         ),

@@ -265,20 +265,33 @@ class EventBuilder:
             event = get()
             cls = type(event)
             if cls is yaml.ScalarEvent:
-                self._count(1, event.start_mark)
+                self.nodes += 1
+                if self.nodes > self.max_nodes:
+                    self._count(0, event.start_mark)
                 top = self.stack[-1] if self.stack else None
-                as_key = top is not None and top.is_map and top.key is _NO_KEY
-                if as_key:
-                    top.key_is_merge = (
-                        event.value == "<<" and event.implicit[0] and event.tag is None
-                    )
-                    if top.key_is_merge:
+                if top is not None and top.is_map and top.key is _NO_KEY:
+                    # A key: the commonest event, so the usual case is handled inline.
+                    text = event.value
+                    plain = event.tag is None and event.implicit[0]
+                    if plain and text == "<<":
+                        top.key_is_merge = True
                         resolved = "<<"
                     else:
-                        resolved = self._key_from(self._scalar(event), event.start_mark)
-                    self.add(resolved, event.start_mark)
+                        top.key_is_merge = False
+                        resolved = self.plain.get(text, _NO_KEY) if plain else _NO_KEY
+                        if resolved is _NO_KEY:
+                            resolved = self._scalar(event)
+                        if type(resolved) is not str:
+                            resolved = self._key_from(resolved, event.start_mark)
+                    top.key = resolved
+                    top.key_mark = event.start_mark
                     continue
-                value = self._scalar(event)
+                if event.tag is None and event.implicit[0]:
+                    value = self.plain.get(event.value, _NO_KEY)
+                    if value is _NO_KEY:
+                        value = self._scalar(event)
+                else:
+                    value = self._scalar(event)
                 if event.anchor is not None:
                     self.anchors[event.anchor] = (value, 1)
                 self.add(value, event.start_mark)

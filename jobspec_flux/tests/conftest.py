@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from jobspec_core.transformer import RunContext
 from jobspec_flux.testing import FluxInstance, FluxStartError, flux_available
 from jobspec_flux.transformer import FluxTransformer

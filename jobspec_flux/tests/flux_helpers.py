@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import textwrap
 
-from jobspec_core import api
 from jobspec_core.plan import Plan
 from jobspec_core.transformer import RunContext, TaskHandle, TaskStatus
-
 from jobspec_flux.transformer import FluxTransformer
+
+from jobspec_core import api
 
 
 def plan_of(text: str) -> Plan:

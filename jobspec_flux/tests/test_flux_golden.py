@@ -17,10 +17,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-
-from jobspec_core import api
 from jobspec_core.transformer import RunContext
 from jobspec_flux.transformer import FluxTransformer
+
+from jobspec_core import api
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "spec" / "examples").glob("*.yaml"))

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import yaml
 from flux_helpers import plan_of, run
-
 from jobspec_core.errors import SubmitError
 from jobspec_core.transformer import TaskHandle, TaskState
 from jobspec_flux.states import parse_jobid

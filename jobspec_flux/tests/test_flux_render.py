@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from flux_helpers import plan_of
-
 from jobspec_flux.jobs import Capacity, choose, fits, option_value_text
 from jobspec_flux.render import render_plan
 from jobspec_flux.transformer import FluxTransformer

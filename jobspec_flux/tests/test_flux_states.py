@@ -6,7 +6,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from jobspec_core.transformer import TaskState
 from jobspec_flux.states import parse_jobid, status_from_record
 

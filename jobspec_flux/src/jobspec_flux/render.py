@@ -35,10 +35,10 @@ from jobspec_core.transformer import (
     portable_environment,
 )
 
+from .batch import BatchScripts, ordered
 from .jobs import (
     Capacity,
     JobRequest,
-    is_submitted,
     kind_of,
     passthrough_options,
     resource_request,
@@ -46,11 +46,9 @@ from .jobs import (
 from .layout import Layout, safe_name
 from .scripts import (
     DEP_PLACEHOLDER,
-    comment_safe,
     flux_argv,
     launcher_text,
     stage_archive_argv,
-    template,
 )
 
 __all__ = ["render_plan", "RenderResult", "StageArchive", "WriteFile", "ordered"]
@@ -88,28 +86,10 @@ class RenderResult:
     writes: list[WriteFile] = field(default_factory=list)
 
 
-def ordered(nodes: list[PlanNode]) -> list[PlanNode]:
-    """``nodes`` in document order, except that a node comes after the nodes it depends on
-    (a stable topological order; the plan has no cycles)."""
-    done: set[str] = set()
-    out: list[PlanNode] = []
-    pending = list(nodes)
-    while pending:
-        for i, node in enumerate(pending):
-            if all(dep in done for dep in node.depends_on):
-                out.append(pending.pop(i))
-                done.add(node.id)
-                break
-        else:  # a cycle or a dependency outside this level: keep document order
-            out.extend(pending)
-            break
-    return out
-
-
 _BRACES = re.compile(r"[{}]")
 
 
-class _Renderer:
+class _Renderer(BatchScripts):
     def __init__(self, plan: Plan, context: RunContext):
         self.plan = plan
         self.context = context
@@ -270,110 +250,19 @@ class _Renderer:
             executable=True,
         )
 
-    # -- batch scripts ---------------------------------------------------------------
-
-    def _batch(self, group: PlanGroup, ancestors: list[PlanGroup]) -> None:
-        inside = [*ancestors, group]
-        fields = resource_request(group, [], self._capacity(ancestors))
-        fields.pop("alternatives")
-        self.group_fields[group.id] = fields
-        var = {child.id: f"J_{i}" for i, child in enumerate(group.children)}
-        lines: list[str] = []
-        submitted_before: list[str] = []
-        self._locals.update(c.id for c in group.children if not is_submitted(c))
-        for child in ordered(group.children):
-            lines.append("")
-            if isinstance(child, PlanTask):
-                self._launcher(child, inside, inner=True)
-                self._writes(child)
-            if not is_submitted(child):
-                lines += self._local_lines(child, var, submitted_before)
-                continue
-            if isinstance(child, PlanGroup):
-                self._writes(child)
-                self._batch(child, inside)
-            request = self._request(child, inside, inner=True)
-            lines += self._submit_lines(child, request, var)
-            submitted_before.append(var[child.id])
-        record = self.layout.group_record(group.id)
-        dump = self.layout.group_dump(group.id)
-        self.files[self.layout.batch(group.id)] = RenderedFile(
-            template("batch.sh").substitute(
-                group_id=group.id,
-                run_id=self.context.run_id,
-                record=shlex.quote(record),
-                dump=shlex.quote(dump),
-                body="\n".join(lines).strip("\n"),
-            ),
-            executable=True,
-        )
-
-    def _submit_lines(self, node: PlanNode, request: JobRequest, var: dict[str, str]) -> list[str]:
-        v = var[node.id]
-        label = shlex.quote(node.id)
-        lines = [f"# {kind_of(node)} {comment_safe(node.id)}"]
-        if isinstance(node, PlanTask):
-            for archive in {s.name: s for s in self._stage_list(request)}.values():
-                lines.append(
-                    shlex.join(stage_archive_argv(archive.name, archive.directory, archive.base))
-                    + " >/dev/null"
-                )
-        # afterok for submitted siblings; a local sibling has already run (it comes first in
-        # the order), and its variable is empty unless it succeeded.
-        deps = " ".join(
-            f'"${var[d]}"' for d in request.depends_on if d in var and d not in self._locals
-        )
-        argv = shlex.join(flux_argv(request, waitable=True))
-        cmd = argv + (f" $(deps {deps})" if deps else "") + " " + shlex.join(request.command)
-        submit = f'if {v}=$({cmd} 2>"$E"); then job {label} ${v}; else {v}=; never {label} "$(cat "$E")"; fi'
-        if request.depends_on:
-            cond = " && ".join(f'[ -n "${var[d]}" ]' for d in request.depends_on if d in var)
-            lines.append(f"if {cond}; then")
-            lines.append("    " + submit)
-            lines.append(f'else {v}=; never {label} "a dependency never ran"; fi')
-        else:
-            lines.append(submit)
-        return lines
-
-    def _stage_list(self, request: JobRequest) -> list[StageArchive]:
-        return self._current_stages.get(request.node_id, [])
-
-    def _local_lines(
-        self, task: PlanTask, var: dict[str, str], submitted_before: list[str]
-    ) -> list[str]:
-        v = var[task.id]
-        label = shlex.quote(task.id)
-        launcher = shlex.quote(self.layout.path(self.layout.launcher(task.id)))
-        lines = [f"# local {comment_safe(task.id)}: runs here, after the entries above it"]
-        if submitted_before:
-            ids = " ".join(f"${x}" for x in submitted_before)
-            joined = "".join(f"${x}" for x in submitted_before)
-            lines.append(f'[ -z "{joined}" ] || flux job status {ids} >/dev/null 2>&1')
-        runs = [
-            f"sh {launcher} {i} > {shlex.quote(self.layout.log(task.id, i))} 2>&1 & P{i}=$!"
-            for i in range(task.replicas)
-        ]
-        waits = " ".join(f"wait $P{i} || {v}=;" for i in range(task.replicas))
-        body = runs + [f"{v}=local; {waits} [ -n \"${v}\" ] || failed=1"]
-        checks = []
-        for dep in task.depends_on:
-            checks.append(f'ok "${var[dep]}"')
-        if checks:
-            lines.append(f"if {' && '.join(checks)}; then")
-            lines += ["    " + line for line in body]
-            lines.append(f'else {v}=; never {label} "a dependency did not succeed"; fi')
-        else:
-            lines += body
-        return lines
-
     # -- top level -------------------------------------------------------------------
 
     def run(self) -> RenderResult:
         self._current_stages: dict[str, list[StageArchive]] = {}
-        for node, parent in self.plan.walk():
-            if isinstance(node, PlanTask):
-                anc = self._ancestors(node)
-                self._current_stages[node.id] = self._stages(node, anc)
+
+        def visit(nodes: list[PlanNode], ancestors: list[PlanGroup]) -> None:
+            for node in nodes:
+                if isinstance(node, PlanTask):
+                    self._current_stages[node.id] = self._stages(node, ancestors)
+                else:
+                    visit(node.children, [*ancestors, node])
+
+        visit(self.plan.children, [])
         script = [
             "#!/bin/sh",
             f"# What jobspec-flux submits for run {self.context.run_id}, in order, as a shell",
@@ -436,19 +325,6 @@ class _Renderer:
         sub.files = dict(sorted(self.files.items()))
         sub.notes = list(dict.fromkeys(self.notes))
         return self.result
-
-    def _ancestors(self, target: PlanNode) -> list[PlanGroup]:
-        def find(nodes: list[PlanNode], trail: list[PlanGroup]) -> list[PlanGroup] | None:
-            for node in nodes:
-                if node is target:
-                    return trail
-                if isinstance(node, PlanGroup):
-                    found = find(node.children, [*trail, node])
-                    if found is not None:
-                        return found
-            return None
-
-        return find(self.plan.children, []) or []
 
 
 def safe_var(node_id: str) -> str:

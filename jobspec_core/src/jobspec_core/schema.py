@@ -216,9 +216,15 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
                     code="type",
                 )
             ]
+        hint = None
+        if schema.get("type") == "array" and isinstance(value, str | int | float):
+            hint = f"write it as a list: [{value}]"
         return [
             document.problem(
-                path, f"expected {_expected(schema)}, got {describe(value)}", code="type"
+                path,
+                f"expected {_expected(schema)}, got {describe(value)}",
+                hint=hint,
+                code="type",
             )
         ]
     if kind == "const":

@@ -54,7 +54,7 @@ def test_ignoring_depends_on_fails_exactly_the_dependency_cases(pytester, with_w
     for needle in (
         "description: B depends on A, so B starts only after A has ended successfully.",
         "| tasks:",
-        "|   depends_on:",
+        "depends_on: [a]",
         "- order a -> b",
         "expected: b@0 starts after every instance of a has ended",
         "seen:     b@0 started while a@0 had not ended",

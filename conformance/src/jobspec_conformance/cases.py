@@ -167,7 +167,9 @@ def load_case(path: Path) -> Case:
                 problems.append(problem(("jobspec_file",), f"{jobspec_path} is not a mapping"))
     else:
         jobspec = data["jobspec"]
-        jobspec_text = yaml.safe_dump(jobspec, sort_keys=False, allow_unicode=True)
+        jobspec_text = _block_text(text, "jobspec") or yaml.safe_dump(
+            jobspec, sort_keys=False, allow_unicode=True, width=100
+        )
     if problems:
         raise CaseError(problems)
     return Case(
@@ -185,6 +187,26 @@ def load_case(path: Path) -> Case:
         given_files=data.get("given_files") or {},
         modes=tuple(data.get("modes") or ("run", "render")),
     )
+
+
+def _block_text(text: str, key: str) -> str | None:
+    """The text of a top-level block mapping's value, dedented, as its author wrote it
+    (``None`` when the value is not a block on the following lines)."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.rstrip() == f"{key}:":
+            body = []
+            for following in lines[i + 1 :]:
+                if following.strip() and not following[:1].isspace():
+                    break
+                body.append(following)
+            while body and not body[-1].strip():
+                body.pop()
+            if not body:
+                return None
+            indent = min(len(b) - len(b.lstrip()) for b in body if b.strip())
+            return "\n".join(b[indent:] for b in body) + "\n"
+    return None
 
 
 def _error_path(err: jsonschema.ValidationError) -> DocPath:

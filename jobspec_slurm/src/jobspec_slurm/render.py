@@ -173,6 +173,25 @@ def render_task(
     return script, _sbatch_unit(task, path, kind, task.replicas)
 
 
+def submission_order(nodes: list[PlanNode]) -> list[PlanNode]:
+    """Top-level nodes in the order they are submitted: document order, except that a node
+    comes after every node it depends on (its dependencies' ids must exist first). The
+    plan is acyclic (validation guarantees it)."""
+    remaining = list(nodes)
+    done: set[str] = set()
+    ordered: list[PlanNode] = []
+    while remaining:
+        for node in remaining:
+            if all(dep in done for dep in node.depends_on):
+                break
+        else:  # a cycle cannot pass validation; keep document order rather than loop
+            node = remaining[0]
+        remaining.remove(node)
+        done.add(node.id)
+        ordered.append(node)
+    return ordered
+
+
 _EMPTY = "\x00jobspec-empty\x00"
 
 
@@ -201,7 +220,7 @@ def render_plan(
         names.key(node.id)  # keys in document order, so renders are stable
     submission = Submission(transformer="slurm")
     submission.files[LIBRARY] = RenderedFile(load_template("lib.sh"))
-    for node in plan.children:
+    for node in submission_order(plan.children):
         if isinstance(node, PlanGroup):
             text, unit, notes = render_group(node, plan, names, context, choices)
             submission.notes += notes

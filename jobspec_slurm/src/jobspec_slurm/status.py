@@ -27,9 +27,9 @@ from jobspec_core.errors import BackendError
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .commands import run_command, slurm_conf_in_use
-from .states import NEVER_SATISFIED_REASONS, map_state
+from .states import map_state
 
-__all__ = ["JobRow", "query_status", "cancel_jobs", "jobcomp_file", "parse_squeue", "parse_records", "read_record", "combine"]
+__all__ = ["JobRow", "Record", "query_status", "cancel_jobs", "jobcomp_file", "parse_squeue", "parse_records", "read_record", "combine"]
 
 _RECORD_STATES = {
     "completed": TaskState.COMPLETED,
@@ -82,8 +82,25 @@ def parse_records(text: str, source: str) -> dict[str, JobRow]:
     return rows
 
 
-def read_record(path: str | None) -> tuple[str, int | None] | None:
-    """The ``(state word, exit code)`` a batch script recorded, or ``None``."""
+@dataclass
+class Record:
+    """What a batch script recorded for one instance (see ``templates/lib.sh``)."""
+
+    state: str
+    exit_code: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+def _number(words: list[str], i: int, kind=float):
+    try:
+        return kind(words[i])
+    except (IndexError, ValueError):
+        return None
+
+
+def read_record(path: str | None) -> Record | None:
+    """The record a batch script wrote at ``path``, or ``None``."""
     if not path:
         return None
     try:
@@ -92,46 +109,47 @@ def read_record(path: str | None) -> tuple[str, int | None] | None:
         return None
     if not words:
         return None
-    code = int(words[1]) if len(words) > 1 and words[1].lstrip("-").isdigit() else None
-    return words[0], code
+    return Record(words[0], _number(words, 1, int), _number(words, 2), _number(words, 3))
 
 
-def combine(kind: str, row: JobRow | None, record: tuple[str, int | None] | None) -> TaskStatus:
+def combine(kind: str, row: JobRow | None, record: Record | None) -> TaskStatus:
     """The status of one instance from the job's row and the instance's record.
 
     ``kind`` is ``job``/``array`` (the job runs this instance) or ``step`` (the job is a
     group's allocation and the instance one of the steps inside it).
     """
-    if record and record[0] in _RECORD_STATES:
-        state = _RECORD_STATES[record[0]]
+    if record and record.state in _RECORD_STATES:
+        state = _RECORD_STATES[record.state]
         reason = {
             TaskState.NEVER_RUN: "a task it depends on did not succeed",
             TaskState.TIMEOUT: "killed at its duration limit",
         }.get(state)
         if state is TaskState.FAILED:
-            reason = f"exit code {record[1]}"
-        return TaskStatus(state, record[1], reason)
+            reason = f"exit code {record.exit_code}"
+        return TaskStatus(state, record.exit_code, reason, record.started_at, record.finished_at)
     if row is None:
         return TaskStatus(TaskState.LOST, None,
                           "unknown to squeue, scontrol and the job completion records")
     slurm = map_state(row.state, row.reason)
-    started = bool(record and record[0] == "running")
+    started = bool(record and record.state == "running")
+    started_at = record.started_at if record else None
     if slurm is TaskState.NEVER_RUN:
         return TaskStatus(TaskState.NEVER_RUN, None, f"{row.reason}: a dependency failed")
     if kind == "step":
         if slurm is TaskState.RUNNING:
-            return TaskStatus(TaskState.RUNNING if started else TaskState.PENDING)
+            return TaskStatus(TaskState.RUNNING if started else TaskState.PENDING,
+                              started_at=started_at)
         if slurm in (TaskState.PENDING, TaskState.UNKNOWN):
             return TaskStatus(slurm)
         if slurm in (TaskState.CANCELLED, TaskState.TIMEOUT):
             why = "while it ran" if started else "before it started"
-            return TaskStatus(slurm, None, f"allocation ended {row.state} {why}")
+            return TaskStatus(slurm, None, f"allocation ended {row.state} {why}", started_at)
         return TaskStatus(TaskState.FAILED, None,
                           f"allocation ended {row.state} without recording this step")
     reason = row.reason if slurm in (TaskState.FAILED, TaskState.CANCELLED) else None
     if slurm is TaskState.TIMEOUT:
         reason = "killed by Slurm at its --time limit"
-    return TaskStatus(slurm, row.exit_code if slurm.terminal else None, reason)
+    return TaskStatus(slurm, row.exit_code if slurm.terminal else None, reason, started_at)
 
 
 def _squeue(job_ids: list[str], options: Mapping[str, str]) -> dict[str, JobRow]:
@@ -183,7 +201,7 @@ def _job_of(handle: TaskHandle) -> str:
 
 def _recorded_final(handle: TaskHandle) -> bool:
     record = read_record(handle.data.get("record"))
-    return bool(record and record[0] in _RECORD_STATES)
+    return bool(record and record.state in _RECORD_STATES)
 
 
 def _row_key(handle: TaskHandle) -> str:

@@ -52,13 +52,15 @@ class SlurmTransformer(Transformer):
             "attributes.duration",
             "attributes.environment",
             "attributes.cwd",
+            "attributes.watch",
             "requires",
             "steps.stage",
             "steps.write",
             "passthrough",
         }
     )
-    # Not declared: attributes.watch (Slurm writes output to files; nothing streams it back).
+    # attributes.watch: each instance's output file (handle.log) is written by Slurm while
+    # the task runs, and `jobspec run` streams the files of watched tasks.
     poll_interval = 1.0
     #: replicas of a top-level task are one job array (one sbatch).
     array_submissions = True

@@ -1,14 +1,19 @@
 # jobspec-slurm: shell functions sourced by every batch script of a run (bash 4.3+).
 #
 # Status records: one file per task instance under $JOBSPEC_SLURM_STATUS, holding
-# "STATE EXIT_CODE" where STATE is running, completed, failed, timeout or never_run
-# (EXIT_CODE is "-" when there is none). A record is replaced atomically (write + mv), so a
+# "STATE EXIT_CODE STARTED FINISHED" where STATE is running, completed, failed, timeout or
+# never_run, the times are Unix seconds, and "-" stands for what is not known (yet). A record is replaced atomically (write + mv), so a
 # reader never sees half of one. `jobspec status` reads them to report tasks inside an
 # allocation and exact exit codes.
 
-# _js_record KEY STATE CODE: write the record of one task instance.
+# _js_now: the time now in Unix seconds (microseconds where bash has EPOCHREALTIME).
+_js_now() {
+    printf '%s' "${EPOCHREALTIME:-$(date +%s)}"
+}
+
+# _js_record KEY STATE CODE [STARTED [FINISHED]]: write the record of one task instance.
 _js_record() {
-    printf '%s %s\n' "$2" "$3" > "$JOBSPEC_SLURM_STATUS/$1.tmp.$$" &&
+    printf '%s %s %s %s\n' "$2" "$3" "${4:--}" "${5:--}" > "$JOBSPEC_SLURM_STATUS/$1.tmp.$$" &&
         mv -f -- "$JOBSPEC_SLURM_STATUS/$1.tmp.$$" "$JOBSPEC_SLURM_STATUS/$1"
 }
 
@@ -24,9 +29,10 @@ _js_final() {
 # record how it ended, return its exit code. Slurm's --time counts whole minutes, so the
 # exact limit is kept here; timeout(1) signals the command's whole process group.
 _js_exec() {
-    local key=$1 limit=$2 rc started
+    local key=$1 limit=$2 rc started begun
     shift 2
-    _js_record "$key" running -
+    begun=$(_js_now)
+    _js_record "$key" running - "$begun"
     started=$SECONDS
     if [ "$limit" -gt 0 ]; then
         timeout --kill-after=5 "${limit}s" "$@"
@@ -35,11 +41,11 @@ _js_exec() {
     fi
     rc=$?
     if [ "$rc" -eq 0 ]; then
-        _js_record "$key" completed 0
+        _js_record "$key" completed 0 "$begun" "$(_js_now)"
     elif [ "$limit" -gt 0 ] && [ $((SECONDS - started)) -ge "$limit" ]; then
-        _js_record "$key" timeout "$rc"
+        _js_record "$key" timeout "$rc" "$begun" "$(_js_now)"
     else
-        _js_record "$key" failed "$rc"
+        _js_record "$key" failed "$rc" "$begun" "$(_js_now)"
     fi
     return "$rc"
 }

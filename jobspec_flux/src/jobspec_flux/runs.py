@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jobspec_core.errors import SubmitError
-from jobspec_core.plan import Plan, PlanGroup, PlanTask
+from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .driver import Driver, Refused
@@ -47,9 +47,8 @@ def _instances(group: PlanGroup) -> list[tuple[PlanTask, PlanGroup]]:
 
 
 def _handles_for(
-    plan: Plan, node_id: str, ids: list[int], layout: Layout, driver: str
+    node: PlanNode, ids: list[int], layout: Layout, driver: str
 ) -> list[TaskHandle]:
-    node = plan.node(node_id)
     if isinstance(node, PlanTask):
         return [
             TaskHandle(node.id, i, str(job), layout.log(node.id, i), {"kind": "job", "via": driver})
@@ -70,8 +69,7 @@ def _handles_for(
     return handles
 
 
-def _never_handles(plan: Plan, node_id: str, reason: str, layout: Layout) -> list[TaskHandle]:
-    node = plan.node(node_id)
+def _never_handles(node: PlanNode, reason: str, layout: Layout) -> list[TaskHandle]:
     pairs = [(node, None)] if isinstance(node, PlanTask) else _instances(node)
     return [
         TaskHandle(task.id, i, "", layout.log(task.id, i), {"kind": "never", "reason": reason})
@@ -102,6 +100,7 @@ def submit_run(
     (Path(context.run_dir) / "logs").mkdir(parents=True, exist_ok=True)
     (Path(context.run_dir) / "status").mkdir(parents=True, exist_ok=True)
     _apply_writes(result, context)
+    top = {node.id: node for node in plan.children}
     ids: dict[str, list[int]] = {}
     handles: list[TaskHandle] = []
     capacity: Capacity | None = None
@@ -114,7 +113,7 @@ def submit_run(
             if missing:
                 ids[node_id] = []
                 reason = f"dependency {missing[0]} never ran"
-                handles += _never_handles(plan, node_id, reason, layout)
+                handles += _never_handles(top[node_id], reason, layout)
                 continue
             for archive in result.stages.get(node_id, []):
                 driver.create_archive(
@@ -130,9 +129,9 @@ def submit_run(
                 if failed is None:
                     raise
                 ids[node_id] = []
-                handles += _never_handles(plan, node_id, f"dependency failed: {exc}", layout)
+                handles += _never_handles(top[node_id], f"dependency failed: {exc}", layout)
                 continue
-            handles += _handles_for(plan, node_id, ids[node_id], layout, driver.name)
+            handles += _handles_for(top[node_id], ids[node_id], layout, driver.name)
     except Refused as exc:
         submitted = [job for node_ids in ids.values() for job in node_ids]
         driver.cancel(submitted)

@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 import pytest
-
 from jobspec_core.transformer import RunContext
-from jobspec_slurm import SlurmTransformer
 from jobspec_slurm.testing.cluster import ClusterError, LocalSlurmCluster, is_available
+
+from jobspec_slurm import SlurmTransformer
 
 AVAILABLE, REASON = is_available()
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import textwrap
 
 from jobspec_core.planner import build_plan
-from jobspec_slurm import SlurmTransformer
 from jobspec_core.transformer import RunContext
+
+from jobspec_slurm import SlurmTransformer
 
 __all__ = ["plan_of", "submit"]
 

@@ -2,9 +2,9 @@
 #
 # Status records: one file per task instance under $JOBSPEC_SLURM_STATUS, holding
 # "STATE EXIT_CODE STARTED FINISHED" where STATE is running, completed, failed, timeout or
-# never_run, the times are Unix seconds, and "-" stands for what is not known (yet). A record is replaced atomically (write + mv), so a
-# reader never sees half of one. `jobspec status` reads them to report tasks inside an
-# allocation and exact exit codes.
+# never_run, the times are Unix seconds, and "-" stands for what is not known (yet). A
+# record is replaced atomically (write + mv), so a reader never sees half of one.
+# `jobspec status` reads them to report tasks inside an allocation and exact exit codes.
 
 # _js_now: the time now in Unix seconds (microseconds where bash has EPOCHREALTIME).
 _js_now() {

@@ -281,8 +281,7 @@ class RunStore:
         optionally set the rows' state too."""
         now = time.time()
         rows = [
-            (h.native_id, json.dumps(h.to_dict()), h.log, now, run_id, h.task_id, h.index)
-            for h in handles
+            (h.native_id, _handle_json(h), h.log, now, run_id, h.task_id, h.index) for h in handles
         ]
         with self._write() as db:
             for native_id, handle, log, ts, rid, task_id, idx in rows:
@@ -368,6 +367,20 @@ class RunStore:
     def handles(self, run_id: str) -> list[TaskHandle]:
         """The stored handles of a run (instances never submitted have none)."""
         return [t.handle for t in self.tasks(run_id) if t.handle is not None]
+
+
+def _handle_json(h: TaskHandle) -> str:
+    # the same as json.dumps(h.to_dict()), without dataclasses.asdict's deep copies
+    # (a second per 10,000 handles)
+    return json.dumps(
+        {
+            "task_id": h.task_id,
+            "index": h.index,
+            "native_id": h.native_id,
+            "log": h.log,
+            "data": h.data,
+        }
+    )
 
 
 def open_store(path: str | Path | None = None) -> RunStore:

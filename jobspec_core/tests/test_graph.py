@@ -164,7 +164,7 @@ def parse_dot(text: str) -> dict:
         elif m := re.fullmatch(r"label=" + _DQ + ";", s):
             if stack:
                 clusters[stack[-1]]["label"] = _dot_unlabel(m.group(1))
-        elif re.fullmatch(r"(compound=true|labelloc=t|style=rounded|node \[.*\]);", s):
+        elif re.fullmatch(r"(compound=true|labelloc=t|style=rounded|(node|graph) \[.*\]);", s):
             pass
         else:
             raise AssertionError(f"unexpected DOT line: {line!r}")

@@ -135,6 +135,7 @@ def to_dot(plan: Plan) -> str:
         "  compound=true;",
         f"  label={_dot_label(['jobspec ' + plan.name])};",
         "  labelloc=t;",
+        '  graph [fontname="Helvetica"];',
         '  node [shape=box, fontname="Helvetica"];',
     ]
     lines.extend(_dot_nodes(plan.children, 1))

@@ -127,20 +127,13 @@ def test_baked_layout_keeps_only_the_chosen_kind(baked):
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
 def test_generated_code_is_lint_clean(baked):
+    # Run inside each project, as its engineers would (import sorting depends on it).
+    rules = ["--isolated", "--line-length", "100"]
     for path in baked.values():
-        done = run(
-            [
-                "ruff",
-                "check",
-                "--isolated",
-                "--line-length",
-                "100",
-                "--select",
-                "E,F,W,I,B,UP",
-                path,
-            ]
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        lint = run(["ruff", "check", *rules, "--select", "E,F,W,I,B,UP", "."], cwd=path)
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+        form = run(["ruff", "format", *rules, "--check", "."], cwd=path)
+        assert form.returncode == 0, form.stdout + form.stderr
 
 
 # -- installed into a fresh virtual environment ----------------------------------------

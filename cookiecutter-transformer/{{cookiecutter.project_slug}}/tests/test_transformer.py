@@ -1,0 +1,109 @@
+"""The transformer's own promises beyond the conformance suite, through the stand-in
+scheduler: cancelling, a submission refused part-way, and following a run from another
+process. They keep holding when you change scheduler.py (run them with the stand-in:
+``{{ cookiecutter.__env_prefix }}_SCHEDULER=local pytest tests/test_transformer.py``).
+"""
+
+import os
+import stat
+import sys
+import time
+
+import pytest
+from jobspec_core import api
+from jobspec_core.errors import BackendError, SubmitError
+from jobspec_core.plugins import load_registry
+from jobspec_core.transformer import RunContext, TaskHandle, TaskState
+
+# Found the way jobspec finds it: through the entry point in pyproject.toml.
+Transformer = load_registry().transformers["{{ cookiecutter.transformer_name }}"]
+commands = sys.modules[Transformer.__module__].commands
+
+THREE_JOBS = """
+version: 1
+tasks:
+- name: first
+  command: ["sleep", "30"]
+- name: second
+  command: ["sleep", "30"]
+- name: third
+  command: ["true"]
+"""
+
+
+@pytest.fixture
+def context(tmp_path, monkeypatch):
+    monkeypatch.setenv("{{ cookiecutter.__env_prefix }}_SCHEDULER", "local")
+    for verb in ("SUBMIT", "STATUS", "CANCEL"):
+        monkeypatch.delenv(f"{{ cookiecutter.__env_prefix }}_{verb}", raising=False)
+    (tmp_path / "work").mkdir()
+    return RunContext("test-run", tmp_path / "run", tmp_path / "work")
+
+
+def submit(text, context):
+    plan = api.plan(api.load_text(text, "test.yaml"))
+    transformer = Transformer()
+    submission = transformer.render(plan, context)
+    submission.write(context.run_dir)
+    return transformer, plan, submission, transformer.submit(plan, submission, context)
+
+
+def wait_for(transformer, handles, context, states, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = transformer.status(handles, context)
+        if all(s.state in states for s in statuses.values()) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.1)
+
+
+def test_cancel_stops_running_jobs_and_reports_them_cancelled(context):
+    transformer, _, _, handles = submit(THREE_JOBS, context)
+    running = wait_for(transformer, handles[:2], context, {TaskState.RUNNING})
+    assert {s.state for s in running.values()} == {TaskState.RUNNING}
+    transformer.cancel(handles, context)
+    final = transformer.wait(handles, context, timeout=20)
+    assert final[("first", 0)].state is TaskState.CANCELLED
+    assert final[("second", 0)].state is TaskState.CANCELLED
+    assert final[("third", 0)].state in (TaskState.COMPLETED, TaskState.CANCELLED)
+
+
+def test_a_submission_refused_part_way_cancels_what_was_submitted(context, tmp_path):
+    # A submit command that works twice, then is refused, as a full queue would.
+    count = tmp_path / "count"
+    wrapper = tmp_path / "submit-twice"
+    real = " ".join(f"'{word}'" for word in commands(context)["submit"])
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'n=$(cat "{count}" 2>/dev/null || echo 0); echo $((n + 1)) >"{count}"\n'
+        '[ "$n" -lt 2 ] || { echo "queue full" >&2; exit 1; }\n'
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IEXEC)
+    context.options["submit"] = str(wrapper)
+    with pytest.raises(SubmitError) as refused:
+        submit(THREE_JOBS, context)
+    assert "queue full" in str(refused.value)
+    submitted = refused.value.submitted
+    assert [h.task_id for h in submitted] == ["first", "second"]
+    del context.options["submit"]
+    final = Transformer().wait(submitted, context, timeout=20)
+    assert {s.state for s in final.values()} == {TaskState.CANCELLED}
+
+
+def test_status_works_from_a_fresh_instance_with_stored_handles(context):
+    transformer, _, _, handles = submit(THREE_JOBS.replace('"30"', '"0"'), context)
+    stored = [h.to_dict() for h in handles]  # what the run store keeps
+    again = [TaskHandle.from_dict(d) for d in stored]
+    final = Transformer().wait(again, context, timeout=20)
+    assert {s.state for s in final.values()} == {TaskState.COMPLETED}
+    assert all(s.exit_code == 0 for s in final.values())
+    assert all(os.path.exists(h.log) for h in again)
+
+
+def test_an_unreachable_scheduler_is_a_clear_error(context):
+    context.options["status"] = "/nonexistent/qstat"
+    transformer = Transformer()
+    handle = TaskHandle("t", 0, "1", data={"record": str(context.run_dir / "records" / "t.0")})
+    with pytest.raises(BackendError, match="/nonexistent/qstat"):
+        transformer.status([handle], context)

@@ -68,6 +68,9 @@ groups:
         replicas: 2
         depends_on: [a]
         command: "echo b-$JOBSPEC_TASK_INDEX"
+      - name: c
+        depends_on: [b]
+        command: ["echo", "after-both-b"]
       - group: nested
       - name: stop
         local: true
@@ -84,7 +87,7 @@ def test_pipeline_runs_in_order_with_groups_replicas_and_locals(api, context):
     assert {h.data.get("via") for h in handles if h.data.get("kind") == "job"} == {api}
     assert sorted(statuses) == sorted(
         [("build", 0), ("sim", 0), ("sim", 1), ("sim", 2), ("g/start", 0), ("g/a", 0),
-         ("g/b", 0), ("g/b", 1), ("g/nested/deep", 0), ("g/stop", 0)]
+         ("g/b", 0), ("g/b", 1), ("g/c", 0), ("g/nested/deep", 0), ("g/stop", 0)]
     )
     assert {k: s.state for k, s in statuses.items()} == {
         k: TaskState.COMPLETED for k in statuses
@@ -93,6 +96,7 @@ def test_pipeline_runs_in_order_with_groups_replicas_and_locals(api, context):
     assert [logs[("sim", i)].strip() for i in range(3)] == [f"sim-{i}-of-3" for i in range(3)]
     assert logs[("g/a", 0)].strip() == "started"
     assert logs[("g/b", 1)].strip() == "b-1"
+    assert logs[("g/c", 0)].strip() == "after-both-b"  # one --dependency per replica of b
     assert logs[("g/nested/deep", 0)].strip() == "deep-g/nested/deep"
     assert (context.workdir / "service.txt").read_text() == "started\nstopped\n"
 

@@ -118,7 +118,7 @@ def test_group_is_one_flux_batch_of_waitable_submits(context):
     script = sub.files["groups/outer.sh"].content
     assert script.count("=$(flux submit --flags=waitable") == 2  # train, test
     assert script.count("=$(flux batch --flags=waitable") == 1  # the nested group
-    assert "--cc=0-2" in script and '$(deps "$J_1")' in script
+    assert "--cc=0-2" in script and "$(deps $J_1)" in script
     assert script.rstrip().endswith('exit "$rc"') and "flux job wait --all" in script
     assert "groups/outer+inner.sh" in sub.files
 

@@ -90,8 +90,10 @@ class BatchScripts:
                 )
         # afterok for submitted siblings; a local sibling has already run (it comes first in
         # the order), and its variable is empty unless it succeeded.
+        # Unquoted on purpose: a replicated dependency holds one id per line, and each id
+        # becomes its own --dependency (ids are F58 or decimal: no spaces or glob characters).
         deps = " ".join(
-            f'"${var[d]}"' for d in request.depends_on if d in var and d not in self._locals
+            f"${var[d]}" for d in request.depends_on if d in var and d not in self._locals
         )
         argv = shlex.join(flux_argv(request, waitable=True))
         cmd = argv + (f" $(deps {deps})" if deps else "") + " " + shlex.join(request.command)

@@ -21,7 +21,7 @@ if J_0=$(flux submit --flags=waitable --job-name=spack/build -n 1 -c 1 --cwd=/WO
 
 # task spack/run
 if [ -n "$J_0" ]; then
-    if J_1=$(flux submit --flags=waitable --job-name=spack/run -n 1 -c 1 --cwd=/WORKDIR --output=/RUN_DIR/logs/spack+run.0.log $(deps "$J_0") /bin/sh /RUN_DIR/tasks/spack+run.sh 2>"$E"); then job spack/run $J_1; else J_1=; never spack/run "$(cat "$E")"; fi
+    if J_1=$(flux submit --flags=waitable --job-name=spack/run -n 1 -c 1 --cwd=/WORKDIR --output=/RUN_DIR/logs/spack+run.0.log $(deps $J_0) /bin/sh /RUN_DIR/tasks/spack+run.sh 2>"$E"); then job spack/run $J_1; else J_1=; never spack/run "$(cat "$E")"; fi
 else J_1=; never spack/run "a dependency never ran"; fi
 rc=0
 if [ "$submitted" = 1 ]; then flux job wait --all || rc=1; fi

@@ -21,7 +21,7 @@ if J_0=$(flux submit --flags=waitable --job-name=pipeline/step-one -n 1 -c 1 --c
 
 # task pipeline/step-two
 if [ -n "$J_0" ]; then
-    if J_1=$(flux submit --flags=waitable --job-name=pipeline/step-two -n 1 -c 1 --cwd=/WORKDIR --output=/RUN_DIR/logs/pipeline+step-two.0.log $(deps "$J_0") /bin/sh /RUN_DIR/tasks/pipeline+step-two.sh 2>"$E"); then job pipeline/step-two $J_1; else J_1=; never pipeline/step-two "$(cat "$E")"; fi
+    if J_1=$(flux submit --flags=waitable --job-name=pipeline/step-two -n 1 -c 1 --cwd=/WORKDIR --output=/RUN_DIR/logs/pipeline+step-two.0.log $(deps $J_0) /bin/sh /RUN_DIR/tasks/pipeline+step-two.sh 2>"$E"); then job pipeline/step-two $J_1; else J_1=; never pipeline/step-two "$(cat "$E")"; fi
 else J_1=; never pipeline/step-two "a dependency never ran"; fi
 rc=0
 if [ "$submitted" = 1 ]; then flux job wait --all || rc=1; fi

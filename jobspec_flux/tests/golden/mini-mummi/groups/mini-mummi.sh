@@ -25,7 +25,7 @@ if J_1=$(flux batch --flags=waitable --job-name=mini-mummi/train --nslots=1 --co
 
 # task mini-mummi/test
 if [ -n "$J_1" ]; then
-    if J_2=$(flux submit --flags=waitable --job-name=mini-mummi/test --cc=0-3 -n 1 -c 1 --cwd=/WORKDIR '--output=/RUN_DIR/logs/mini-mummi+test.{cc}.log' $(deps "$J_1") /bin/sh /RUN_DIR/tasks/mini-mummi+test.sh 2>"$E"); then job mini-mummi/test $J_2; else J_2=; never mini-mummi/test "$(cat "$E")"; fi
+    if J_2=$(flux submit --flags=waitable --job-name=mini-mummi/test --cc=0-3 -n 1 -c 1 --cwd=/WORKDIR '--output=/RUN_DIR/logs/mini-mummi+test.{cc}.log' $(deps $J_1) /bin/sh /RUN_DIR/tasks/mini-mummi+test.sh 2>"$E"); then job mini-mummi/test $J_2; else J_2=; never mini-mummi/test "$(cat "$E")"; fi
 else J_2=; never mini-mummi/test "a dependency never ran"; fi
 
 # local mini-mummi/stop-queue: runs here, after the entries above it

@@ -27,7 +27,7 @@ else J_1=; never ml-work/train "a dependency never ran"; fi
 
 # task ml-work/test
 if [ -n "$J_1" ]; then
-    if J_2=$(flux submit --flags=waitable --job-name=ml-work/test -n 1 -c 1 --cwd=/WORKDIR --output=/RUN_DIR/logs/ml-work+test.0.log $(deps "$J_1") /bin/sh /RUN_DIR/tasks/ml-work+test.sh 2>"$E"); then job ml-work/test $J_2; else J_2=; never ml-work/test "$(cat "$E")"; fi
+    if J_2=$(flux submit --flags=waitable --job-name=ml-work/test -n 1 -c 1 --cwd=/WORKDIR --output=/RUN_DIR/logs/ml-work+test.0.log $(deps $J_1) /bin/sh /RUN_DIR/tasks/ml-work+test.sh 2>"$E"); then job ml-work/test $J_2; else J_2=; never ml-work/test "$(cat "$E")"; fi
 else J_2=; never ml-work/test "a dependency never ran"; fi
 
 # local ml-work/delete: runs here, after the entries above it

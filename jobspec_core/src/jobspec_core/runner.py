@@ -29,7 +29,7 @@ from .liveness import identity, process_alive
 from .plan import Plan
 from .plugins import Registry, get_registry
 from .store import RunRecord, RunStore, TaskRecord
-from .transformer import RunContext, TaskState, TaskStatus, Transformer
+from .transformer import RunContext, TaskHandle, TaskState, TaskStatus, Transformer
 
 __all__ = ["Runner", "RunStatus", "default_transformer", "TRANSFORMER_ENV", "instances_of"]
 
@@ -104,10 +104,26 @@ class Runner:
     def __init__(self, store: RunStore | None = None, registry: Registry | None = None):
         self.store = store if store is not None else RunStore()
         self.registry = registry if registry is not None else get_registry()
+        self._backends: dict[str, Transformer] = {}
+        self._handle_cache: dict[str, list[TaskHandle]] = {}
 
     # -- helpers --------------------------------------------------------------------
     def _transformer(self, name: str) -> Transformer:
-        return self.registry.transformer(name)
+        # one instance per name for this runner's life: a transformer may cache what it
+        # read (the local one reads its event log incrementally while a run is followed)
+        if name not in self._backends:
+            self._backends[name] = self.registry.transformer(name)
+        return self._backends[name]
+
+    def _handles(self, status: RunStatus) -> list[TaskHandle]:
+        """The run's handles; cached once submitted, since they never change after."""
+        run_id = status.run.run_id
+        cached = self._handle_cache.get(run_id)
+        if cached is None:
+            cached = [t.handle for t in status.tasks if t.handle is not None]
+            if status.run.state != "submitting":
+                self._handle_cache[run_id] = cached
+        return cached
 
     @staticmethod
     def _context(run: RunRecord) -> RunContext:
@@ -231,7 +247,7 @@ class Runner:
         current = self.record(run_id)
         if current.finished:
             return current
-        handles = [t.handle for t in current.tasks if t.handle is not None]
+        handles = self._handles(current)
         if not handles:
             return current
         backend = self._transformer(current.run.transformer)
@@ -243,7 +259,7 @@ class Runner:
         current = self.record(run_id)
         if current.finished:
             return current
-        handles = [t.handle for t in current.tasks if t.handle is not None]
+        handles = self._handles(current)
         backend = self._transformer(current.run.transformer)
         statuses = backend.wait(handles, self._context(current.run), timeout)
         return self._record(current.run.run_id, statuses, current.tasks)
@@ -255,7 +271,7 @@ class Runner:
         if current.finished:
             return current
         run = current.run
-        handles = [t.handle for t in current.tasks if t.handle is not None]
+        handles = self._handles(current)
         backend = self._transformer(run.transformer)
         context = self._context(run)
         statuses: dict[tuple[str, int], TaskStatus] = {}

@@ -54,14 +54,26 @@ class TaskRecord:
     started_at: float | None = None
     finished_at: float | None = None
     log: str | None = None
-    handle: TaskHandle | None = None
+    #: the stored handle as JSON; :attr:`handle` parses it on first use (a run of 10,000
+    #: instances is read several times a second while it is followed).
+    handle_json: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def handle(self) -> TaskHandle | None:
+        """The instance's :class:`TaskHandle`, or ``None`` if it was never submitted."""
+        if self.handle_json is None:
+            return None
+        cached = self.__dict__.get("_handle")
+        if cached is None:
+            cached = self.__dict__["_handle"] = TaskHandle.from_dict(json.loads(self.handle_json))
+        return cached
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.task_id, self.index)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "handle"}
+        out = {k: v for k, v in self.__dict__.items() if k not in ("handle_json", "_handle")}
         out["state"] = self.state.value
         return out
 
@@ -85,7 +97,6 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
 
 
 def task_from_row(row: sqlite3.Row) -> TaskRecord:
-    handle = TaskHandle.from_dict(json.loads(row["handle"])) if row["handle"] else None
     return TaskRecord(
         task_id=row["task_id"],
         index=row["idx"],
@@ -96,5 +107,5 @@ def task_from_row(row: sqlite3.Row) -> TaskRecord:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         log=row["log"],
-        handle=handle,
+        handle_json=row["handle"],
     )

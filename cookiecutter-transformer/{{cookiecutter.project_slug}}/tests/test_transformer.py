@@ -107,3 +107,35 @@ def test_an_unreachable_scheduler_is_a_clear_error(context):
     handle = TaskHandle("t", 0, "1", data={"record": str(context.run_dir / "records" / "t.0")})
     with pytest.raises(BackendError, match="/nonexistent/qstat"):
         transformer.status([handle], context)
+
+
+def test_dependents_of_a_failure_are_never_run_and_independent_work_goes_on(context):
+    text = """
+version: 1
+tasks:
+- name: bad
+  command: ["sh", "-c", "exit 3"]
+- name: after-bad
+  depends_on: [bad]
+  command: ["true"]
+- group: g
+groups:
+- name: g
+  tasks:
+  - name: fails
+    command: ["sh", "-c", "exit 4"]
+  - name: blocked
+    depends_on: [fails]
+    command: ["true"]
+  - name: independent
+    command: ["sh", "-c", "sleep 1; echo still here"]
+"""
+    transformer, _, _, handles = submit(text, context)
+    final = transformer.wait(handles, context, timeout=30)
+    assert final[("bad", 0)].state is TaskState.FAILED and final[("bad", 0)].exit_code == 3
+    assert final[("after-bad", 0)].state is TaskState.NEVER_RUN
+    assert final[("g/blocked", 0)].state is TaskState.NEVER_RUN
+    # The group's job kept running its independent task: it was not cancelled with the rest.
+    assert final[("g/independent", 0)].state is TaskState.COMPLETED
+    log = next(h.log for h in handles if h.task_id == "g/independent")
+    assert open(log).read() == "still here\n"

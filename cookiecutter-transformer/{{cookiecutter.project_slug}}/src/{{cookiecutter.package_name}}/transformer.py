@@ -50,7 +50,7 @@ from .native import JobState, NativeStatus
 from .render import jobs, render_submission
 from .script import TIMEOUT_CODES, logs_dir, records_dir
 
-__all__ = ["{{ cookiecutter.__class_name }}", "ENV_PREFIX", "commands"]
+__all__ = ["{{ cookiecutter.__class_name }}", "ENV_PREFIX", "commands", "scheduler_mode"]
 
 ENV_PREFIX = "{{ cookiecutter.__env_prefix }}"
 #: Seconds a scheduler command may take before it counts as unreachable.
@@ -58,14 +58,10 @@ COMMAND_TIMEOUT = 120.0
 _VERBS = ("submit", "status", "cancel")
 
 
-def commands(context: RunContext | None = None) -> dict[str, list[str]]:
-    """The submit, status and cancel commands for this run, as argv lists.
-
-    Per command, the first of: the run option (``submit``...), the environment variable
-    (``{{ cookiecutter.__env_prefix }}_SUBMIT``...), or ``scheduler.NATIVE_COMMANDS``, prefixed by the stand-in
-    (``python -m {{ cookiecutter.package_name }}.localsched``) in ``local`` mode.
-    """
-    options = dict(context.options) if context is not None else {}
+def scheduler_mode(context: RunContext | None = None) -> str:
+    """``local`` (the stand-in scheduler) or ``native`` (the real commands): the run option
+    ``scheduler``, else ``{{ cookiecutter.__env_prefix }}_SCHEDULER``, else ``scheduler.DEFAULT_MODE``."""
+    options = context.options if context is not None else {}
     mode = (
         options.get("scheduler")
         or os.environ.get(f"{ENV_PREFIX}_SCHEDULER")
@@ -76,7 +72,19 @@ def commands(context: RunContext | None = None) -> dict[str, list[str]]:
             f"{ENV_PREFIX}_SCHEDULER (or option scheduler) is {mode!r}: expected 'local' "
             "(the stand-in scheduler on this machine) or 'native' (the real commands)"
         )
-    stand_in = [sys.executable, "-m", f"{__package__}.localsched"] if mode == "local" else []
+    return mode
+
+
+def commands(context: RunContext | None = None) -> dict[str, list[str]]:
+    """The submit, status and cancel commands for this run, as argv lists.
+
+    Per command, the first of: the run option (``submit``...), the environment variable
+    (``{{ cookiecutter.__env_prefix }}_SUBMIT``...), or ``scheduler.NATIVE_COMMANDS``, prefixed by the stand-in
+    (``python -m {{ cookiecutter.package_name }}.localsched``) in ``local`` mode.
+    """
+    options = context.options if context is not None else {}
+    local = scheduler_mode(context) == "local"
+    stand_in = [sys.executable, "-m", f"{__package__}.localsched"] if local else []
     out = {}
     for verb in _VERBS:
         text = options.get(verb) or os.environ.get(f"{ENV_PREFIX}_{verb.upper()}")
@@ -215,7 +223,6 @@ class {{ cookiecutter.__class_name }}(Transformer):
         for handle in handles:
             by_task.setdefault(handle.task_id, []).append(handle)
         out: dict[tuple[str, int], TaskStatus] = {}
-        never_runnable: list[TaskHandle] = []
 
         def resolve(handle: TaskHandle, stack: frozenset[str]) -> TaskStatus:
             # Dependencies first: an instance whose dependency ended badly can never run.
@@ -230,22 +237,20 @@ class {{ cookiecutter.__class_name }}(Transformer):
                     if dep_status.state.terminal and not dep_status.state.succeeded:
                         failed_dep = f"{dep}[{other.index}] ended {dep_status.state.value}"
             status = self._instance_status(handle, native.get(handle.native_id), failed_dep)
-            if status.state is TaskState.NEVER_RUN:
-                never_runnable.append(handle)
             out[handle.key] = status
             return status
 
         for handle in handles:
             resolve(handle, frozenset())
-        # A dependent of a failed job waits forever in most schedulers: cancel it.
-        stuck = [
-            h
-            for h in never_runnable
-            if native.get(h.native_id, NativeStatus(JobState.UNKNOWN)).state
-            in (JobState.PENDING, JobState.RUNNING)
-        ]
-        if stuck:
-            self._cancel_jobs(sorted({h.native_id for h in stuck}), context)
+        # A job whose dependency failed waits forever in most schedulers: cancel it. Only a
+        # job still pending with nothing left to run: a running group job decides itself.
+        stuck = []
+        for job_id in job_ids:
+            mine = [h for h in handles if h.native_id == job_id]
+            pending = native.get(job_id, NativeStatus(JobState.UNKNOWN)).state is JobState.PENDING
+            if pending and all(out[h.key].state is TaskState.NEVER_RUN for h in mine):
+                stuck.append(job_id)
+        self._cancel_jobs(stuck, context)
         return out
 
     def _instance_status(
@@ -296,7 +301,7 @@ class {{ cookiecutter.__class_name }}(Transformer):
         self, handles: Sequence[TaskHandle], context: RunContext, timeout: float | None = None
     ) -> dict[tuple[str, int], TaskStatus]:
         """Poll :meth:`status` until every handle is terminal or ``timeout`` passes."""
-        local = commands(context)["status"][:2] == [sys.executable, "-m"]
+        local = scheduler_mode(context) == "local"
         interval = self.local_poll_interval if local else self.poll_interval
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:

@@ -7,7 +7,8 @@ and cancel go through one of two drivers:
   Flux's own validator, submitted with ``flux.job.submit_async``; chosen when ``import flux``
   works and ``FLUX_URI`` is set;
 * ``cli`` (:mod:`jobspec_flux.cli_backend`): the ``flux`` command; chosen otherwise, and
-  always for a plan with ``watch`` on a top-level task (``flux submit --watch`` streams it).
+  for a plan with ``watch`` on a top-level task (``flux submit --watch`` streams it) or a
+  ``flux.requires`` constraint (parsed by the CLI).
 
 Force one with the transformer option ``api=python|cli`` (``RunContext.options``) or the
 environment variable ``JOBSPEC_FLUX_API``. Each handle records the driver that submitted it;
@@ -106,9 +107,12 @@ class FluxTransformer(Transformer):
                plan: Plan | None = None) -> Driver:
         """The driver for this call (see the module docstring)."""
         choice = self._choice(context, handles)
-        if plan is not None and choice != "cli" and context.options.get("api") in (None, "auto"):
+        forced = context.options.get("api") or os.environ.get(API_ENV)
+        if plan is not None and choice != "cli" and forced in (None, "auto"):
             if any(t.attributes.watch for t in plan.children if isinstance(t, PlanTask)):
-                choice = "cli"
+                choice = "cli"  # flux submit --watch streams the output
+            if any("requires" in n.attributes.passthrough.get("flux", {}) for n, _ in plan.walk()):
+                choice = "cli"  # constraints need the CLI's --requires parser
         if choice == "python":
             from .api_backend import ApiDriver
 

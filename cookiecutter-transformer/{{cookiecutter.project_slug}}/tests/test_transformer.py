@@ -139,3 +139,20 @@ groups:
     assert final[("g/independent", 0)].state is TaskState.COMPLETED
     log = next(h.log for h in handles if h.task_id == "g/independent")
     assert open(log).read() == "still here\n"
+
+
+def test_the_launcher_is_put_before_each_instance_command(context, monkeypatch):
+    scheduler = sys.modules[Transformer.__module__].scheduler
+    monkeypatch.setattr(scheduler, "launcher", lambda task: ["env", "LAUNCHED_BY=site launcher"])
+    text = """
+version: 1
+tasks:
+- name: t
+  replicas: 2
+  command: ["sh", "-c", "echo $LAUNCHED_BY $JOBSPEC_TASK_INDEX"]
+"""
+    transformer, _, _, handles = submit(text, context)
+    final = transformer.wait(handles, context, timeout=20)
+    assert {s.state for s in final.values()} == {TaskState.COMPLETED}
+    outputs = sorted(open(h.log).read() for h in handles)
+    assert outputs == ["site launcher 0\n", "site launcher 1\n"]

@@ -154,14 +154,14 @@ def render_submission(
     """The whole submission: a script and a unit per top-level node, in submission order.
 
     :param name: the transformer's name (also the passthrough prefix it reads).
-    :param scheduler: the ``scheduler`` module (directives, submit arguments, notes).
+    :param scheduler: the ``scheduler`` module (directives, launcher, submit arguments, notes).
     :param submit_command: the submit command as it will be run (see ``transformer.py``).
     :raises UnsupportedFeature: the plan uses a feature not in ``capabilities``.
     :raises InvalidJobspec: a value cannot be expressed (a multi-line passthrough value).
     """
     _refuse_unsupported(plan, capabilities, name)
     submission = Submission(transformer=name)
-    builder = JobScript(plan, context, node_slugs(plan))
+    builder = JobScript(plan, context, node_slugs(plan), scheduler.launcher)
     for job in jobs(plan):
         node = job.node
         request = job_request(job, context, name)

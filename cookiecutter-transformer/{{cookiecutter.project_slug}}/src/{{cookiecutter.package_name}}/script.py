@@ -18,6 +18,7 @@ import os
 import re
 import shlex
 import string
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -93,8 +94,15 @@ def _groups_in(node: PlanNode) -> list[PlanGroup]:
 class JobScript:
     """Builds the script of one top-level node of ``plan``."""
 
-    def __init__(self, plan: Plan, context: RunContext, slugs: dict[str, str]):
+    def __init__(
+        self,
+        plan: Plan,
+        context: RunContext,
+        slugs: dict[str, str],
+        launcher: Callable[[PlanTask], list[str]] | None = None,
+    ):
         self.plan = plan
+        self.launcher = launcher or (lambda task: [])
         self.context = context
         self.slugs = slugs
         self.numbers = {task.id: n for n, task in enumerate(plan.tasks())}
@@ -121,9 +129,8 @@ class JobScript:
             lines.append(f"    export {key}={shlex.quote(value)}")
         return lines
 
-    @staticmethod
-    def _command(task: PlanTask) -> str:
-        words = [shlex.quote(word) for word in task.command]
+    def _command(self, task: PlanTask) -> str:
+        words = [shlex.quote(word) for word in [*self.launcher(task), *task.command]]
         if task.attributes.duration is not None:
             limit = f"{int(task.attributes.duration)}s"
             words = ["timeout", "-k", str(KILL_AFTER), limit] + words

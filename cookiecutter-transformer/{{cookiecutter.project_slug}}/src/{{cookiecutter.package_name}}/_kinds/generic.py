@@ -23,6 +23,8 @@ Until you change :data:`DEFAULT_MODE`, every command runs through the stand-in s
 
 from __future__ import annotations
 
+from jobspec_core.plan import PlanTask
+
 from .native import JobRequest, JobState, NativeStatus, walltime_seconds
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "SCRIPT_ON_STDIN",
     "STATE_MAP",
     "directives",
+    "launcher",
     "submit_args",
     "parse_submit",
     "parse_status",
@@ -71,6 +74,17 @@ def directives(request: JobRequest) -> list[str]:
     """Lines placed right after ``#!/bin/sh`` in the job script. The generic protocol takes
     everything as ``submit`` arguments, so these are comments for a person reading it."""
     return [f"# job {request.name}: {request.slots} slot(s) of {request.cores_per_slot} core(s)"]
+
+
+def launcher(task: PlanTask) -> list[str]:
+    """Words put before each task instance's command inside the job script, to place the
+    instance on the allocation's nodes: for example ``["mpiexec", "-n", str(slots)]``,
+    with ``slots = task.resources.preferred.slots``.
+
+    Empty (the default): every instance runs on the node where the job script runs, which
+    is right for single-node jobs and for commands that launch themselves (``mpirun``).
+    """
+    return []
 
 
 def submit_args(request: JobRequest, after: list[str]) -> list[str]:

@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import re
 
+from jobspec_core.plan import PlanTask
+
 from .native import JobRequest, JobState, NativeStatus, walltime_seconds
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "SCRIPT_ON_STDIN",
     "STATE_MAP",
     "directives",
+    "launcher",
     "submit_args",
     "parse_submit",
     "parse_status",
@@ -94,6 +97,17 @@ def directives(request: JobRequest) -> list[str]:
     for key, value in request.passthrough.items():  # mysite.q: debug -> "#BSUB -q debug"
         lines.append(f"#BSUB -{key} {value}")
     return lines
+
+
+def launcher(task: PlanTask) -> list[str]:
+    """Words put before each task instance's command inside the job script, to place the
+    instance on the allocation's nodes: for example ``["mpiexec", "-n", str(slots)]``,
+    with ``slots = task.resources.preferred.slots``.
+
+    Empty (the default): every instance runs on the node where the job script runs, which
+    is right for single-node jobs and for commands that launch themselves (``mpirun``).
+    """
+    return []
 
 
 def submit_args(request: JobRequest, after: list[str]) -> list[str]:

@@ -10,6 +10,16 @@ from jobspec_flux.transformer import FluxTransformer
 
 from jobspec_core import api
 
+#: environment values that break naive quoting (shell, flux --env, --cc, mustache)
+NASTY = {
+    "SPACES": "a b  c",
+    "QUOTES": "it's \"quoted\"",
+    "DOLLAR": "$HOME $(id) `id` $$",
+    "BRACES": "{cc} {{id}} {}",
+    "NEWLINE": "line1\nline2\n",
+    "UNICODE": "ƒ58 ünïcødé ✓",
+}
+
 
 def plan_of(text: str) -> Plan:
     """The plan of a jobspec given as (indented) YAML text; invalid text fails loudly."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from flux_helpers import plan_of, run
+from flux_helpers import NASTY, plan_of, run
 from jobspec_core.errors import SubmitError
 from jobspec_core.transformer import TaskHandle, TaskState
 from jobspec_flux.states import parse_jobid
@@ -252,8 +252,6 @@ def test_refused_third_submission_cancels_what_was_submitted(api, context):
 
 
 def test_environment_cwd_and_argv_reach_the_task_exactly(api, context):
-    from test_flux_render import NASTY
-
     (context.workdir / "sub dir").mkdir()
     doc = {
         "version": 1,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from flux_helpers import plan_of
+from flux_helpers import NASTY, plan_of
 from jobspec_flux.jobs import Capacity, choose, fits, option_value_text
 from jobspec_flux.render import render_plan
 from jobspec_flux.transformer import FluxTransformer
@@ -142,14 +142,6 @@ def test_rendered_scripts_are_valid_sh(context):
             assert proc.returncode == 0, (name, proc.stderr)
 
 
-NASTY = {
-    "SPACES": "a b  c",
-    "QUOTES": "it's \"quoted\"",
-    "DOLLAR": "$HOME $(id) `id` $$",
-    "BRACES": "{cc} {{id}} {}",
-    "NEWLINE": "line1\nline2\n",
-    "UNICODE": "ƒ58 ünïcødé ✓",
-}
 
 
 def test_launcher_delivers_environment_byte_for_byte(context, tmp_path):

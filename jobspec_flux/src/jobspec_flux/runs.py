@@ -134,16 +134,25 @@ def submit_run(
             handles += _handles_for(top[node_id], ids[node_id], layout, driver.name)
     except Refused as exc:
         submitted = [job for node_ids in ids.values() for job in node_ids]
-        driver.cancel(submitted)
+        _cancel_quietly(driver, submitted)
         raise SubmitError(
             f"Flux refused the submission of {node_id!r}: {exc}; "
             f"cancelled the {len(submitted)} job(s) already submitted",
             handles,
         ) from exc
     except BaseException:
-        driver.cancel([job for node_ids in ids.values() for job in node_ids])
+        _cancel_quietly(driver, [job for node_ids in ids.values() for job in node_ids])
         raise
     return handles
+
+
+def _cancel_quietly(driver: Driver, ids: list[int]) -> None:
+    """Cancel ``ids`` while another error is on its way out: that error is the one to report
+    (a Flux that just refused or went away may refuse the cancel too)."""
+    try:
+        driver.cancel(ids)
+    except Exception:  # noqa: BLE001 - the original error is raised by the caller
+        pass
 
 
 def _failed_dependency(driver: Driver, deps: Sequence[int]) -> int | None:

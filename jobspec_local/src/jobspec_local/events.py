@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +38,20 @@ def append_events(path: Path | str, events: list[list[Any]]) -> None:
         os.close(fd)
 
 
-@dataclass
 class EventLog:
-    """The replayed content of one run's event log (call :meth:`refresh` to read new lines)."""
+    """The replayed content of one run's event log (call :meth:`refresh` to read new lines).
 
-    path: Path
-    offset: int = 0
-    supervisor: tuple[int, int | None] | None = None
-    done: bool = False
-    started: dict[tuple[str, int], tuple[int, int | None, float]] = field(default_factory=dict)
-    ended: dict[tuple[str, int], list[Any]] = field(default_factory=dict)
+    A plain class, not a dataclass: importing :mod:`dataclasses` costs the supervisor
+    tens of milliseconds of start-up.
+    """
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.offset = 0
+        self.supervisor: tuple[int, int | None] | None = None
+        self.done = False
+        self.started: dict[tuple[str, int], tuple[int, int | None, float]] = {}
+        self.ended: dict[tuple[str, int], list[Any]] = {}
 
     def refresh(self) -> EventLog:
         try:

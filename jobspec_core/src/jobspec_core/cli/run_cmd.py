@@ -74,6 +74,10 @@ def parse_options(items: list[str]) -> dict[str, str]:
     return out
 
 
+#: seconds between refreshes of the progress display and watched output while following.
+REFRESH = 0.25
+
+
 class _UsageError(JobspecError):
     exit_code = EXIT_USAGE
 
@@ -146,19 +150,16 @@ def follow(runner: Runner, run_id: str, plan, tty: bool, out: TextIO | None = No
     """Follow a run until it finishes, ``watch`` output to ``out`` (stdout); Ctrl-C cancels."""
     status = runner.record(run_id)
     follower = _Follower(plan, status, tty, out or sys.stdout)
-    # start fast (short runs end quickly), then ask no more often than the backend wants
-    backend = runner.registry.transformers.get(status.run.transformer)
-    longest = max(0.25, getattr(backend, "poll_interval", 1.0))
-    delay = 0.02
     try:
         while True:
-            status = runner.status(run_id)
+            # The transformer's own wait notices the end as soon as it can (the local one
+            # within tens of milliseconds); the display and watched output refresh at
+            # least every REFRESH seconds meanwhile.
+            status = runner.wait(run_id, timeout=REFRESH)
             follower.stream()
             follower.show(status)
             if status.finished:
                 break
-            time.sleep(delay)
-            delay = min(delay * 1.5, longest)
     except KeyboardInterrupt:
         follower.done()
         print(f"jobspec: interrupted: cancelling run {run_id}", file=sys.stderr)

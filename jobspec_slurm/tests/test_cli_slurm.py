@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from jobspec_slurm.submit import ClusterShape, fits
 
 from jobspec_core import api
-from jobspec_slurm.submit import ClusterShape, fits
 
 pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
 

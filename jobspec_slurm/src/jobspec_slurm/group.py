@@ -33,6 +33,7 @@ from .options import chosen, export_lines, quote_argv, resource_options, task_li
 from .render import (
     _sbatch_unit,
     _source,
+    cd_line,
     comment_lines,
     directives,
     fill,
@@ -214,6 +215,7 @@ def render_group(
         status_dir_quoted=shlex.quote(str(names.status_dir())),
         comments="\n".join(comment_lines(group, plan)),
         library=shlex.quote(str(names.library())),
+        cd=cd_line(group, context, "exit 1"),
         stage="\n".join(stage),
         functions="\n".join(functions),
         keys=" ".join(

@@ -11,6 +11,7 @@
 . @{library}
 export JOBSPEC_SLURM_STATUS=@{status_dir_quoted}
 export JOBSPEC_RUN_ID=@{run_id_quoted}
+@{cd}
 @{stage}
 @{functions}
 # One entry per task instance: status key, instances it needs to have succeeded (after ok),

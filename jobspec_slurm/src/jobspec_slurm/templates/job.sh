@@ -14,6 +14,7 @@ export JOBSPEC_TASK_NAME=@{task_id_quoted}
 export JOBSPEC_TASK_INDEX="${SLURM_ARRAY_TASK_ID:-0}"
 export JOBSPEC_TASK_COUNT=@{count}
 _js_key=@{key}."$JOBSPEC_TASK_INDEX"
+@{cd}
 @{stage}
 _js_exec "$_js_key" @{limit} @{command}
 exit $?

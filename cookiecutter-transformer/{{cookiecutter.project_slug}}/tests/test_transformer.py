@@ -156,3 +156,26 @@ tasks:
     assert {s.state for s in final.values()} == {TaskState.COMPLETED}
     outputs = sorted(open(h.log).read() for h in handles)
     assert outputs == ["site launcher 0\n", "site launcher 1\n"]
+
+
+def test_the_first_resource_alternative_that_fits_the_largest_node_is_used(context):
+    native = sys.modules[Transformer.__module__.rsplit(".", 1)[0] + ".native"]
+    text = """
+version: 1
+resources:
+  huge: {type: node, count: 1, with: [{type: slot, count: 1, with: [{type: core, count: 64}]}]}
+  small: {type: slot, count: 1, with: [{type: core, count: 2}]}
+tasks:
+- name: t
+  resources: huge|small
+  command: ["true"]
+"""
+    plan = api.plan(api.load_text(text, "alternatives.yaml"))
+    resources = plan.node("t").resources
+    chosen, note = native.choose_alternative(resources, native.NodeShape(cores=8))
+    assert (chosen.name, chosen.cores_per_slot) == ("small", 2)
+    assert "huge needs 64 cores on one node, the largest has 8" in note
+    chosen, note = native.choose_alternative(resources, native.NodeShape(cores=64))
+    assert (chosen.name, note) == ("huge", None)
+    chosen, note = native.choose_alternative(resources, native.NodeShape(cores=1))
+    assert chosen.name == "huge" and "no alternative fits" in note

@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-__all__ = ["GRACE_SECONDS", "JobState", "NativeStatus", "JobRequest", "walltime_seconds"]
+from jobspec_core.plan import ResourceRequest, Resources
+
+__all__ = [
+    "GRACE_SECONDS",
+    "JobState",
+    "NativeStatus",
+    "JobRequest",
+    "NodeShape",
+    "choose_alternative",
+    "walltime_seconds",
+]
 
 #: Seconds added to a task's duration for the scheduler's own time limit. The job script
 #: enforces the exact duration itself (and records a timeout); the scheduler's limit is
@@ -74,3 +84,54 @@ def walltime_seconds(request: JobRequest) -> int | None:
     if request.duration is None:
         return None
     return int(math.ceil(request.duration)) + GRACE_SECONDS
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    """The largest node a job may land on: what "fits" means for ``a|b`` alternatives.
+
+    ``gpus`` and ``memory`` (MiB) of 0 mean none / not checked.
+    """
+
+    cores: int
+    gpus: int = 0
+    memory: int = 0
+
+
+def _per_node(request: ResourceRequest, amount: int) -> int:
+    """``amount`` per slot, times the slots that share one node."""
+    slots_per_node = -(-request.slots // request.nodes) if request.nodes else 1
+    return amount * slots_per_node
+
+
+def misfit(request: ResourceRequest, node: NodeShape) -> str | None:
+    """Why ``request`` cannot fit on ``node``, or ``None`` when it fits."""
+    cores = _per_node(request, request.cores_per_slot)
+    if cores > node.cores:
+        return f"{cores} cores on one node, the largest has {node.cores}"
+    gpus = _per_node(request, request.gpus_per_slot)
+    if gpus > node.gpus:
+        return f"{gpus} gpus on one node, the largest has {node.gpus}"
+    memory = _per_node(request, request.memory_per_slot)
+    if node.memory and memory > node.memory:
+        return f"{memory} MiB on one node, the largest has {node.memory}"
+    return None
+
+
+def choose_alternative(resources: Resources, node: NodeShape) -> tuple[ResourceRequest, str | None]:
+    """The first alternative that fits ``node`` (``a|b``: in order of preference), and a note
+    for the user when it is not the first; the first when none fits (the scheduler decides)."""
+    skipped = []
+    for request in resources.alternatives:
+        why = misfit(request, node)
+        if why is None:
+            if not skipped:
+                return request, None
+            return request, f"chose {request.name or 'an alternative'}: " + "; ".join(skipped)
+        skipped.append(f"{request.name or 'the first alternative'} needs {why}")
+    first = resources.preferred
+    if len(resources.alternatives) == 1:
+        return first, None
+    return first, "no alternative fits the largest node (" + "; ".join(
+        skipped
+    ) + "): using the first"

@@ -20,7 +20,7 @@ from jobspec_core.features import features_used
 from jobspec_core.plan import Plan, PlanNode, PlanTask
 from jobspec_core.transformer import RenderedFile, RunContext, Submission, SubmissionUnit
 
-from .native import JobRequest
+from .native import JobRequest, NodeShape, choose_alternative
 from .script import JobScript, logs_dir, node_slugs, problem
 
 __all__ = ["Job", "jobs", "job_request", "render_submission"]
@@ -123,11 +123,14 @@ def _passthrough(node: PlanNode, name: str) -> dict[str, str]:
     return out
 
 
-def job_request(job: Job, context: RunContext, name: str) -> JobRequest:
-    """The :class:`JobRequest` of one job (the node's preferred resource alternative)."""
-    res = job.node.resources.preferred
+def job_request(
+    job: Job, context: RunContext, name: str, largest: NodeShape
+) -> tuple[JobRequest, str | None]:
+    """The :class:`JobRequest` of one job, with the first resource alternative that fits
+    ``largest``; and a note when that is not the first."""
+    res, note = choose_alternative(job.node.resources, largest)
     replicas = job.node.replicas if isinstance(job.node, PlanTask) else 1
-    return JobRequest(
+    request = JobRequest(
         name=job.slug,
         script=job.script,
         duration=job.node.attributes.duration,
@@ -140,6 +143,7 @@ def job_request(job: Job, context: RunContext, name: str) -> JobRequest:
         passthrough=_passthrough(job.node, name),
         requires=dict(job.node.requires),
     )
+    return request, (f"{job.node.id}: {note}" if note else None)
 
 
 def render_submission(
@@ -164,7 +168,9 @@ def render_submission(
     builder = JobScript(plan, context, node_slugs(plan), scheduler.launcher)
     for job in jobs(plan):
         node = job.node
-        request = job_request(job, context, name)
+        request, note = job_request(job, context, name, scheduler.LARGEST_NODE)
+        if note:
+            submission.notes.append(note)
         script = builder.render(node, scheduler.directives(request))
         submission.files[job.script] = RenderedFile(script, executable=True)
         after = [f"{{id:{dep}}}" for dep in node.depends_on]

@@ -23,13 +23,16 @@ Until you change :data:`DEFAULT_MODE`, every command runs through the stand-in s
 
 from __future__ import annotations
 
+import os
+
 from jobspec_core.plan import PlanTask
 
-from .native import JobRequest, JobState, NativeStatus, walltime_seconds
+from .native import JobRequest, JobState, NativeStatus, NodeShape, walltime_seconds
 
 __all__ = [
     "KIND",
     "DEFAULT_MODE",
+    "LARGEST_NODE",
     "NATIVE_COMMANDS",
     "SCRIPT_ON_STDIN",
     "STATE_MAP",
@@ -56,6 +59,10 @@ NATIVE_COMMANDS: dict[str, list[str]] = {
     "status": ["status"],
     "cancel": ["cancel"],
 }
+
+#: The largest node of the cluster: ``a|b`` resource alternatives use the first that fits.
+#: As generated it is this machine (right for the stand-in scheduler): set your nodes'.
+LARGEST_NODE = NodeShape(cores=os.cpu_count() or 1, gpus=0, memory=0)
 
 #: True when the scheduler reads the script on standard input instead of as an argument.
 SCRIPT_ON_STDIN = False

@@ -22,15 +22,17 @@ Until you change :data:`DEFAULT_MODE`, every command runs through the stand-in s
 from __future__ import annotations
 
 import math
+import os
 import re
 
 from jobspec_core.plan import PlanTask
 
-from .native import JobRequest, JobState, NativeStatus, walltime_seconds
+from .native import JobRequest, JobState, NativeStatus, NodeShape, walltime_seconds
 
 __all__ = [
     "KIND",
     "DEFAULT_MODE",
+    "LARGEST_NODE",
     "NATIVE_COMMANDS",
     "SCRIPT_ON_STDIN",
     "STATE_MAP",
@@ -57,6 +59,10 @@ NATIVE_COMMANDS: dict[str, list[str]] = {
     "status": ["bjobs", "-noheader", "-o", "jobid stat exit_code delimiter=','"],
     "cancel": ["bkill"],
 }
+
+#: The largest node of the cluster: ``a|b`` resource alternatives use the first that fits.
+#: As generated it is this machine (right for the stand-in scheduler): set your nodes'.
+LARGEST_NODE = NodeShape(cores=os.cpu_count() or 1, gpus=0, memory=0)
 
 #: True when the scheduler reads the script on standard input instead of as an argument.
 SCRIPT_ON_STDIN = True

@@ -21,14 +21,16 @@ Until you change :data:`DEFAULT_MODE`, every command runs through the stand-in s
 from __future__ import annotations
 
 import json
+import os
 
 from jobspec_core.plan import PlanTask
 
-from .native import JobRequest, JobState, NativeStatus, walltime_seconds
+from .native import JobRequest, JobState, NativeStatus, NodeShape, walltime_seconds
 
 __all__ = [
     "KIND",
     "DEFAULT_MODE",
+    "LARGEST_NODE",
     "NATIVE_COMMANDS",
     "SCRIPT_ON_STDIN",
     "STATE_MAP",
@@ -55,6 +57,10 @@ NATIVE_COMMANDS: dict[str, list[str]] = {
     "status": ["qstat", "-x", "-f", "-F", "json"],
     "cancel": ["qdel"],
 }
+
+#: The largest node of the cluster: ``a|b`` resource alternatives use the first that fits.
+#: As generated it is this machine (right for the stand-in scheduler): set your nodes'.
+LARGEST_NODE = NodeShape(cores=os.cpu_count() or 1, gpus=0, memory=0)
 
 #: True when the scheduler reads the script on standard input instead of as an argument.
 SCRIPT_ON_STDIN = False

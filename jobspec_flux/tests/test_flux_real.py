@@ -340,7 +340,7 @@ def test_replicas_100_is_one_flux_submit_call(flux_instance, context, tmp_path):
         tasks:
           - name: many
             replicas: 100
-            command: ["true"]
+            command: 'echo "$FLUX_JOB_ID $JOBSPEC_TASK_INDEX"'
         """
     )
     old_path = os.environ["PATH"]
@@ -353,8 +353,10 @@ def test_replicas_100_is_one_flux_submit_call(flux_instance, context, tmp_path):
     assert len(submits) == 1 and "--cc=0-99" in submits[0]
     assert len({h.native_id for h in handles}) == 100
     assert {s.state for s in statuses.values()} == {TaskState.COMPLETED}
-    indices = sorted(int(Path(h.log).name.split(".")[1]) for h in handles)
-    assert indices == list(range(100))
+    for handle in handles:  # replica i's handle is the job Flux ran with FLUX_JOB_CC=i
+        job, index = Path(handle.log).read_text().split()
+        assert (parse_jobid(job), int(index)) == (int(handle.native_id), handle.index)
+    assert sorted(h.index for h in handles) == list(range(100))
 
 
 def test_python_driver_validates_with_flux_validator(flux_instance):

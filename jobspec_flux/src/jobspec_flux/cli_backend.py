@@ -71,15 +71,16 @@ class CliDriver(Driver):
         if request.watch:
             return self._submit_watched(request, argv)
         proc = self._run(argv)
-        ids = _ids(proc.stdout)
-        if proc.returncode != 0:
-            if ids:
-                self.cancel(ids)
-            raise Refused(proc.stderr.strip() or f"flux {argv[0]} exited {proc.returncode}")
-        if len(ids) != request.replicas:
-            self.cancel(ids)
-            raise Refused(f"expected {request.replicas} job id(s), flux printed {proc.stdout!r}")
-        return sorted(ids)  # FLUIDs grow in submission order; --cc submits in index order
+        if request.ids_file:
+            ids, errors = _ids_from_files(request.ids_file, request.replicas)
+        else:
+            ids, errors = _ids(proc.stdout), []
+        if proc.returncode != 0 or errors or len(ids) != request.replicas:
+            self.cancel([job for job in ids if job is not None])
+            message = "; ".join(errors) or proc.stderr.strip()
+            raise Refused(message or f"flux {argv[0]} exited {proc.returncode} "
+                          f"with {len(ids)} of {request.replicas} job id(s)")
+        return ids
 
     def _submit_watched(self, request: JobRequest, argv: list[str]) -> list[int]:
         """``flux submit --watch``: the job ids come first on stdout, then the output, which
@@ -166,6 +167,26 @@ def _job_records(text: str) -> list[dict[str, Any]]:
     if isinstance(data, dict) and "id" in data:
         return [data]
     return []
+
+
+def _ids_from_files(template: str, replicas: int) -> tuple[list[int], list[str]]:
+    """Replica ids from ``flux submit --cc --log=...{cc}...`` files, in index order, and the
+    error lines found instead of an id."""
+    ids: list[int] = []
+    errors: list[str] = []
+    for index in range(replicas):
+        path = template.replace("{cc}", str(index))
+        try:
+            text = open(path, encoding="utf-8", errors="replace").read()
+        except OSError:
+            errors.append(f"cc={index}: no job id recorded")
+            continue
+        found = _ids(text)
+        if found:
+            ids.append(found[0])
+        else:
+            errors.append(text.strip() or f"cc={index}: no job id recorded")
+    return ids, errors
 
 
 def _ids(text: str) -> list[int]:

@@ -85,6 +85,9 @@ class JobRequest:
     setattr: dict[str, Any] = field(default_factory=dict)
     setopt: dict[str, Any] = field(default_factory=dict)
     stage_names: list[str] = field(default_factory=list)
+    #: for replicas at top level: where flux submit --log writes each replica's job id
+    #: (``{cc}`` in it); the ids printed on stdout come in no particular order
+    ids_file: str = ""
     #: every resource alternative (dicts of :func:`resource_fields`), in order of preference
     alternatives: list[dict[str, Any]] = field(default_factory=list)
 

@@ -7,6 +7,7 @@ and the status reader use, so they cannot drift apart.
     RUN_DIR/tasks/<node>.sh           one launcher per task (environment, cwd, command)
     RUN_DIR/groups/<node>.sh          one batch script per group
     RUN_DIR/logs/<node>.<index>.log   output of each task instance (and of each group)
+    RUN_DIR/ids/<node>.<index>.id     job id of each replica of a top-level task (CLI)
     RUN_DIR/status/<node>.<index>     start/end markers written by launchers inside groups
     RUN_DIR/status/<group>.jobs       what a batch script submitted (or could not)
     RUN_DIR/status/<group>.json       `flux jobs -a --json` of the group's instance at its end
@@ -58,6 +59,10 @@ class Layout:
     def log_prefix(self, node_id: str) -> str:
         """:meth:`log` without ``.<index>.log``, for scripts that append the index."""
         return self.path(f"logs/{safe_name(node_id)}")
+
+    def ids_file(self, node_id: str) -> str:
+        """Where ``flux submit --cc --log`` writes replica ``{cc}``'s job id."""
+        return self.path(f"ids/{safe_name(node_id)}.{{cc}}.id")
 
     def marker(self, node_id: str, index: int | str) -> str:
         return self.path(f"status/{safe_name(node_id)}.{index}")

@@ -195,6 +195,8 @@ class _Renderer(BatchScripts):
                 request.duration = None  # the group's own limit stops it (see jobs.py)
         if replicas > 1:
             self._check_cc_safe(node, request)
+            if not inner:
+                request.ids_file = self.layout.ids_file(node.id)
         return request
 
     def _capacity(self, ancestors: list[PlanGroup]) -> Capacity | None:
@@ -313,6 +315,9 @@ class _Renderer(BatchScripts):
                 f"$(deps $J_{safe_var(d)})" if d else shlex.quote(a)
                 for a, d in zip(argv, _deps_for(argv), strict=True)
             ]
+            if request.ids_file:  # the ids are in one file per replica, not on stdout
+                ids = shlex.quote(request.ids_file.replace("{cc}", "")).replace("..", ".*.")
+                shown.append(f"&& cat {ids}")
             script.append(f"J_{safe_var(node.id)}=$({' '.join(shown)})")
         for write in self.result.writes:
             script.insert(

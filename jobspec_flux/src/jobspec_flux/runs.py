@@ -99,6 +99,7 @@ def submit_run(
     layout = Layout(context.run_dir)
     (Path(context.run_dir) / "logs").mkdir(parents=True, exist_ok=True)
     (Path(context.run_dir) / "status").mkdir(parents=True, exist_ok=True)
+    (Path(context.run_dir) / "ids").mkdir(parents=True, exist_ok=True)
     _apply_writes(result, context)
     top = {node.id: node for node in plan.children}
     ids: dict[str, list[int]] = {}
@@ -204,8 +205,11 @@ def _group_record(layout: Layout, group_id: str) -> tuple[dict[str, list[int]], 
                 continue
         elif len(parts) == 3 and parts[0] == "never":
             never[parts[1]] = parts[2]
+    # The order of ids printed by flux submit --cc is not the index order (measured): this
+    # list is only used for instances that never started (no marker naming their job), and
+    # those share one fate (a dependency failed, or the group was cancelled).
     for key in jobs:
-        jobs[key].sort()  # FLUIDs grow in submission order, and --cc submits in index order
+        jobs[key].sort()
     return jobs, never
 
 

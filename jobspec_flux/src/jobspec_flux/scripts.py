@@ -43,7 +43,9 @@ def flux_argv(request: JobRequest, *, waitable: bool = False) -> list[str]:
     """The ``flux submit`` / ``flux batch`` argv of ``request``, without dependencies.
 
     Dependencies are added by the caller: placeholders on the Python side, shell expansion
-    of captured ids inside batch scripts.
+    of captured ids inside batch scripts. Top-level replicas get ``--log=IDS_FILE`` so that
+    each replica's id lands in its own file (inside batch scripts, the launchers record
+    which job carries which index instead).
     """
     argv = ["flux", "submit" if request.kind == "task" else "batch"]
     if waitable:
@@ -79,6 +81,8 @@ def flux_argv(request: JobRequest, *, waitable: bool = False) -> list[str]:
         argv.append(f"--setopt={key}={option_value_text(value)}")
     if request.stage_names:
         argv += ["-o", "stage-in.names=" + ",".join(request.stage_names)]
+    if request.ids_file and not waitable:
+        argv.append(f"--log={request.ids_file}")
     return argv
 
 

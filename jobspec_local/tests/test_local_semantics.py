@@ -443,3 +443,28 @@ def test_services_live_until_their_group_ends_and_stragglers_are_ended(
     assert (tmp_path / "work.out").read_text() == "alive\n"  # the service ran during the work
     assert _gone(int((tmp_path / "svc.pid").read_text()))  # and ended with its group
     assert _gone(int((tmp_path / "bg.pid").read_text()))  # a task's leftovers end with it
+
+
+def test_missing_cwd_and_path_from_the_task_environment(make_plan, run_plan, tmp_path):
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "my-tool").write_text("#!/bin/sh\necho tool ran\n")
+    (tools / "my-tool").chmod(0o755)
+    plan = make_plan(
+        f"""
+        version: 1
+        tasks:
+        - name: nowhere
+          attributes: {{cwd: does-not-exist}}
+          command: ["true"]
+        - name: tool
+          attributes:
+            environment: {{PATH: "{tools}:/usr/bin:/bin"}}
+          command: ["my-tool"]
+        """
+    )
+    tasks = by_key(run_plan(plan))
+    nowhere = tasks[("nowhere", 0)]
+    assert nowhere.state is TaskState.FAILED and "does-not-exist" in nowhere.reason
+    assert tasks[("tool", 0)].state is C
+    assert Path(tasks[("tool", 0)].log).read_text() == "tool ran\n"

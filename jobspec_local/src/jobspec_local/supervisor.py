@@ -108,10 +108,13 @@ class Supervisor(Scheduler):
         return pid, start
 
     def _exe(self, argv0: str, env: dict[str, str]) -> str | None:
+        """The program for ``argv0``, searched in the task's own ``PATH`` (posix_spawnp
+        would search the supervisor's); called once the task's directory is current, since
+        ``PATH`` may hold relative entries."""
         if "/" in argv0:
             return argv0
         path = env.get("PATH", os.defpath)
-        key = (argv0, path)
+        key = (argv0, path, self._cwd)
         if key not in self._which:
             self._which[key] = shutil.which(argv0, path=path)
         return self._which[key]
@@ -124,18 +127,18 @@ class Supervisor(Scheduler):
         env["JOBSPEC_TASK_INDEX"] = str(inst.index)
         argv = s["argv"]
         now = time.time()
-        exe = self._exe(argv[0], env)
-        if exe is None:
-            self.end(inst, FAILED, 127, f"command not found: {argv[0]!r}", now, now)
-            return
         cwd = s["cwd"]
         try:
             if cwd != self._cwd:
                 self._cwd = None
-                os.chdir(cwd)
+                os.chdir(cwd)  # posix_spawn has no chdir action; this process is one thread
                 self._cwd = cwd
         except OSError as exc:
             self.end(inst, FAILED, None, f"working directory {cwd}: {exc.strerror}", now, now)
+            return
+        exe = self._exe(argv[0], env)
+        if exe is None:
+            self.end(inst, FAILED, 127, f"command not found: {argv[0]!r}", now, now)
             return
         log = str(self.run_dir / s["logs"][inst.index])
         actions = [

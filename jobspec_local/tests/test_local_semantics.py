@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -468,3 +470,48 @@ def test_missing_cwd_and_path_from_the_task_environment(make_plan, run_plan, tmp
     assert nowhere.state is TaskState.FAILED and "does-not-exist" in nowhere.reason
     assert tasks[("tool", 0)].state is C
     assert Path(tasks[("tool", 0)].log).read_text() == "tool ran\n"
+
+
+def test_nul_bytes_are_refused_before_anything_runs(make_plan, runner, tmp_path):
+    plan = make_plan(
+        """
+        version: 1
+        tasks:
+        - {name: a, attributes: {environment: {A: "x\\0y"}}, command: ["touch", "ran"]}
+        """
+    )
+    with pytest.raises(JobspecError, match="NUL byte") as info:
+        runner.submit(plan, "local", workdir=tmp_path)
+    assert info.value.exit_code == 2 and not (tmp_path / "ran").exists()
+
+
+def test_supervisor_survives_a_task_it_cannot_start(make_plan, tmp_path):
+    """A bad value that slipped past every check fails its task, not the whole run."""
+    plan = make_plan(
+        """
+        version: 1
+        tasks:
+        - {name: bad, command: ["true"]}
+        - {name: good, command: ["touch", "good-ran"]}
+        """
+    )
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    submission = LocalTransformer().render(plan, RunContext("R1", run_dir, tmp_path, {}))
+    spec = json.loads(submission.files["local-plan.json"].content)
+    spec["nodes"][0]["argv"] = ["true", "nul\x00here"]
+    (run_dir / "local-plan.json").write_text(json.dumps(spec))
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobspec_local.supervisor", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.split()[0].isdigit()
+    events_file = run_dir / "events.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and '"D"' not in events_file.read_text():
+        time.sleep(0.05)
+    ends = {e[1]: e for e in map(json.loads, events_file.read_text().splitlines()) if e[0] == "E"}
+    assert ends["bad"][3] == "failed" and "null byte" in ends["bad"][5]
+    assert ends["good"][3] == "completed" and (tmp_path / "good-ran").exists()

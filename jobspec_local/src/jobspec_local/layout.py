@@ -41,7 +41,9 @@ SPEC_FORMAT = 1
 
 
 class CapacityError(JobspecError):
-    """A task or group needs more than this machine (or its enclosing group) can give."""
+    """The plan cannot run on this machine: a task or group needs more than this machine
+    (or its enclosing group) can give, or a value no process can receive (a NUL byte in
+    an argument or an environment value). Raised by submit; nothing was started."""
 
     exit_code = EXIT_USAGE
 
@@ -151,6 +153,22 @@ def _choose(
     return _need(alts[0])
 
 
+def _check_nul(task: PlanTask, problems: list[str]) -> None:
+    """execve takes NUL-terminated strings: a NUL byte cannot reach a process."""
+    for i, word in enumerate(task.command):
+        if "\x00" in word:
+            problems.append(
+                f"{_where(task)}: command word {i} of task {task.id!r} contains a NUL byte, "
+                "which no process can receive in its arguments"
+            )
+    for key, value in task.attributes.environment.items():
+        if "\x00" in value:
+            problems.append(
+                f"{_where(task)}: environment variable {key!r} of task {task.id!r} contains a "
+                "NUL byte, which no process environment can carry"
+            )
+
+
 def _resolve_dir(path: str | None, base: Path) -> str:
     if not path:
         return str(base)
@@ -204,6 +222,7 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
             else:
                 since_local.append(n)
             if isinstance(child, PlanTask):
+                _check_nul(child, problems)
                 env = dict(child.attributes.environment)
                 portable = portable_environment(context.run_id, child, 0)
                 portable.pop("JOBSPEC_TASK_INDEX")

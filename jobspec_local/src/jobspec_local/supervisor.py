@@ -146,7 +146,7 @@ class Supervisor(Scheduler):
             (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
             (os.POSIX_SPAWN_DUP2, 1, 2),
         ]
-        try:
+        try:  # never let one task's bad value take the supervisor down
             pid = os.posix_spawn(
                 exe,
                 argv,
@@ -159,6 +159,9 @@ class Supervisor(Scheduler):
         except OSError as exc:
             code = 127 if isinstance(exc, FileNotFoundError) else 126
             self.end(inst, FAILED, code, f"cannot execute {argv[0]!r}: {exc.strerror}", now, now)
+            return
+        except (ValueError, TypeError) as exc:  # e.g. an embedded NUL byte
+            self.end(inst, FAILED, None, f"cannot start {argv[0]!r}: {exc}", now, now)
             return
         inst.pid, inst.started = pid, now
         inst.pstart = start_time(pid)

@@ -195,8 +195,8 @@ class Scheduler:
                 run_step(step, node.spec["staging"], self._log)
             except StepFailed as exc:
                 return str(exc)
-            except OSError as exc:
-                return f"{step['name']}: {exc}"
+            except Exception as exc:  # a step's failure fails its node, never the supervisor
+                return f"{step['name']}: {type(exc).__name__}: {exc}"
         return None
 
     def launch_task(self, node: Node) -> None:

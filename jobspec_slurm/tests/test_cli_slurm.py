@@ -89,3 +89,32 @@ def test_wait_of_a_detached_run_from_another_process_succeeds(tmp_path: Path):
     assert waited.returncode == 0, waited.stdout + waited.stderr
     logs = jobspec("logs", run_id, cwd=tmp_path, store=store)
     assert logs.returncode == 0 and "hello" in logs.stdout, logs.stdout + logs.stderr
+
+
+def test_controller_down_status_is_a_clear_error_and_wait_carries_on(tmp_path, slurm_cluster):
+    spec = tmp_path / "job.yaml"
+    spec.write_text("version: 1\ntasks:\n- name: t\n  command: [sleep, '5']\n")
+    store = tmp_path / "store.sqlite"
+    started = jobspec("run", "-t", "slurm", "--detach", str(spec), cwd=tmp_path, store=store)
+    assert started.returncode == 0, started.stderr
+    run_id = started.stdout.strip().split()[-1]
+    slurm_cluster.stop_controller()
+    try:
+        status = jobspec("status", run_id, cwd=tmp_path, store=store)
+        assert status.returncode == 1
+        assert "Traceback" not in status.stderr
+        assert "slurmctld" in status.stderr and os.environ["SLURM_CONF"] in status.stderr
+        env = {**os.environ, "JOBSPEC_STORE": str(store)}
+        waiter = subprocess.Popen([sys.executable, "-m", "jobspec_core", "wait", run_id],
+                                  cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        try:
+            waiter.wait(timeout=12)
+            pytest.fail(f"wait returned while the controller was down: {waiter.communicate()}")
+        except subprocess.TimeoutExpired:
+            pass  # still waiting, as it should
+    finally:
+        slurm_cluster.start_controller()
+    out, err = waiter.communicate(timeout=180)
+    assert waiter.returncode == 0, out + err
+    assert "Traceback" not in err

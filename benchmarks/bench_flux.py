@@ -2,7 +2,8 @@
 """Flux backend: submit time of ``replicas: 100`` against a raw ``flux submit --cc=0-99``.
 
 Both are measured in the same Flux instance, alternating, several rounds each; the median
-is reported and the ratio printed (goal: <= 1.3x). The jobspec side is the transformer's
+is reported and the ratio printed (goal: <= 1.3x), with the ratio of the best times, which
+a loaded machine disturbs less. The jobspec side is the transformer's
 ``submit`` (CLI driver: exactly one ``flux submit --cc=0-99``; and the flux-python driver for
 information) on a rendered plan, i.e. what ``jobspec run -t flux`` spends submitting.
 
@@ -23,10 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from jobspec_core import api
 from jobspec_core.transformer import RunContext
 from jobspec_flux.testing import FluxInstance, flux_available
 from jobspec_flux.transformer import FluxTransformer, python_api_available
+
+from jobspec_core import api
 
 SPEC = """
 version: 1
@@ -86,6 +88,7 @@ def measure(rounds: int) -> None:
                     times[who].append(jobspec_submit(workdir, n, who))
                 wait_idle()
     raw = statistics.median(times["raw"])
+    raw_min = min(times["raw"])
     for who, values in times.items():
         print(f"  {who:7s} " + " ".join(f"{v * 1000:.0f}" for v in values) + " ms")
     print(f"flux-core {version}, {rounds} rounds, median submit time of 100 replicas")
@@ -94,12 +97,13 @@ def measure(rounds: int) -> None:
         med = statistics.median(times[driver])
         label = "one flux submit --cc=0-99" if driver == "cli" else "flux-python submit_async"
         print(f"  jobspec-flux ({driver:6s}) {label:26s}{med * 1000:8.1f} ms"
-              f"   ratio {med / raw:4.2f}x (goal <= 1.3x)")
+              f"   ratio {med / raw:4.2f}x (goal <= 1.3x); best-of ratio "
+              f"{min(times[driver]) / raw_min:4.2f}x")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=11)
     args = parser.parse_args()
     ok, why = flux_available()
     if not ok:

@@ -359,3 +359,19 @@ def test_report_is_written_and_readable(pytester, with_wrong, tmp_path):
             assert row[end].isdigit() and row[end + 1] == " ", (name, row)
     assert f"report written to {report}" in out
     no_traceback(out)
+
+
+def test_loading_the_plugin_imports_nothing_heavy():
+    """Installed, the plugin is loaded by every pytest session; without --transformer it
+    must not pull in jobspec_core or jsonschema."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, jobspec_conformance.plugin; "
+        "print(sorted(m for m in ('jobspec_core', 'jsonschema', 'yaml') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -8,7 +8,20 @@ the case format and how to read a report.
 
 from __future__ import annotations
 
-from .cases import CASE_SUFFIX, Case, CaseError, load_case, shipped_case_files
-from .prepare import RESULTS_VAR
+from typing import Any
 
 __all__ = ["CASE_SUFFIX", "Case", "CaseError", "RESULTS_VAR", "load_case", "shipped_case_files"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: pytest imports this package in every session where it is installed, and the
+    # suite must cost nothing there unless --transformer is given.
+    if name == "RESULTS_VAR":
+        from .prepare import RESULTS_VAR
+
+        return RESULTS_VAR
+    if name in __all__:
+        from . import cases
+
+        return getattr(cases, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,6 +22,8 @@ from jobspec_core.errors import InvalidJobspec, Problem
 from jobspec_core.features import FEATURES
 from jobspec_core.loader import load_text
 
+from .settings import CASE_SUFFIX
+
 __all__ = [
     "CASE_SUFFIX",
     "Case",
@@ -31,9 +33,6 @@ __all__ = [
     "shipped_cases_dir",
     "shipped_case_files",
 ]
-
-#: The suffix that marks a file as a conformance case.
-CASE_SUFFIX = ".jobspec-test.yaml"
 
 
 class CaseError(Exception):

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from jobspec_core.transformer import Transformer
 
-__all__ = ["Settings", "SETTINGS_KEY", "settings_of", "CaseResult"]
+if TYPE_CHECKING:
+    from jobspec_core.transformer import Transformer
+
+__all__ = ["CASE_SUFFIX", "Settings", "SETTINGS_KEY", "settings_of", "CaseResult"]
+
+#: The suffix that marks a file as a conformance case.
+CASE_SUFFIX = ".jobspec-test.yaml"
 
 
 @dataclass

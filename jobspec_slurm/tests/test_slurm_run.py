@@ -347,3 +347,28 @@ print(json.dumps({{f"{{k[0]}}.{{k[1]}}": s.state.value for k, s in out.items()}}
     assert in_other_process("status")["long.0"] in ("pending", "running")
     assert in_other_process("cancel")["long.0"] in ("cancelled", "running")
     assert in_other_process("wait") == {"long.0": "cancelled", "quick.0": "completed"}
+
+
+def test_missing_cwd_fails_the_task_instead_of_running_in_tmp(transformer, context, tmp_path):
+    # Slurm's own --chdir falls back to /tmp when the directory is missing; we must not.
+    missing = str(tmp_path / "does-not-exist")
+    plan = plan_of(
+        {
+            "version": 1,
+            "tasks": [{"name": "top", "command": ["sh", "-c", "pwd > /tmp/jobspec-top-ran"],
+                       "attributes": {"cwd": missing}}],
+            "groups": [{"name": "g", "tasks": [
+                {"name": "step", "command": ["true"], "attributes": {"cwd": missing}},
+                {"name": "fine", "command": ["true"]},
+            ]}],
+        }
+    )
+    Path("/tmp/jobspec-top-ran").unlink(missing_ok=True)
+    handles = submit(transformer, plan, context)
+    final = transformer.wait(handles, context, timeout=WAIT)
+    assert final[("top", 0)].state is TaskState.FAILED
+    assert final[("g/step", 0)].state is TaskState.FAILED
+    assert final[("g/fine", 0)].state is TaskState.COMPLETED
+    assert not Path("/tmp/jobspec-top-ran").exists()
+    log = Path(handles[0].log).read_text()
+    assert "cannot enter the working directory" in log and missing in log

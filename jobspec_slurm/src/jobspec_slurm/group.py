@@ -148,14 +148,16 @@ def _function(i: int, inst: Instance, names: Names, context: RunContext, choices
             "return 1; }"
         )
     limit = task_limit(task)
+    # cd in the function (a subshell), not srun --chdir: a missing directory must fail the
+    # task, where Slurm would run it in /tmp instead; srun starts steps in its own cwd.
+    body.append(f"cd -- {shlex.quote(cwd)} || {{ _js_record {shlex.quote(key)} failed 1; "
+                "return 1; }")
     if task.local:
-        body.append(f"cd -- {shlex.quote(cwd)} || {{ _js_record {shlex.quote(key)} failed 1; "
-                    "return 1; }")
         body.append(f"_js_exec {shlex.quote(key)} {limit} {quote_argv(task.command)} "
                     f"> {shlex.quote(log)} 2>&1")
     else:
         srun = ["srun", "--exact", *resource_options(chosen(task, choices)),
-                f"--chdir={cwd}", f"--output={log}", "--"]
+                f"--output={log}", "--"]
         body.append(f"_js_exec {shlex.quote(key)} {limit} {quote_argv(srun + task.command)}")
     title = f"# {task.id} [{inst.index}]" + (" (local)" if task.local else "")
     return [title, f"_js_node_{i}() {{", *("    " + line for line in body), "}"]

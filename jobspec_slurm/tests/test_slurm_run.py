@@ -372,3 +372,29 @@ def test_missing_cwd_fails_the_task_instead_of_running_in_tmp(transformer, conte
     assert not Path("/tmp/jobspec-top-ran").exists()
     log = Path(handles[0].log).read_text()
     assert "cannot enter the working directory" in log and missing in log
+
+
+def test_first_resource_alternative_that_fits_is_chosen_at_submission(transformer, context):
+    plan = plan_of(
+        """
+        version: 1
+        resources:
+          huge: {type: node, count: 64}
+          small:
+            type: slot
+            count: 1
+            with: [{type: core, count: 2}]
+        tasks:
+        - name: flexible
+          resources: huge|small
+          command: ["sh", "-c", "echo cpus=$SLURM_CPUS_PER_TASK"]
+        """
+    )
+    rendered = transformer.render(plan, context)
+    assert "--nodes=64" in rendered.files["slurm/flexible.sh"].content  # render: the first
+    handles = submit(transformer, plan, context)
+    final = transformer.wait(handles, context, timeout=WAIT)
+    assert final[("flexible", 0)].state is TaskState.COMPLETED
+    script = (context.run_dir / "slurm" / "flexible.sh").read_text()
+    assert "--nodes=64" not in script and "--cpus-per-task=2" in script
+    assert "cpus=2" in Path(handles[0].log).read_text()

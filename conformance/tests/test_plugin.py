@@ -85,6 +85,22 @@ def test_unknown_transformer_is_a_usage_error_listing_the_known_ones(pytester):
     no_traceback(err)
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--conformance-golden", "g"], "add --conformance-mode render"),
+        (["--conformance-update-golden"], "needs --conformance-golden DIR"),
+        (["--conformance-option", "novalue"], "expected KEY=VALUE, found 'novalue'"),
+        (["--conformance-cases", "nowhere"], "is not a folder"),
+    ],
+)
+def test_option_mistakes_are_usage_errors(pytester, args, message):
+    result = pytester.runpytest_subprocess("--transformer", "local", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+    no_traceback(result.stderr.str())
+
+
 def test_broken_site_case_fails_collection_naming_file_and_line(pytester):
     site = pytester.mkdir("site")
     (site / "bad.jobspec-test.yaml").write_text(

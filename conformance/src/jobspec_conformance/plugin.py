@@ -117,6 +117,10 @@ def pytest_configure(config: pytest.Config) -> None:
     golden = config.getoption("conformance_golden")
     if config.getoption("conformance_update_golden") and not golden:
         raise pytest.UsageError("--conformance-update-golden needs --conformance-golden DIR")
+    if golden and config.getoption("conformance_mode") != "render":
+        raise pytest.UsageError(
+            "--conformance-golden compares rendered files: add --conformance-mode render"
+        )
     report = config.getoption("conformance_report")
     case_dirs = [Path(d).resolve() for d in config.getoption("conformance_cases")]
     for folder in case_dirs:

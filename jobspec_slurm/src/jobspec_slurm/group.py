@@ -31,13 +31,13 @@ from jobspec_core.transformer import RunContext, SubmissionUnit
 from .names import Names
 from .options import chosen, export_lines, quote_argv, resource_options, task_limit
 from .render import (
-    _sbatch_unit,
-    _source,
     cd_line,
     comment_lines,
     directives,
     fill,
     node_cwd,
+    sbatch_unit,
+    source_comment,
     stage_paths,
 )
 
@@ -212,7 +212,7 @@ def render_group(
         run_id_quoted=shlex.quote(context.run_id),
         group_id=group.id,
         instances=f"{len(instances)} task instance(s)",
-        source=_source(group),
+        source=source_comment(group),
         status_dir=names.status_dir(),
         status_dir_quoted=shlex.quote(str(names.status_dir())),
         comments="\n".join(comment_lines(group, plan)),
@@ -227,7 +227,7 @@ def render_group(
         after_any=" ".join(indices(inst.after_any) for inst in instances),
     )
     path = context.run_dir / names.script(group.id)
-    unit = _sbatch_unit(group, path, "allocation", len(instances))
+    unit = sbatch_unit(group, path, "allocation", len(instances))
     return script, unit, notes
 
 

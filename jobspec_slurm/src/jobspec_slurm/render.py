@@ -39,7 +39,21 @@ from .options import (
     time_minutes,
 )
 
-__all__ = ["render_plan", "load_template", "ScriptTemplate", "node_cwd", "stage_paths", "directives"]
+__all__ = [
+    "render_plan",
+    "render_task",
+    "load_template",
+    "fill",
+    "ScriptTemplate",
+    "node_cwd",
+    "stage_paths",
+    "directives",
+    "cd_line",
+    "comment_lines",
+    "source_comment",
+    "sbatch_unit",
+    "submission_order",
+]
 
 
 class ScriptTemplate(Template):
@@ -119,7 +133,7 @@ def comment_lines(node: PlanNode, plan: Plan) -> list[str]:
     return lines
 
 
-def _source(node: PlanNode) -> str:
+def source_comment(node: PlanNode) -> str:
     src = node.source
     where = src.file or "<string>"
     if src.line:
@@ -127,7 +141,7 @@ def _source(node: PlanNode) -> str:
     return f"from {where} ({src.path})" if src.path else f"from {where}"
 
 
-def _sbatch_unit(node: PlanNode, script: Path, kind: str, instances: int) -> SubmissionUnit:
+def sbatch_unit(node: PlanNode, script: Path, kind: str, instances: int) -> SubmissionUnit:
     argv = ["sbatch", "--parsable"]
     if node.depends_on:
         ids = ":".join(f"{{id:{dep}}}" for dep in node.depends_on)
@@ -169,7 +183,7 @@ def render_task(
         task_id_quoted=shlex.quote(task.id),
         instances=f"{task.replicas} instance(s)"
         + (" as one job array" if task.replicas > 1 else ""),
-        source=_source(task),
+        source=source_comment(task),
         status_dir=names.status_dir(),
         status_dir_quoted=shlex.quote(str(names.status_dir())),
         comments="\n".join(comment_lines(task, plan)),
@@ -184,7 +198,7 @@ def render_task(
     )
     path = context.run_dir / names.script(task.id)
     kind = "array" if task.replicas > 1 else "job"
-    return script, _sbatch_unit(task, path, kind, task.replicas)
+    return script, sbatch_unit(task, path, kind, task.replicas)
 
 
 def submission_order(nodes: list[PlanNode]) -> list[PlanNode]:

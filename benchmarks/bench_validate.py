@@ -105,9 +105,12 @@ def generate(n_tasks: int) -> str:
     return "\n".join(body) + "\n"
 
 
-def time_once(path: Path) -> tuple[float, float, float, int]:
-    """(load, validate, plan) seconds for one pass, and the number of tasks planned."""
+def time_once(path: Path) -> tuple[float, float, float, int, float]:
+    """(load, validate, plan) wall seconds for one pass, the number of tasks planned, and
+    the CPU seconds of the whole pass (``time.process_time``: what this process spent,
+    without the time it waited for a CPU on a busy machine)."""
     gc.collect()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     document = api.load(path)
     t1 = time.perf_counter()
@@ -117,7 +120,8 @@ def time_once(path: Path) -> tuple[float, float, float, int]:
         raise SystemExit(f"generated document is invalid: {problems[0].format()}")
     plan = build_plan(document.data, document.filename, document.locate)
     t3 = time.perf_counter()
-    return t1 - t0, t2 - t1, t3 - t2, sum(1 for _ in plan.tasks())
+    cpu = time.process_time() - c0
+    return t1 - t0, t2 - t1, t3 - t2, sum(1 for _ in plan.tasks()), cpu
 
 
 def yaml_parse_time(path: Path) -> float:
@@ -132,20 +136,22 @@ def yaml_parse_time(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def bench_sizes(directory: Path) -> dict[int, float]:
+def bench_sizes(directory: Path) -> dict[int, tuple[float, float]]:
+    """(best wall seconds, best CPU seconds) per size."""
     started = time.perf_counter()
     print("1. load + validate + plan (jobspec_core.api), best of several passes")
     print(
         f"   {'tasks':>8} {'file':>9} {'load':>8} {'validate':>9} {'plan':>8} "
-        f"{'total':>8} {'per task':>9} {'growth':>7} {'vs yaml.load':>12}"
+        f"{'total':>8} {'cpu':>8} {'cpu/task':>9} {'growth':>7} {'vs yaml.load':>12}"
     )
-    totals: dict[int, float] = {}
+    totals: dict[int, tuple[float, float]] = {}
     previous = None
     for n in SIZES:
         path = directory / f"bench-{n}.yaml"
         path.write_text(generate(n))
         passes = {1_000: 15, 10_000: 5}.get(n, 1)
         best = None
+        best_cpu = float("inf")
         # the yaml.load baseline only where it is cheap (at 100k it alone takes seconds)
         parse = min(yaml_parse_time(path) for _ in range(passes)) if n <= 10_000 else None
         # On a busy machine one slow pass of 100k can fake a growth: retry once, if the run
@@ -153,30 +159,32 @@ def bench_sizes(directory: Path) -> dict[int, float]:
         extra = 1
         while passes > 0:
             passes -= 1
-            load, validate, plan, planned = time_once(path)
+            load, validate, plan, planned, cpu = time_once(path)
+            best_cpu = min(best_cpu, cpu)
             if planned != n:
                 raise SystemExit(f"planned {planned} tasks, generated {n}")
             if best is None or load + validate + plan < sum(best):
                 best = (load, validate, plan)
             if not passes and previous and extra:
                 prev_n, prev_total = previous
-                slow = (sum(best) / prev_total) / (n / prev_n) > LINEAR_TOLERANCE
+                slow = (best_cpu / prev_total[1]) / (n / prev_n) > LINEAR_TOLERANCE
                 if slow and time.perf_counter() - started < 25:
                     passes, extra = 1, extra - 1
         total = sum(best)
-        totals[n] = total
+        totals[n] = (total, best_cpu)
         growth = ""
         if previous:
             prev_n, prev_total = previous
-            growth = f"{(total / prev_total) / (n / prev_n):6.2f}x"
+            growth = f"{(best_cpu / prev_total[1]) / (n / prev_n):6.2f}x"
         size = path.stat().st_size / 1024
         print(
             f"   {n:>8,} {size:>7.0f}KB {best[0]:>7.3f}s {best[1]:>8.3f}s {best[2]:>7.3f}s "
-            f"{total:>7.3f}s {total / n * 1e6:>7.1f}us {growth:>7} "
+            f"{total:>7.3f}s {best_cpu:>7.3f}s {best_cpu / n * 1e6:>7.1f}us {growth:>7} "
             + (f"{total / parse:>11.2f}x" if parse else f"{'-':>12}")
         )
-        previous = (n, total)
-    print("   growth = (time ratio) / (size ratio) from the previous size; 1.00 is linear")
+        previous = (n, totals[n])
+    print("   load, validate, plan, total: wall clock; cpu: CPU time of the pass (best pass)")
+    print("   growth = (CPU time ratio) / (size ratio) from the previous size; 1.00 is linear")
     print("   vs yaml.load = total / a plain yaml.load of the same file (PyYAML, with libyaml")
     print("   if available), measured in this run: a baseline under the same machine load")
     return totals
@@ -249,16 +257,18 @@ def main() -> int:
         if args.profile:
             profile(args.profile, directory)
 
-    per_task = [totals[n] / n for n in SIZES]
+    per_task = [totals[n][1] / n for n in SIZES]
+    wall_10k, cpu_10k = totals[10_000]
     worst_growth = max(b / a for a, b in zip(per_task, per_task[1:], strict=False))
     verdicts = [
         (
-            f"10k tasks in {totals[10_000]:.3f} s",
-            totals[10_000] <= GOAL_10K_SECONDS,
+            f"10k tasks in {cpu_10k:.3f} s of CPU ({wall_10k:.3f} s wall clock"
+            + (", the rest was waiting for a CPU)" if wall_10k > 1.2 * cpu_10k else ")"),
+            cpu_10k <= GOAL_10K_SECONDS,
             f"<= {GOAL_10K_SECONDS} s",
         ),
         (
-            f"per-task cost grows at most {worst_growth:.2f}x per size step",
+            f"per-task CPU cost grows at most {worst_growth:.2f}x per size step",
             worst_growth <= LINEAR_TOLERANCE,
             f"linear (<= {LINEAR_TOLERANCE}x)",
         ),

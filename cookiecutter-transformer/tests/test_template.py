@@ -182,6 +182,26 @@ def test_jobspec_transform_renders_an_example(venv, baked, tmp_path, kind, expec
 
 
 @pytest.mark.slow
+def test_every_example_renders_or_is_refused_clearly(venv, tmp_path):
+    examples = sorted((REPO / "spec" / "examples").glob("*.yaml"))
+    if not examples:
+        pytest.skip("spec/examples holds no example")
+    rendered = 0
+    for source in examples:
+        out = tmp_path / source.stem
+        done = run(["jobspec", "transform", "-t", KINDS["pbs"], source, "-o", out], env=venv)
+        if done.returncode == 0:
+            rendered += 1
+            for script in out.rglob("*.sh"):
+                assert run(["sh", "-n", script]).returncode == 0, script
+        else:  # a feature it does not declare: named, exit 2, no traceback
+            assert done.returncode == 2, (source, done.stderr)
+            assert "does not support" in done.stderr, (source, done.stderr)
+            assert "Traceback" not in done.stderr
+    assert rendered >= len(examples) - 1, f"only {rendered} of {len(examples)} examples render"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_render_mode_conformance_passes_with_no_edits(venv, tmp_path, kind):
     report = tmp_path / "report.json"

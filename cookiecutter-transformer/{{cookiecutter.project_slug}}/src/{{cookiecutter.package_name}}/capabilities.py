@@ -28,13 +28,13 @@ CAPABILITIES: frozenset[str] = frozenset(
         "resources",  # slots, cores, gpus and memory become scheduler directives/arguments
         "resources.named",  # named blocks are resolved by the planner already
         "resources.alternatives",  # the first that fits scheduler.LARGEST_NODE
+        "resources.gpu",  # gpus per slot become directives (the stand-in has no gpus to give)
         "groups",  # a top-level group is one job; its tasks run inside it (script.py)
         "groups.nested",  # a group inside a group runs inside the same job
         "groups.depends_on",  # tasks inside a group wait for their siblings' records
         "local",  # local: true entries are barriers in document order inside the job
         "passthrough",  # {{ cookiecutter.transformer_name }}.KEY: VALUE becomes a scheduler option
         # Not done yet (the conformance suite skips their cases):
-        # "resources.gpu"     -> GPU directives are rendered; declare it once GPU jobs run
         # "attributes.watch"  -> streaming a task's output live while it runs
     }
 )

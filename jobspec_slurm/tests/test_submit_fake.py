@@ -28,7 +28,8 @@ echo $((100 + n))
 FAKE_RECORDER = """#!/bin/sh
 echo "$@" >> "{dir}/{name}.calls"
 cat "{dir}/{name}.out" 2>/dev/null
-exit 0
+cat "{dir}/{name}.err" >&2 2>/dev/null
+exit $(cat "{dir}/{name}.rc" 2>/dev/null || echo 0)
 """
 
 
@@ -215,3 +216,23 @@ def test_handles_survive_a_json_round_trip(ctx, fake):
     handles = go("version: 1\ntasks:\n- {name: t, replicas: 2, command: [x]}", ctx)
     again = [TaskHandle.from_dict(h.to_dict()) for h in handles]
     assert again == handles
+
+
+def test_jobs_forgotten_by_the_controller_are_read_from_jobcomp(ctx, fake, tmp_path, monkeypatch):
+    handles = go("version: 1\ntasks:\n- {name: arr, replicas: 2, command: [x]}", ctx)
+    (fake / "squeue.err").write_text("slurm_load_jobs error: Invalid job id specified\n")
+    (fake / "squeue.rc").write_text("1\n")
+    jobcomp = tmp_path / "jobcomp.txt"
+    jobcomp.write_text(
+        "JobId=101 UserId=root(0) Name=arr JobState=COMPLETED ArrayJobId=101 ArrayTaskId=1 "
+        "ExitCode=0:0\n"
+        "JobId=102 UserId=root(0) Name=arr JobState=CANCELLED ArrayJobId=101 ArrayTaskId=0 "
+        "ExitCode=0:0\n"
+    )
+    conf = tmp_path / "slurm.conf"
+    conf.write_text(f"JobCompType=jobcomp/filetxt\nJobCompLoc={jobcomp}  # job records\n")
+    monkeypatch.setenv("SLURM_CONF", str(conf))
+    statuses = SlurmTransformer().status(handles, ctx)
+    assert statuses[("arr", 0)].state is TaskState.CANCELLED
+    assert statuses[("arr", 1)].state is TaskState.COMPLETED
+    assert len(calls(fake, "scontrol")) == 1  # asked once, before the completion records

@@ -176,6 +176,9 @@ class ApiDriver(Driver):
         return Capacity.of_totals(up.nnodes, up.ncores, up.ngpus)
 
     def create_archive(self, argv: list[str]) -> None:
-        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            raise BackendError(f"Flux: cannot run {argv[0]} for staging: {exc}") from exc
         if proc.returncode != 0:
             raise Refused(f"{' '.join(argv)}: {proc.stderr.strip()}")

@@ -40,7 +40,7 @@ def timed(argv: list[str], env: dict[str, str] | None = None, stdin: bytes | Non
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each; the median counts")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each; the median counts")
     args = parser.parse_args()
     n, cpus = args.tasks, os.cpu_count() or 1
 

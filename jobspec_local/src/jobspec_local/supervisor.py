@@ -79,7 +79,8 @@ class Supervisor(Scheduler):
         self.pending_events: list[list[Any]] = []
         self.services: dict[int, list[int]] = {}  # group number -> process groups left
         self.env_base = dict(os.environ)
-        self._which: dict[tuple[str, str], str | None] = {}
+        self._which: dict[tuple[str, str, str | None], str | None] = {}
+        self._envs: dict[int, dict[str, str]] = {}
         self._cwd: str | None = None
         (self.run_dir / "logs").mkdir(exist_ok=True)
         self.events_fd = os.open(
@@ -121,10 +122,12 @@ class Supervisor(Scheduler):
 
     def spawn(self, inst: Inst) -> None:
         node, s = inst.node, inst.node.spec
-        env = self.env_base.copy()
-        env.update(s["env"])
-        env.update(s["portable"])
+        env = self._envs.get(node.n)
+        if env is None:  # one environment per task; only the index differs per replica
+            env = self._envs[node.n] = {**self.env_base, **s["env"], **s["portable"]}
         env["JOBSPEC_TASK_INDEX"] = str(inst.index)
+        if inst.index == len(node.insts) - 1:  # replicas start in order: the last one frees it
+            del self._envs[node.n]
         argv = s["argv"]
         now = time.time()
         cwd = s["cwd"]

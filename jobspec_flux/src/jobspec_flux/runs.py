@@ -223,7 +223,27 @@ def _group_dump(layout: Layout, group_id: str) -> dict[int, dict[str, Any]] | No
         return None
 
 
-def _inner_status(handle: TaskHandle, top: TaskStatus, layout: Layout) -> TaskStatus:
+class _GroupFiles:
+    """The record and dump of each group, read at most once per status call."""
+
+    def __init__(self, layout: Layout):
+        self.layout = layout
+        self._records: dict[str, tuple[dict[str, list[int]], dict[str, str]]] = {}
+        self._dumps: dict[str, dict[int, dict[str, Any]] | None] = {}
+
+    def record(self, group_id: str) -> tuple[dict[str, list[int]], dict[str, str]]:
+        if group_id not in self._records:
+            self._records[group_id] = _group_record(self.layout, group_id)
+        return self._records[group_id]
+
+    def dump(self, group_id: str) -> dict[int, dict[str, Any]] | None:
+        if group_id not in self._dumps:
+            self._dumps[group_id] = _group_dump(self.layout, group_id)
+        return self._dumps[group_id]
+
+
+def _inner_status(handle: TaskHandle, top: TaskStatus, files: _GroupFiles) -> TaskStatus:
+    layout = files.layout
     parent = handle.data["parent"]
     marker = _marker(layout, handle.task_id, handle.index)
     started = marker.get("start_time")
@@ -231,13 +251,13 @@ def _inner_status(handle: TaskHandle, top: TaskStatus, layout: Layout) -> TaskSt
         rc = int(marker["end"]) if marker["end"].lstrip("-").isdigit() else None
         state = TaskState.COMPLETED if rc == 0 else TaskState.FAILED
         return TaskStatus(state, rc, None, started, marker.get("end_time"))
-    jobs, never = _group_record(layout, parent)
+    jobs, never = files.record(parent)
     if handle.task_id in never:
         reason = never[handle.task_id]
         if "dependency" in reason.lower() or "never ran" in reason or "did not succeed" in reason:
             return TaskStatus(TaskState.NEVER_RUN, reason=reason)
         return TaskStatus(TaskState.FAILED, reason=f"Flux refused the submission: {reason}")
-    dump = _group_dump(layout, parent)
+    dump = files.dump(parent)
     if dump is not None:
         job = None
         if "start" in marker:
@@ -282,12 +302,13 @@ def run_status(
             else TaskStatus(TaskState.LOST, reason=f"Flux no longer knows job {job}")
         )
     out: dict[tuple[str, int], TaskStatus] = {}
+    files = _GroupFiles(layout)
     for handle in handles:
         kind = handle.data.get("kind")
         if kind == "never" or not handle.native_id:
             out[handle.key] = TaskStatus(TaskState.NEVER_RUN, reason=handle.data.get("reason"))
         elif kind == "inner":
-            out[handle.key] = _inner_status(handle, tops[int(handle.native_id)], layout)
+            out[handle.key] = _inner_status(handle, tops[int(handle.native_id)], files)
         else:
             out[handle.key] = tops[int(handle.native_id)]
     return out

@@ -324,6 +324,27 @@ def test_resource_alternative_that_fits_is_chosen(api, context):
     assert job["ncores"] == 2
 
 
+def test_watch_streams_output_and_keeps_the_log(api, context, capfd):
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+          - name: watched
+            attributes: {watch: true}
+            command: "echo first; sleep 1; echo second"
+          - name: after
+            depends_on: [watched]
+            command: ["true"]
+        """
+    )
+    handles, statuses = run(plan, context, api)
+    assert {s.state for s in statuses.values()} == {TaskState.COMPLETED}
+    out = capfd.readouterr().out
+    assert "[watched] first" in out and "[watched] second" in out
+    log = next(h.log for h in handles if h.task_id == "watched")
+    assert Path(log).read_text() == "first\nsecond\n"
+
+
 def test_replicas_100_is_one_flux_submit_call(flux_instance, context, tmp_path):
     """Counts real calls through a logging shim in front of the real flux."""
     real = subprocess.run(["sh", "-c", "command -v flux"], capture_output=True, text=True,

@@ -6,13 +6,15 @@ arguments, checked with Flux's own validator (``flux.job.validate_jobspec``), su
 Replicas: the API has no ``--cc``; one jobspec per replica is submitted asynchronously (all
 in flight at once), each with ``FLUX_JOB_CC`` set as flux-submit(1) does. The environment is
 this process's, like the CLI's default, plus nothing else: the launcher sets the task's own.
-``flux archive create`` has no Python API in 0.88, so staging runs the command.
+``flux archive create`` has no Python API in 0.88, so staging runs the command. ``watch``
+streams each job's output with ``flux.job.output_watch_lines`` until the job ends.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -138,7 +140,22 @@ class ApiDriver(Driver):
         if error is not None:
             self.cancel(ids)
             raise Refused(error)
+        if request.watch:
+            self._watch(request.node_id, ids)
         return ids
+
+    def _watch(self, node_id: str, ids: Sequence[int]) -> None:
+        """Stream the jobs' output to stdout, prefixed by the task id, until they end (what
+        ``flux submit --watch`` does on the CLI path)."""
+        import flux.job
+
+        for job in ids:
+            try:
+                for _stream, line in flux.job.output_watch_lines(self.handle, job):
+                    sys.stdout.write(f"[{node_id}] {line}\n")
+                    sys.stdout.flush()
+            except OSError:
+                continue  # the job never started: its status says why
 
     def query(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         import flux.job

@@ -7,8 +7,7 @@ and cancel go through one of two drivers:
   Flux's own validator, submitted with ``flux.job.submit_async``; chosen when ``import flux``
   works and ``FLUX_URI`` is set;
 * ``cli`` (:mod:`jobspec_flux.cli_backend`): the ``flux`` command; chosen otherwise, and
-  for a plan with ``watch`` on a top-level task (``flux submit --watch`` streams it) or a
-  ``flux.requires`` constraint (parsed by the CLI).
+  for a plan with a ``flux.requires`` constraint (parsed by the CLI).
 
 Force one with the transformer option ``api=python|cli`` (``RunContext.options``) or the
 environment variable ``JOBSPEC_FLUX_API``. Each handle records the driver that submitted it;
@@ -21,7 +20,7 @@ import os
 from collections.abc import Sequence
 
 from jobspec_core.errors import BackendError
-from jobspec_core.plan import Plan, PlanTask
+from jobspec_core.plan import Plan
 from jobspec_core.transformer import (
     RunContext,
     Submission,
@@ -109,8 +108,6 @@ class FluxTransformer(Transformer):
         choice = self._choice(context, handles)
         forced = context.options.get("api") or os.environ.get(API_ENV)
         if plan is not None and choice != "cli" and forced in (None, "auto"):
-            if any(t.attributes.watch for t in plan.children if isinstance(t, PlanTask)):
-                choice = "cli"  # flux submit --watch streams the output
             if any("requires" in n.attributes.passthrough.get("flux", {}) for n, _ in plan.walk()):
                 choice = "cli"  # constraints need the CLI's --requires parser
         if choice == "python":

@@ -57,6 +57,12 @@ _TASK_KEYS = {
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+_NUL_MESSAGE = (
+    "{what} contains a NUL byte, which no process argument or environment can carry; "
+    "expected text without NUL"
+)
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
@@ -359,6 +365,12 @@ class _Checker:
                     "a local task takes no resources: it runs inside the allocation of its group",
                     "local-resources",
                 )
+        command = entry.get("command")
+        words = [command] if isinstance(command, str) else _as_list(command)
+        for i, word in enumerate(words):
+            if isinstance(word, str) and "\x00" in word:
+                where = path + ("command",) if isinstance(command, str) else path + ("command", i)
+                self.add(where, _NUL_MESSAGE.format(what="a command"), "nul-byte")
         self.check_node_common(entry, path)
 
     def check_node_common(self, node: dict, path: DocPath) -> None:
@@ -390,7 +402,13 @@ class _Checker:
                 parse_duration(attrs["duration"])
             except DurationError as exc:
                 self.add(path + ("duration",), str(exc), "bad-duration")
-        for key in _as_dict(attrs.get("environment")):
+        for key, text in _as_dict(attrs.get("environment")).items():
+            if isinstance(text, str) and "\x00" in text:
+                self.add(
+                    path + ("environment", key),
+                    _NUL_MESSAGE.format(what="an environment value"),
+                    "nul-byte",
+                )
             if isinstance(key, str) and key.startswith(RESERVED_ENV_PREFIX):
                 self.add(
                     path + ("environment", key),

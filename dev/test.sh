@@ -67,7 +67,8 @@ if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
     if env_lines=$(python3 -m jobspec_slurm.testing.cluster start --dir "$SLURM_DIR"); then
         eval "$env_lines"
         pytest_step "conformance: slurm (run)" "$CONF_DIR" -p no:cacheprovider \
-            --transformer slurm --conformance-report "$REPORTS/slurm-run.json"
+            --transformer slurm --conformance-report "$REPORTS/slurm-run.json" \
+            --conformance-duration-slack 120 --conformance-timeout 300
         python3 -m jobspec_slurm.testing.cluster stop --dir "$SLURM_DIR"
         unset SLURM_CONF
     else

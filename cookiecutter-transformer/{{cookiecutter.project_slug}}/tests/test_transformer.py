@@ -179,3 +179,18 @@ tasks:
     assert (chosen.name, note) == ("huge", None)
     chosen, note = native.choose_alternative(resources, native.NodeShape(cores=1))
     assert chosen.name == "huge" and "no alternative fits" in note
+
+
+def test_a_job_whose_processes_died_is_reported_ended_not_running(context):
+    import signal
+
+    transformer, _, _, handles = submit(THREE_JOBS, context)
+    wait_for(transformer, handles[:1], context, {TaskState.RUNNING})
+    # Kill the first job's whole session at once, as a crashed node would: nothing records.
+    job = context.run_dir / ".localsched" / handles[0].native_id.split(".")[0]
+    sid = int((job / "pid").read_text().split()[0])
+    os.killpg(sid, signal.SIGKILL)
+    final = wait_for(transformer, handles[:1], context, {TaskState.FAILED, TaskState.LOST})
+    assert final[("first", 0)].state in (TaskState.FAILED, TaskState.LOST)
+    assert handles[0].native_id in final[("first", 0)].reason
+    transformer.cancel(handles, context)

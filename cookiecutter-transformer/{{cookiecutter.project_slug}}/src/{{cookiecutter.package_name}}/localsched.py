@@ -18,10 +18,11 @@ uses, and it answers in that program's shape:
 
 Jobs live in ``./.localsched/N/`` of the directory it runs in (the transformer runs every
 scheduler command in the run directory): ``script`` (a copy, as schedulers keep one),
-``after``, ``pid`` (the job's executor, leader of its own session), ``state`` (queued,
-held, running, done, cancelled, never) and ``exit``. A job starts once every job it waits
-for is done with exit code 0; when one of them ends otherwise the job is never started and
-shows as held for ever, as a real scheduler's would: the transformer notices and cancels it.
+``after``, ``pid`` (the job's executor, leader of its own session, and its start time),
+``state`` (queued, held, running, done, cancelled, never) and ``exit``. A job starts once
+every job it waits for is done with exit code 0; when one of them ends otherwise the job is
+never started and shows as held for ever, as a real scheduler's would: the transformer
+notices and cancels it.
 Cancelling sends SIGTERM to every process of the job's session, then SIGKILL.
 """
 
@@ -64,13 +65,20 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _alive(pid: int) -> bool:
-    """The process exists and is not a zombie."""
+def _started(pid: int) -> str | None:
+    """The start time of process ``pid`` (clock ticks since boot), or ``None`` when it is
+    gone or a zombie: with the pid it names one process, even after the pid is reused."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
-        return False
-    return fields[0] not in ("Z", "X")
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
+
+
+def _alive(job: Path) -> bool:
+    """The job's executor is still the process that was started for it."""
+    pid, _, started = (_read(job / "pid") or "").partition(" ")
+    return bool(pid) and _started(int(pid)) == started
 
 
 def _session(sid: int) -> list[int]:
@@ -97,8 +105,7 @@ def view(job: Path) -> tuple[str, int | None]:
     """``(state, exit code)`` of a job; ``lost`` when its executor died without a word."""
     state = _read(job / "state") or "queued"
     code = _read(job / "exit")
-    pid = _read(job / "pid")
-    if state in _ACTIVE and pid and not _alive(int(pid)):
+    if state in _ACTIVE and (job / "pid").exists() and not _alive(job):
         state = _read(job / "state") or "lost"  # it may have just finished
         if state in _ACTIVE:
             state = "lost"
@@ -132,7 +139,7 @@ def submit(script: bytes, after: list[str], request: dict) -> str:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    _write(job / "pid", str(proc.pid))
+    _write(job / "pid", f"{proc.pid} {_started(proc.pid)}")
     return str(number)
 
 
@@ -175,8 +182,8 @@ def cancel(job: Path) -> None:
     if state not in _ACTIVE and state != "never":
         return
     (job / "cancelled").touch()
-    pid = int(_read(job / "pid") or 0)
-    if pid:
+    pid = int((_read(job / "pid") or "0").split()[0])
+    if pid:  # the job's processes keep its session id even if the executor is gone
         for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
             members = _session(pid)
             for member in members:

@@ -46,7 +46,9 @@ def fake(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path, fake: Path) -> RunContext:
+def ctx(tmp_path: Path, fake: Path, monkeypatch) -> RunContext:
+    # never the session's real cluster: its job completion file has real job ids
+    monkeypatch.setenv("SLURM_CONF", str(tmp_path / "no-slurm.conf"))
     work = tmp_path / "work"
     work.mkdir()
     options = {name: str(fake / name) for name in ("sbatch", "scancel", "squeue", "scontrol",

@@ -91,10 +91,13 @@ def test_a_submission_refused_part_way_cancels_what_was_submitted(context, tmp_p
     assert {s.state for s in final.values()} == {TaskState.CANCELLED}
 
 
-def test_status_works_from_a_fresh_instance_with_stored_handles(context):
+def test_status_works_from_a_fresh_instance_with_stored_handles(context, monkeypatch):
     transformer, _, _, handles = submit(THREE_JOBS.replace('"30"', '"0"'), context)
     stored = [h.to_dict() for h in handles]  # what the run store keeps
     again = [TaskHandle.from_dict(d) for d in stored]
+    # Another shell, another environment: the handles still reach the jobs' scheduler.
+    monkeypatch.setenv("{{ cookiecutter.__env_prefix }}_SCHEDULER", "native")
+    monkeypatch.setenv("{{ cookiecutter.__env_prefix }}_STATUS", "/nonexistent/status-command")
     final = Transformer().wait(again, context, timeout=20)
     assert {s.state for s in final.values()} == {TaskState.COMPLETED}
     assert all(s.exit_code == 0 for s in final.values())

@@ -151,6 +151,9 @@ class {{ cookiecutter.__class_name }}(Transformer):
 
     def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
         ids: dict[str, str] = {}
+        # status and cancel may run in another process, with another environment: the
+        # handles remember the commands that reach the scheduler these jobs went to.
+        reach = {verb: commands(context)[verb] for verb in ("status", "cancel")}
         handles: list[TaskHandle] = []
         by_node = {job.node.id: job for job in jobs(plan)}
         records, logs = records_dir(context.run_dir), logs_dir(context.run_dir)
@@ -195,13 +198,25 @@ class {{ cookiecutter.__class_name }}(Transformer):
                                 "record": str(records / f"{slug}.{index}"),
                                 "after": after,
                                 "duration": task.attributes.duration,
+                                "commands": reach,
                             },
                         )
                     )
         return handles
 
-    def _query(self, job_ids: list[str], context: RunContext) -> dict[str, NativeStatus]:
-        argv = commands(context)["status"] + job_ids
+    @staticmethod
+    def _command(verb: str, handles: Sequence[TaskHandle], context: RunContext) -> list[str]:
+        """The ``verb`` command recorded in the handles at submission (else the current one)."""
+        for handle in handles:
+            recorded = handle.data.get("commands", {}).get(verb)
+            if recorded:
+                return list(recorded)
+        return commands(context)[verb]
+
+    def _query(
+        self, job_ids: list[str], handles: Sequence[TaskHandle], context: RunContext
+    ) -> dict[str, NativeStatus]:
+        argv = self._command("status", handles, context) + job_ids
         done = self._run("status", argv, context)
         try:
             return scheduler.parse_status(
@@ -218,7 +233,7 @@ class {{ cookiecutter.__class_name }}(Transformer):
         self, handles: Sequence[TaskHandle], context: RunContext
     ) -> dict[tuple[str, int], TaskStatus]:
         job_ids = sorted({h.native_id for h in handles})
-        native = self._query(job_ids, context) if job_ids else {}
+        native = self._query(job_ids, handles, context) if job_ids else {}
         by_task: dict[str, list[TaskHandle]] = {}
         for handle in handles:
             by_task.setdefault(handle.task_id, []).append(handle)
@@ -250,7 +265,7 @@ class {{ cookiecutter.__class_name }}(Transformer):
             pending = native.get(job_id, NativeStatus(JobState.UNKNOWN)).state is JobState.PENDING
             if pending and all(out[h.key].state is TaskState.NEVER_RUN for h in mine):
                 stuck.append(job_id)
-        self._cancel_jobs(stuck, context)
+        self._cancel_jobs(stuck, handles, context)
         return out
 
     def _instance_status(
@@ -314,10 +329,13 @@ class {{ cookiecutter.__class_name }}(Transformer):
                 interval = min(interval, max(0.0, deadline - time.monotonic()))
             time.sleep(interval)
 
-    def _cancel_jobs(self, job_ids: list[str], context: RunContext) -> None:
+    def _cancel_jobs(
+        self, job_ids: list[str], handles: Sequence[TaskHandle], context: RunContext
+    ) -> None:
         if job_ids:
             # Cancelling a job that already ended is not an error for us: ignore the code.
-            self._run("cancel", commands(context)["cancel"] + job_ids, context)
+            argv = self._command("cancel", handles, context) + job_ids
+            self._run("cancel", argv, context)
 
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
         job_ids = set()
@@ -327,4 +345,4 @@ class {{ cookiecutter.__class_name }}(Transformer):
                 base.parent.mkdir(parents=True, exist_ok=True)
                 base.with_name(base.name + ".cancelled").touch()
                 job_ids.add(handle.native_id)
-        self._cancel_jobs(sorted(job_ids), context)
+        self._cancel_jobs(sorted(job_ids), handles, context)

@@ -7,12 +7,14 @@ the Flux version it ran on.
 Starts ``flux start --test-size=4`` around ``python3 -m pytest --transformer flux
 --conformance-report OUT_DIR/flux-run-<version>.json`` (run from an empty directory, so the
 installed plugin and its shipped cases are what runs), then adds the Flux version to the
-JSON (key ``scheduler``) and to the top of the Markdown report. Exits with pytest's code.
+JSON (key ``scheduler``, with the driver used) and to the top of the Markdown report.
+``JOBSPEC_FLUX_API=cli`` runs it through the command-line driver. Exits with pytest's code.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,13 +39,27 @@ def main() -> int:
              "--conformance-report", str(report)],
             cwd=empty, check=False,
         ).returncode
-    stamp = {"name": "flux-core", "version": version, "instance": "flux start --test-size=4"}
+    driver = os.environ.get("JOBSPEC_FLUX_API") or "auto"
+    if driver == "auto":
+        try:
+            import flux.job  # noqa: F401
+
+            driver = "python (auto: flux-python imports and FLUX_URI is set)"
+        except Exception:  # noqa: BLE001
+            driver = "cli (auto: flux-python does not import)"
+    stamp = {
+        "name": "flux-core",
+        "version": version,
+        "instance": "flux start --test-size=4",
+        "driver": driver,
+    }
     data = json.loads(report.read_text())
     data["scheduler"] = stamp
     report.write_text(json.dumps(data, indent=2) + "\n")
     md = report.with_suffix(".md")
     lines = md.read_text().splitlines()
-    lines.insert(2, f"- scheduler: flux-core {version} (`flux start --test-size=4`)")
+    lines.insert(2, f"- scheduler: flux-core {version} (`flux start --test-size=4`), "
+                    f"jobspec-flux driver: {driver}")
     md.write_text("\n".join(lines) + "\n")
     print(f"report: {report} and {md} (flux-core {version})")
     return code

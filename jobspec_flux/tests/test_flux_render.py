@@ -314,3 +314,36 @@ def test_transform_cli_works_without_flux(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert (out / "submit.sh").exists() and (out / "tasks" / "sim.sh").exists()
+
+
+def test_braced_cwd_of_replicas_is_left_to_the_launcher(context):
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+          - name: t
+            replicas: 2
+            command: ["pwd"]
+            attributes: {cwd: "dir{x}"}
+        """
+    )
+    sub = FluxTransformer().render(plan, context)
+    assert not any(a.startswith("--cwd") for a in sub.units[0].argv)
+    assert f"cd '{context.workdir}/dir{{x}}'" in sub.files["tasks/t.sh"].content
+
+
+def test_braced_passthrough_value_of_replicas_is_refused(context):
+    from jobspec_core.errors import InvalidJobspec
+
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+          - name: t
+            replicas: 2
+            command: ["true"]
+            attributes: {flux.setattr.user.x: "{y}"}
+        """
+    )
+    with pytest.raises(InvalidJobspec, match="--cc"):
+        FluxTransformer().render(plan, context)

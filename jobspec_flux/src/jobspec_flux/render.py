@@ -103,7 +103,7 @@ class _Renderer(BatchScripts):
         for where in (str(context.run_dir), str(context.workdir)):
             if _BRACES.search(where):
                 raise self._error(
-                    f"the run directory {where!r} contains {{ or }}, which Flux treats as a "
+                    f"the run or work directory {where!r} contains {{ or }}, which Flux treats as a "
                     "template in --output and --cc arguments; expected a path without braces"
                 )
 
@@ -213,8 +213,11 @@ class _Renderer(BatchScripts):
         return Capacity.of_totals(nodes, cores, gpus)
 
     def _check_cc_safe(self, node: PlanNode, request: JobRequest) -> None:
-        # With --cc, flux-submit(1) formats every argument with str.format ({cc}).
-        words = [request.cwd, *(str(v) for _, v in request.options)]
+        # With --cc, flux-submit(1) formats every argument with str.format ({cc}). A working
+        # directory with braces is left to the launcher's cd; other values cannot be passed.
+        if _BRACES.search(request.cwd):
+            request.cwd = ""
+        words = [str(v) for _, v in request.options]
         words += [f"{k}={v}" for k, v in {**request.setattr, **request.setopt}.items()]
         for word in words:
             if _BRACES.search(word):

@@ -14,7 +14,9 @@ exit means (:class:`CommandResult` carries it).
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
@@ -70,10 +72,21 @@ class CommandResult:
 
 
 def executable(name: str, options: Mapping[str, str] | None = None) -> str:
-    """The executable to run for ``name`` (``sbatch``...): option, then env, then PATH."""
+    """The executable to run for ``name`` (``sbatch``...): option, then env, then PATH
+    (resolved here to an absolute path: exec'ing a bare name makes the child try every
+    PATH entry in turn, a measurable part of a 4 ms sbatch)."""
     if options and options.get(name):
-        return options[name]
-    return os.environ.get(f"JOBSPEC_SLURM_{name.upper()}") or name
+        chosen = options[name]
+    else:
+        chosen = os.environ.get(f"JOBSPEC_SLURM_{name.upper()}") or name
+    if "/" in chosen:
+        return chosen
+    return _on_path(chosen, os.environ.get("PATH", os.defpath)) or chosen
+
+
+@functools.lru_cache(maxsize=64)
+def _on_path(name: str, path: str) -> str | None:
+    return shutil.which(name, path=path)
 
 
 def slurm_conf_in_use() -> str:

@@ -123,6 +123,9 @@ groups:
       - name: iafter
         depends_on: [ibad]
         command: ["touch", "iafter.ran"]
+      - name: islow
+        command: ["sleep", "60"]
+        attributes: {duration: 2}
 """
 
 
@@ -161,6 +164,8 @@ def test_failures_timeouts_and_dependents_never_run(api, context):
     assert got[("missing", 0)] == (TaskState.FAILED, 127)
     assert got[("g/ibad", 0)] == (TaskState.FAILED, 4)
     assert got[("g/iafter", 0)][0] is TaskState.NEVER_RUN
+    # read from the group's end-of-script `flux jobs -a --json` dump (no end marker)
+    assert got[("g/islow", 0)] == (TaskState.TIMEOUT, 142)
     assert not (context.workdir / "after-bad.ran").exists()
     assert not (context.workdir / "iafter.ran").exists()
 

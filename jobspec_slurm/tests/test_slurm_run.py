@@ -398,3 +398,43 @@ def test_first_resource_alternative_that_fits_is_chosen_at_submission(transforme
     script = (context.run_dir / "slurm" / "flexible.sh").read_text()
     assert "--nodes=64" not in script and "--cpus-per-task=2" in script
     assert "cpus=2" in Path(handles[0].log).read_text()
+
+
+def test_jobs_that_left_squeue_are_found_in_job_completion_records(
+    transformer, tmp_path, monkeypatch
+):
+    # A cluster of its own that forgets finished jobs after 2 s (MinJobAge): then only the
+    # jobcomp/filetxt records know how a job that never ran (no status record) ended.
+    from jobspec_core.transformer import RunContext
+    from jobspec_slurm.testing.cluster import LocalSlurmCluster
+
+    cluster = LocalSlurmCluster(tmp_path / "forgetful", min_job_age=2)
+    cluster.start()
+    try:
+        monkeypatch.setenv("SLURM_CONF", cluster.env["SLURM_CONF"])
+        work = tmp_path / "work"
+        work.mkdir()
+        context = RunContext("forget", tmp_path / "run", work)
+        plan = plan_of(
+            """
+            version: 1
+            tasks:
+            - {name: quick, command: ["true"]}
+            - {name: long, command: [sleep, "300"]}
+            - {name: after, depends_on: [long], command: ["true"]}
+            """
+        )
+        handles = submit(transformer, plan, context)
+        transformer.wait(handles[:1], context, timeout=WAIT)
+        transformer.cancel(handles[1:], context)
+        deadline = time.monotonic() + 60
+        jobs = sorted({h.data["job"] for h in handles})
+        while cluster.run(["squeue", "-h", "-t", "all", "-j", ",".join(jobs)]).stdout.strip():
+            assert time.monotonic() < deadline, "jobs never left squeue"
+            time.sleep(1)
+        statuses = transformer.status(handles, context)
+        assert statuses[("quick", 0)].state is TaskState.COMPLETED
+        assert statuses[("long", 0)].state is TaskState.CANCELLED
+        assert statuses[("after", 0)].state is TaskState.CANCELLED
+    finally:
+        cluster.stop()

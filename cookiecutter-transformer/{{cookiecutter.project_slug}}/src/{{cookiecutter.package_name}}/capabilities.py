@@ -34,7 +34,7 @@ CAPABILITIES: frozenset[str] = frozenset(
         "groups.depends_on",  # tasks inside a group wait for their siblings' records
         "local",  # local: true entries are barriers in document order inside the job
         "passthrough",  # {{ cookiecutter.transformer_name }}.KEY: VALUE becomes a scheduler option
-        # Not done yet (the conformance suite skips their cases):
-        # "attributes.watch"  -> streaming a task's output live while it runs
+        "attributes.watch",  # each instance's log is written live at TaskHandle.log, which
+        # `jobspec run` follows and prints (the run directory is shared with the nodes)
     }
 )

@@ -3,14 +3,10 @@ deliberately wrong transformers through a real ``jobspec`` entry point."""
 
 from __future__ import annotations
 
-import json
-import re
 import shutil
 from pathlib import Path
 
 import pytest
-
-pytest_plugins = ["pytester"]
 
 HERE = Path(__file__).parent
 
@@ -37,14 +33,3 @@ def with_wrong(monkeypatch, wrong_dist) -> Path:
     """Make the wrong transformers visible to subprocesses (``runpytest_subprocess``)."""
     monkeypatch.setenv("PYTHONPATH", str(wrong_dist))
     return wrong_dist
-
-
-def outcomes_by_case(report_path: Path) -> dict[str, str]:
-    """case id -> outcome, from a --conformance-report JSON file."""
-    data = json.loads(report_path.read_text(encoding="utf-8"))
-    return {c["id"]: c["outcome"] for c in data["cases"]}
-
-
-def failed_ids(output: str) -> set[str]:
-    """Case ids listed as FAILED in pytest's short summary."""
-    return set(re.findall(r"^FAILED \S*::(\S+)", output, flags=re.M))

@@ -13,7 +13,7 @@ import re
 import textwrap
 
 import pytest
-from conftest import failed_ids, outcomes_by_case
+from conformance_outcomes import failed_ids, outcomes_by_case
 from jobspec_conformance.cases import load_case, shipped_case_files
 from jobspec_conformance.execute import RENDER_PLACES
 from jobspec_conformance.prepare import substitute

@@ -6,7 +6,7 @@ Each test runs the whole shipped suite once (about half a minute on the local ba
 from __future__ import annotations
 
 import pytest
-from conftest import failed_ids, outcomes_by_case
+from conformance_outcomes import failed_ids, outcomes_by_case
 from jobspec_conformance.cases import load_case, shipped_case_files
 
 CASES = [load_case(p) for p in shipped_case_files()]

@@ -140,9 +140,11 @@ def test_pending_forever_dependent_is_detected_and_cancelled(
     # Without --kill-on-invalid-dep (a job submitted by hand, or a site that strips it),
     # Slurm leaves the dependent PENDING with reason DependencyNeverSatisfied forever.
     context.run_dir.mkdir(parents=True)
-    parent = slurm_cluster.run(["sbatch", "--parsable", "--wrap", "exit 1"]).stdout.strip()
+    # -o: without it sbatch writes slurm-N.out into the tests' working directory.
+    out = ["-o", str(context.run_dir / "%j.out")]
+    parent = slurm_cluster.run(["sbatch", "--parsable", *out, "--wrap", "exit 1"]).stdout.strip()
     child = slurm_cluster.run(
-        ["sbatch", "--parsable", f"--dependency=afterok:{parent}", "--wrap", "true"]
+        ["sbatch", "--parsable", *out, f"--dependency=afterok:{parent}", "--wrap", "true"]
     ).stdout.strip()
     handle = TaskHandle("child", 0, child, data={"job": child, "kind": "job"})
     final = transformer.wait([handle], context, timeout=WAIT)

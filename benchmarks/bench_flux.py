@@ -48,7 +48,8 @@ def raw_submit(workdir: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
         ["flux", "submit", "--cc=0-99", f"--output={workdir}/raw.{{cc}}.log", "true"],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     return time.perf_counter() - start
 
@@ -56,8 +57,9 @@ def raw_submit(workdir: Path) -> float:
 def jobspec_submit(workdir: Path, round_no: int, driver: str) -> float:
     plan = api.load_text(SPEC, "bench.yaml")
     plan = api.plan(plan)
-    context = RunContext(f"bench{round_no}{driver}", workdir / f"run-{driver}-{round_no}",
-                         workdir, {"api": driver})
+    context = RunContext(
+        f"bench{round_no}{driver}", workdir / f"run-{driver}-{round_no}", workdir, {"api": driver}
+    )
     transformer = FluxTransformer()
     submission = transformer.render(plan, context)
     submission.write(context.run_dir)
@@ -96,9 +98,11 @@ def measure(rounds: int) -> None:
     for driver in drivers:
         med = statistics.median(times[driver])
         label = "one flux submit --cc=0-99" if driver == "cli" else "flux-python submit_async"
-        print(f"  jobspec-flux ({driver:6s}) {label:26s}{med * 1000:8.1f} ms"
-              f"   ratio {med / raw:4.2f}x (goal <= 1.3x); best-of ratio "
-              f"{min(times[driver]) / raw_min:4.2f}x")
+        print(
+            f"  jobspec-flux ({driver:6s}) {label:26s}{med * 1000:8.1f} ms"
+            f"   ratio {med / raw:4.2f}x (goal <= 1.3x); best-of ratio "
+            f"{min(times[driver]) / raw_min:4.2f}x"
+        )
 
 
 def main() -> int:

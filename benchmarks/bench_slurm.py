@@ -102,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     def raw_once() -> float:
         gc.collect()
         t0 = time.perf_counter()
-        r = subprocess.run([sbatch, "--parsable", "--array=0-99", str(raw_script)],
-                           capture_output=True, text=True, check=False)
+        r = subprocess.run(
+            [sbatch, "--parsable", "--array=0-99", str(raw_script)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         elapsed = time.perf_counter() - t0
         assert r.returncode == 0, r.stderr
         return elapsed
@@ -138,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  jobspec (render + write + one sbatch): {ours_median * 1000:8.1f} ms")
     print(f"  raw sbatch --array=0-99:               {raw_median * 1000:8.1f} ms")
     print(f"  (fastest: jobspec {min(ours) * 1000:.1f} ms, raw {min(raw) * 1000:.1f} ms)")
-    print(f"  ratio jobspec / raw (medians):         {ratio:8.2f}x  (goal <= 1.3x: "
-          f"{'met' if ratio <= 1.3 else 'NOT met'})")
+    print(
+        f"  ratio jobspec / raw (medians):         {ratio:8.2f}x  (goal <= 1.3x: "
+        f"{'met' if ratio <= 1.3 else 'NOT met'})"
+    )
     print(f"  ratio jobspec / raw (paired rounds):   {paired:8.2f}x")
     return 0
 

@@ -45,6 +45,11 @@ else
     echo "not root or no apt-get: Slurm is not installed; its tests will skip"
 fi
 
+step "lint (ruff, configured once in the root pyproject.toml)"
+if ! (python3 -m ruff check . && python3 -m ruff format --check .); then
+    failures+=("lint")
+fi
+
 pytest_step "repository tests" "$ROOT" -p no:cacheprovider
 
 # Conformance runs happen in an empty directory, as a site would run them: the suite comes

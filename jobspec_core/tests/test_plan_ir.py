@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from jobspec_core.features import CORE_FEATURES, FEATURES, features_used
 from jobspec_core.loader import load_text
 from jobspec_core.plan import Plan, PlanGroup, PlanTask
@@ -81,9 +80,18 @@ def test_walk_visits_every_node_with_its_parent_in_document_order():
 def test_features_used_detects_each_feature_in_the_document():
     used = features_used(_plan(MUMMI))
     expected = {
-        "groups", "groups.nested", "groups.depends_on", "local", "replicas", "resources",
-        "resources.named", "resources.alternatives", "resources.gpu", "attributes.environment",
-        "passthrough", "steps.write",
+        "groups",
+        "groups.nested",
+        "groups.depends_on",
+        "local",
+        "replicas",
+        "resources",
+        "resources.named",
+        "resources.alternatives",
+        "resources.gpu",
+        "attributes.environment",
+        "passthrough",
+        "steps.write",
     }
     assert expected <= used
     assert CORE_FEATURES <= used

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from jobspec_core.transformer import (
     TERMINAL_STATES,
     RenderedFile,

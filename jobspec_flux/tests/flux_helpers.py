@@ -13,7 +13,7 @@ from jobspec_core import api
 #: environment values that break naive quoting (shell, flux --env, --cc, mustache)
 NASTY = {
     "SPACES": "a b  c",
-    "QUOTES": "it's \"quoted\"",
+    "QUOTES": 'it\'s "quoted"',
     "DOLLAR": "$HOME $(id) `id` $$",
     "BRACES": "{cc} {{id}} {}",
     "NEWLINE": "line1\nline2\n",

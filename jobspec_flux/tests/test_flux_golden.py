@@ -56,7 +56,8 @@ def test_golden(example: Path):
     )
     kept = {
         str(p.relative_to(folder)): p.read_text(encoding="utf-8")
-        for p in folder.rglob("*") if p.is_file()
+        for p in folder.rglob("*")
+        if p.is_file()
     }
     assert sorted(kept) == sorted(files), "the set of rendered files changed"
     for name, content in files.items():
@@ -65,6 +66,9 @@ def test_golden(example: Path):
 
 def test_every_golden_folder_has_an_example():
     stems = {e.stem for e in EXAMPLES}
-    stale = [p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name not in stems] if (
-        GOLDEN.exists()) else []
+    stale = (
+        [p.name for p in GOLDEN.iterdir() if p.is_dir() and p.name not in stems]
+        if (GOLDEN.exists())
+        else []
+    )
     assert not stale, f"golden folders without an example in spec/examples: {stale}"

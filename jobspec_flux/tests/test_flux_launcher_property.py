@@ -28,23 +28,31 @@ SHOW = "import os,json,sys; print(json.dumps([dict(os.environ), sys.argv[1:]]))"
 def _plan(env: dict[str, str], args: list[str]) -> Plan:
     default = ResourceRequest(None, "default", [], {"slot": 1, "core": 1}, 0, 1, 1)
     task = PlanTask(
-        id="t", name="t", depends_on=[], resources=Resources([default]),
-        attributes=Attributes(environment=env), requires={}, steps=[],
+        id="t",
+        name="t",
+        depends_on=[],
+        resources=Resources([default]),
+        attributes=Attributes(environment=env),
+        requires={},
+        steps=[],
         source=SourceRef(),
         command=[sys.executable, "-c", SHOW, *args],
     )
     return Plan(name="p", children=[task])
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(env=st.dictionaries(NAMES, TEXT, max_size=5), args=st.lists(TEXT, max_size=4))
 def test_launcher_is_exact(env, args, context):
     submission = FluxTransformer().render(_plan(env, args), context)
     submission.write(context.run_dir)
     proc = subprocess.run(
         ["/bin/sh", str(context.run_dir / "tasks" / "t.sh")],
-        env={"PATH": os.environ["PATH"]}, capture_output=True, check=True,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        check=True,
     )
     seen_env, seen_args = json.loads(proc.stdout)
     assert {k: seen_env.get(k) for k in env} == env

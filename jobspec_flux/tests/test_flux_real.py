@@ -38,8 +38,9 @@ def api(request, flux_instance) -> str:
 
 
 def _flux_jobs(ids: list[str]) -> dict[int, dict]:
-    out = subprocess.run(["flux", "jobs", "-a", "--json"], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["flux", "jobs", "-a", "--json"], capture_output=True, text=True, check=True
+    ).stdout
     jobs = {int(j["id"]): j for j in json.loads(out)["jobs"]}
     return {int(i): jobs[int(i)] for i in ids if int(i) in jobs}
 
@@ -86,8 +87,19 @@ def test_pipeline_runs_in_order_with_groups_replicas_and_locals(api, context):
     handles, statuses = run(plan_of(PIPELINE), context, api)
     assert {h.data.get("via") for h in handles if h.data.get("kind") == "job"} == {api}
     assert sorted(statuses) == sorted(
-        [("build", 0), ("sim", 0), ("sim", 1), ("sim", 2), ("g/start", 0), ("g/a", 0),
-         ("g/b", 0), ("g/b", 1), ("g/c", 0), ("g/nested/deep", 0), ("g/stop", 0)]
+        [
+            ("build", 0),
+            ("sim", 0),
+            ("sim", 1),
+            ("sim", 2),
+            ("g/start", 0),
+            ("g/a", 0),
+            ("g/b", 0),
+            ("g/b", 1),
+            ("g/c", 0),
+            ("g/nested/deep", 0),
+            ("g/stop", 0),
+        ]
     )
     assert {k: s.state for k, s in statuses.items()} == {
         k: TaskState.COMPLETED for k in statuses
@@ -147,8 +159,7 @@ def test_failed_local_entry_blocks_its_dependents(api, context):
         """
     )
     handles, statuses = run(plan, context, api)
-    assert (statuses[("g/svc", 0)].state, statuses[("g/svc", 0)].exit_code) == (
-        TaskState.FAILED, 5)
+    assert (statuses[("g/svc", 0)].state, statuses[("g/svc", 0)].exit_code) == (TaskState.FAILED, 5)
     assert statuses[("g/work", 0)].state is TaskState.NEVER_RUN
     assert not (context.workdir / "work.ran").exists()
 
@@ -204,18 +215,27 @@ def test_status_and_cancel_from_another_process(api, context):
         "st = t.wait(hs, ctx, timeout=60) if sys.argv[5] == 'cancel' else t.status(hs, ctx)\n"
         "print(json.dumps({f'{k[0]}@{k[1]}': v.state.value for k, v in st.items()}))\n"
     )
-    argv = [sys.executable, "-c", script, stored, context.run_id, str(context.run_dir),
-            str(context.workdir)]
+    argv = [
+        sys.executable,
+        "-c",
+        script,
+        stored,
+        context.run_id,
+        str(context.run_dir),
+        str(context.workdir),
+    ]
     deadline = time.monotonic() + 60
     while True:
-        seen = json.loads(subprocess.run([*argv, "status"], capture_output=True, text=True,
-                                         check=True).stdout)
+        seen = json.loads(
+            subprocess.run([*argv, "status"], capture_output=True, text=True, check=True).stdout
+        )
         if set(seen.values()) == {"running"} or time.monotonic() > deadline:
             break
         time.sleep(0.5)
     assert set(seen.values()) == {"running"}, seen
-    seen = json.loads(subprocess.run([*argv, "cancel"], capture_output=True, text=True,
-                                     check=True).stdout)
+    seen = json.loads(
+        subprocess.run([*argv, "cancel"], capture_output=True, text=True, check=True).stdout
+    )
     assert set(seen.values()) == {"cancelled"}, seen
     jobs = _flux_jobs([h.native_id for h in handles])
     assert {j["result"] for j in jobs.values()} == {"CANCELED"}
@@ -264,10 +284,16 @@ def test_environment_cwd_and_argv_reach_the_task_exactly(api, context):
             {
                 "name": "show",
                 "replicas": 2,
-                "command": [sys.executable, "-c",
-                            "import os,json,sys; print(json.dumps([dict(os.environ), "
-                            "os.getcwd(), sys.argv[1:]]))",
-                            "{cc}", "$HOME", "a b", "{{id}}"],
+                "command": [
+                    sys.executable,
+                    "-c",
+                    "import os,json,sys; print(json.dumps([dict(os.environ), "
+                    "os.getcwd(), sys.argv[1:]]))",
+                    "{cc}",
+                    "$HOME",
+                    "a b",
+                    "{{id}}",
+                ],
                 "attributes": {"environment": NASTY, "cwd": "sub dir"},
             }
         ],
@@ -304,9 +330,12 @@ def test_stage_and_write_steps_on_flux(api, context):
     handles, statuses = run(plan, context, api)
     assert statuses[("use", 0)].state is TaskState.COMPLETED, statuses
     assert Path(handles[0].log).read_text() == "staged content\nwritten\n"
-    archive = subprocess.run(["flux", "archive", "list", "-n",
-                              f"jobspec.{context.run_id}.use.0"],
-                             capture_output=True, text=True, check=True).stdout
+    archive = subprocess.run(
+        ["flux", "archive", "list", "-n", f"jobspec.{context.run_id}.use.0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "input.txt" in archive
 
 
@@ -352,8 +381,9 @@ def test_watch_streams_output_and_keeps_the_log(api, context, capfd):
 
 def test_replicas_100_is_one_flux_submit_call(flux_instance, context, tmp_path):
     """Counts real calls through a logging shim in front of the real flux."""
-    real = subprocess.run(["sh", "-c", "command -v flux"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    real = subprocess.run(
+        ["sh", "-c", "command -v flux"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     shim_dir = tmp_path / "shim"
     shim_dir.mkdir()
     calls = tmp_path / "calls.log"
@@ -391,12 +421,12 @@ def test_python_driver_validates_with_flux_validator(flux_instance):
     from jobspec_flux.driver import Refused
     from jobspec_flux.jobs import JobRequest
 
-    good = build_jobspec(JobRequest("t", "task", ["true"], slots=2, cores_per_slot=1,
-                                    duration=5, cwd="/tmp"), [123])
+    good = build_jobspec(
+        JobRequest("t", "task", ["true"], slots=2, cores_per_slot=1, duration=5, cwd="/tmp"), [123]
+    )
     spec = json.loads(good.dumps())
     assert spec["attributes"]["system"]["duration"] == 5
-    assert spec["attributes"]["system"]["dependencies"] == [{"scheme": "afterok",
-                                                              "value": "123"}]
+    assert spec["attributes"]["system"]["dependencies"] == [{"scheme": "afterok", "value": "123"}]
     with pytest.raises(Refused):
         build_jobspec(JobRequest("t", "task", ["true"], slots=1, nodes=2), [])
 

@@ -137,11 +137,10 @@ def test_rendered_scripts_are_valid_sh(context):
     sub = FluxTransformer().render(plan_of(GROUPS), context)
     for name, rendered in sub.files.items():
         if name.endswith(".sh"):
-            proc = subprocess.run(["sh", "-n"], input=rendered.content, text=True,
-                                  capture_output=True, check=False)
+            proc = subprocess.run(
+                ["sh", "-n"], input=rendered.content, text=True, capture_output=True, check=False
+            )
             assert proc.returncode == 0, (name, proc.stderr)
-
-
 
 
 def test_launcher_delivers_environment_byte_for_byte(context, tmp_path):
@@ -153,8 +152,7 @@ def test_launcher_delivers_environment_byte_for_byte(context, tmp_path):
             {
                 "name": "show",
                 "replicas": 2,
-                "command": ["python3", "-c",
-                            "import os,json; print(json.dumps(dict(os.environ)))"],
+                "command": ["python3", "-c", "import os,json; print(json.dumps(dict(os.environ)))"],
                 "attributes": {"environment": NASTY},
             }
         ],
@@ -163,8 +161,13 @@ def test_launcher_delivers_environment_byte_for_byte(context, tmp_path):
     sub = FluxTransformer().render(plan, context)
     sub.write(context.run_dir)
     env = {"PATH": os.environ["PATH"], "FLUX_JOB_CC": "1"}
-    proc = subprocess.run(["/bin/sh", str(context.run_dir / "tasks/show.sh")], env=env,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        ["/bin/sh", str(context.run_dir / "tasks/show.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     import json
 
     seen = json.loads(proc.stdout)
@@ -236,8 +239,7 @@ def test_stage_and_write_steps(context):
 
 
 def test_alternatives_choose_the_first_that_fits():
-    huge = {"nodes": 1, "slots": 1, "cores_per_slot": 4096, "gpus_per_slot": 0,
-            "exclusive": False}
+    huge = {"nodes": 1, "slots": 1, "cores_per_slot": 4096, "gpus_per_slot": 0, "exclusive": False}
     small = dict(huge, cores_per_slot=1)
     capacity = Capacity.of_totals(4, 8)
     assert not fits(huge, capacity) and fits(small, capacity)
@@ -303,14 +305,24 @@ def test_transform_cli_works_without_flux(tmp_path):
         "HOME": str(tmp_path),
     }
     assert shutil.which("flux", path=env["PATH"]) is None
-    proc = subprocess.run([sys.executable, jobspec, "transform", "-t", "flux", str(spec)],
-                          env=env, capture_output=True, text=True, cwd=tmp_path, check=False)
+    proc = subprocess.run(
+        [sys.executable, jobspec, "transform", "-t", "flux", str(spec)],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--cc=0-99" in proc.stdout and "flux submit" in proc.stdout
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, jobspec, "transform", "-t", "flux", str(spec), "-o", str(out)],
-        env=env, capture_output=True, text=True, cwd=tmp_path, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert (out / "submit.sh").exists() and (out / "tasks" / "sim.sh").exists()

@@ -12,16 +12,28 @@ from jobspec_flux.states import parse_jobid, status_from_record
 
 @pytest.mark.parametrize(
     ("state", "expected"),
-    [("NEW", "pending"), ("DEPEND", "pending"), ("PRIORITY", "pending"), ("SCHED", "pending"),
-     ("RUN", "running"), ("CLEANUP", "running")],
+    [
+        ("NEW", "pending"),
+        ("DEPEND", "pending"),
+        ("PRIORITY", "pending"),
+        ("SCHED", "pending"),
+        ("RUN", "running"),
+        ("CLEANUP", "running"),
+    ],
 )
 def test_active_states(state, expected):
     assert status_from_record({"state": state}).state.value == expected
 
 
 def _inactive(result, code=None, exc=None, t_run=1.0):
-    return {"state": "INACTIVE", "result": result, "returncode": code, "t_run": t_run,
-            "t_inactive": 2.0, "exception": exc or {"occurred": False}}
+    return {
+        "state": "INACTIVE",
+        "result": result,
+        "returncode": code,
+        "t_run": t_run,
+        "t_inactive": 2.0,
+        "exception": exc or {"occurred": False},
+    }
 
 
 def test_results():
@@ -39,8 +51,15 @@ def test_results():
 
 
 def test_dependency_exception_is_never_run():
-    record = _inactive("FAILED", 1, {"occurred": True, "type": "dependency",
-                                     "note": "dependency after-success=x can never be satisfied"})
+    record = _inactive(
+        "FAILED",
+        1,
+        {
+            "occurred": True,
+            "type": "dependency",
+            "note": "dependency after-success=x can never be satisfied",
+        },
+    )
     status = status_from_record(record)
     assert status.state is TaskState.NEVER_RUN and "never be satisfied" in status.reason
 
@@ -63,6 +82,11 @@ def test_parse_jobid_forms():
 @pytest.mark.skipif(shutil.which("flux") is None, reason="flux is not on PATH")
 def test_parse_jobid_agrees_with_flux_job_id():
     for dec in [1, 57, 58, 12801015808, 2**63 - 1]:
-        f58 = subprocess.run(["flux", "job", "id", "--to=f58", str(dec)], capture_output=True,
-                             text=True, check=True, env={"LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}).stdout.strip()
+        f58 = subprocess.run(
+            ["flux", "job", "id", "--to=f58", str(dec)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"},
+        ).stdout.strip()
         assert parse_jobid(f58) == dec, f58

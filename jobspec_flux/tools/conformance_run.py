@@ -34,10 +34,22 @@ def main() -> int:
     report = out_dir / f"flux-run-{version}.json"
     with tempfile.TemporaryDirectory(prefix="flux-conformance-") as empty:
         code = subprocess.run(
-            ["flux", "start", "--test-size=4", sys.executable, "-m", "pytest",
-             "-p", "no:cacheprovider", "--transformer", "flux",
-             "--conformance-report", str(report)],
-            cwd=empty, check=False,
+            [
+                "flux",
+                "start",
+                "--test-size=4",
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "--transformer",
+                "flux",
+                "--conformance-report",
+                str(report),
+            ],
+            cwd=empty,
+            check=False,
         ).returncode
     driver = os.environ.get("JOBSPEC_FLUX_API") or "auto"
     if driver == "auto":
@@ -58,8 +70,11 @@ def main() -> int:
     report.write_text(json.dumps(data, indent=2) + "\n")
     md = report.with_suffix(".md")
     lines = md.read_text().splitlines()
-    lines.insert(2, f"- scheduler: flux-core {version} (`flux start --test-size=4`), "
-                    f"jobspec-flux driver: {driver}")
+    lines.insert(
+        2,
+        f"- scheduler: flux-core {version} (`flux start --test-size=4`), "
+        f"jobspec-flux driver: {driver}",
+    )
     md.write_text("\n".join(lines) + "\n")
     print(f"report: {report} and {md} (flux-core {version})")
     return code

@@ -19,11 +19,17 @@ pytestmark = [pytest.mark.slurm, pytest.mark.usefixtures("slurm_cluster")]
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "spec" / "examples").glob("*.yaml"))
 
 
-def jobspec(*args: str, cwd: Path, store: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+def jobspec(
+    *args: str, cwd: Path, store: Path, timeout: float = 180
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "JOBSPEC_STORE": str(store)}
     return subprocess.run(
         [sys.executable, "-m", "jobspec_core", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -37,8 +43,9 @@ def _fits_cluster(path: Path) -> bool:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_runs_end_to_end(example: Path, tmp_path: Path):
-    result = jobspec("run", "-t", "slurm", "--json", str(example), cwd=tmp_path,
-                     store=tmp_path / "store.sqlite")
+    result = jobspec(
+        "run", "-t", "slurm", "--json", str(example), cwd=tmp_path, store=tmp_path / "store.sqlite"
+    )
     assert "Traceback" not in result.stderr
     if not _fits_cluster(example):
         # e.g. 4 nodes with GPUs on a one-node cluster: refused by sbatch, clearly.
@@ -105,9 +112,14 @@ def test_controller_down_status_is_a_clear_error_and_wait_carries_on(tmp_path, s
         assert "Traceback" not in status.stderr
         assert "slurmctld" in status.stderr and os.environ["SLURM_CONF"] in status.stderr
         env = {**os.environ, "JOBSPEC_STORE": str(store)}
-        waiter = subprocess.Popen([sys.executable, "-m", "jobspec_core", "wait", run_id],
-                                  cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "jobspec_core", "wait", run_id],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             waiter.wait(timeout=12)
             pytest.fail(f"wait returned while the controller was down: {waiter.communicate()}")

@@ -33,7 +33,10 @@ def transform(example: Path, workdir: Path) -> str:
     shutil.copyfile(example, local)
     result = subprocess.run(
         [sys.executable, "-m", "jobspec_core", "transform", "-t", "slurm", example.name],
-        cwd=workdir, capture_output=True, text=True, timeout=60,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.replace(str(workdir), "/WORKDIR")

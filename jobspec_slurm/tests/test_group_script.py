@@ -36,8 +36,7 @@ def run_group(doc: str, tmp_path: Path) -> dict[str, list[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLURM_")}
     env["PATH"] = f"{fake}:{env['PATH']}"
     script = ctx.run_dir / submission.units[0].script
-    subprocess.run(["bash", str(script)], env=env, timeout=60, check=False,
-                   capture_output=True)
+    subprocess.run(["bash", str(script)], env=env, timeout=60, check=False, capture_output=True)
     records = {}
     for path in (ctx.run_dir / "slurm" / "status").iterdir():
         records[path.name] = path.read_text().split()
@@ -58,7 +57,10 @@ def test_independent_steps_are_not_serialized(tmp_path):
         tmp_path,
     )
     assert {k: v[0] for k, v in records.items()} == {
-        "g.a.0": "completed", "g.b.0": "completed", "g.c.0": "completed"}
+        "g.a.0": "completed",
+        "g.b.0": "completed",
+        "g.c.0": "completed",
+    }
     c_end, a_end = float(records["g.c.0"][3]), float(records["g.a.0"][3])
     b_end, c_start = float(records["g.b.0"][3]), float(records["g.c.0"][2])
     assert c_start >= b_end  # after what it depends on
@@ -81,8 +83,13 @@ def test_failure_makes_dependents_never_run_and_local_stop_still_runs(tmp_path):
         tmp_path,
     )
     states = {k: v[0] for k, v in records.items()}
-    assert states == {"g.start.0": "completed", "g.bad.0": "failed", "g.next.0": "never_run",
-                      "g.last.0": "never_run", "g.stop.0": "completed"}
+    assert states == {
+        "g.start.0": "completed",
+        "g.bad.0": "failed",
+        "g.next.0": "never_run",
+        "g.last.0": "never_run",
+        "g.stop.0": "completed",
+    }
     assert records["g.bad.0"][1] == "3"
 
 

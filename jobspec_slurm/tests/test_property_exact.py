@@ -24,8 +24,28 @@ TEXT = st.text(
 )
 # Adversarial shapes mixed in on purpose: quotes, $(...), newlines, backslashes, globs.
 NASTY = st.sampled_from(
-    ["", " ", "a b", "'", '"', "$(touch pwned)", "`id`", "$HOME", "\n", "a\nb\n", "\\",
-     "a\n\nb", "x\x0cy\u2028z", "*", "--", "-n", "%x %a", "é ü 漢字 🚀", "${X:-y}", "\t\r"]
+    [
+        "",
+        " ",
+        "a b",
+        "'",
+        '"',
+        "$(touch pwned)",
+        "`id`",
+        "$HOME",
+        "\n",
+        "a\nb\n",
+        "\\",
+        "a\n\nb",
+        "x\x0cy\u2028z",
+        "*",
+        "--",
+        "-n",
+        "%x %a",
+        "é ü 漢字 🚀",
+        "${X:-y}",
+        "\t\r",
+    ]
 )
 VALUE = st.one_of(TEXT, NASTY)
 CASE = st.tuples(st.lists(VALUE, min_size=1, max_size=3), st.lists(VALUE, max_size=4))

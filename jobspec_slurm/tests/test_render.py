@@ -24,7 +24,7 @@ def render(doc, ctx):
 
 
 def sbatch_lines(text: str) -> list[str]:
-    return [line[len("#SBATCH "):] for line in text.splitlines() if line.startswith("#SBATCH ")]
+    return [line[len("#SBATCH ") :] for line in text.splitlines() if line.startswith("#SBATCH ")]
 
 
 def test_task_directives_resources_time_and_note(ctx):
@@ -51,12 +51,18 @@ def test_task_directives_resources_time_and_note(ctx):
     )
     lines = sbatch_lines(sub.files["slurm/sim.sh"].content)
     assert "--time=2" in lines  # 90 s rounded up to whole minutes
-    for option in ("--nodes=2", "--ntasks=6", "--cpus-per-task=4", "--gpus-per-task=1",
-                   "--mem-per-cpu=250M", "--job-name=sim"):
+    for option in (
+        "--nodes=2",
+        "--ntasks=6",
+        "--cpus-per-task=4",
+        "--gpus-per-task=1",
+        "--mem-per-cpu=250M",
+        "--job-name=sim",
+    ):
         assert option in lines
     assert any("duration 90s" in note and "--time=2" in note for note in sub.notes)
     # more than one slot: one process per slot through srun
-    assert "_js_exec \"$_js_key\" 90 srun -- ./sim" in sub.files["slurm/sim.sh"].content
+    assert '_js_exec "$_js_key" 90 srun -- ./sim' in sub.files["slurm/sim.sh"].content
 
 
 def test_whole_minutes_have_no_note(ctx):
@@ -100,9 +106,19 @@ def test_passthrough_becomes_quoted_sbatch_options(ctx):
     sub = render(
         {
             "version": 1,
-            "tasks": [{"name": "t", "command": ["x"], "attributes": {
-                "slurm.partition": "debug", "slurm.comment": "it's $x", "slurm.exclusive": True,
-                "slurm.requeue": False, "flux.queue": "batch"}}],
+            "tasks": [
+                {
+                    "name": "t",
+                    "command": ["x"],
+                    "attributes": {
+                        "slurm.partition": "debug",
+                        "slurm.comment": "it's $x",
+                        "slurm.exclusive": True,
+                        "slurm.requeue": False,
+                        "flux.queue": "batch",
+                    },
+                }
+            ],
         },
         ctx,
     )
@@ -124,8 +140,10 @@ def test_passthrough_becomes_quoted_sbatch_options(ctx):
     ],
 )
 def test_bad_passthrough_is_refused_with_its_path(ctx, key, value, message):
-    doc = {"version": 1, "tasks": [{"name": "t", "command": ["x"],
-                                    "attributes": {f"slurm.{key}": value}}]}
+    doc = {
+        "version": 1,
+        "tasks": [{"name": "t", "command": ["x"], "attributes": {f"slurm.{key}": value}}],
+    }
     with pytest.raises(InvalidJobspec) as info:
         render(doc, ctx)
     text = str(info.value)
@@ -133,12 +151,23 @@ def test_bad_passthrough_is_refused_with_its_path(ctx, key, value, message):
 
 
 def test_environment_survives_bash_byte_for_byte(ctx, tmp_path):
-    values = {"A": "two words", "B": "it's \"quoted\"", "C": "line1\nline2\n\nend",
-              "D": "$(touch pwned) `id` $HOME ${X}", "E": "\t\r\x0c\u2028 é 漢字", "F": ""}
-    sub = render({"version": 1, "tasks": [{"name": "t", "command": ["x"],
-                                            "attributes": {"environment": values}}]}, ctx)
+    values = {
+        "A": "two words",
+        "B": 'it\'s "quoted"',
+        "C": "line1\nline2\n\nend",
+        "D": "$(touch pwned) `id` $HOME ${X}",
+        "E": "\t\r\x0c\u2028 é 漢字",
+        "F": "",
+    }
+    sub = render(
+        {
+            "version": 1,
+            "tasks": [{"name": "t", "command": ["x"], "attributes": {"environment": values}}],
+        },
+        ctx,
+    )
     text = sub.files["slurm/t.sh"].content
-    block = text[text.index("export A="):text.index("export JOBSPEC_RUN_ID")]
+    block = text[text.index("export A=") : text.index("export JOBSPEC_RUN_ID")]
     # the export block as rendered, then print each value NUL-separated
     script = block + '\nprintf "%s\\0" "$A" "$B" "$C" "$D" "$E" "$F"\n'
     out = subprocess.run(["bash", "-c", script], capture_output=True, cwd=tmp_path, check=True)
@@ -193,8 +222,15 @@ def test_flatten_keeps_dependencies_and_local_order(ctx):
     outer = plan.children[0]
     instances = flatten(outer, ctx)
     ids = [(i.task.id, i.index) for i in instances]
-    assert ids == [("outer/up", 0), ("outer/a", 0), ("outer/a", 1), ("outer/inner/i1", 0),
-                   ("outer/inner/i2", 0), ("outer/c", 0), ("outer/down", 0)]
+    assert ids == [
+        ("outer/up", 0),
+        ("outer/a", 0),
+        ("outer/a", 1),
+        ("outer/inner/i1", 0),
+        ("outer/inner/i2", 0),
+        ("outer/c", 0),
+        ("outer/down", 0),
+    ]
     pos = {k: n for n, k in enumerate(ids)}
     assert instances[pos[("outer/a", 0)]].after_ok == {0}
     assert instances[pos[("outer/inner/i1", 0)]].after_ok == {0, 1, 2}

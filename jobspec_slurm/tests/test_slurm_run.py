@@ -134,9 +134,7 @@ def test_dependent_of_failed_job_is_never_run_and_not_left_pending(
     assert not (context.workdir / "child-ran").exists()
 
 
-def test_pending_forever_dependent_is_detected_and_cancelled(
-    transformer, context, slurm_cluster
-):
+def test_pending_forever_dependent_is_detected_and_cancelled(transformer, context, slurm_cluster):
     # Without --kill-on-invalid-dep (a job submitted by hand, or a site that strips it),
     # Slurm leaves the dependent PENDING with reason DependencyNeverSatisfied forever.
     context.run_dir.mkdir(parents=True)
@@ -182,8 +180,9 @@ def test_refused_third_submission_leaves_no_job(transformer, context, slurm_clus
     jobs = sorted({h.data["job"] for h in submitted})
     deadline = time.monotonic() + 30
     while True:
-        live = {j: s for j, s in squeue_states(slurm_cluster, jobs).items()
-                if s not in ("CANCELLED",)}
+        live = {
+            j: s for j, s in squeue_states(slurm_cluster, jobs).items() if s not in ("CANCELLED",)
+        }
         if not live:
             break
         assert time.monotonic() < deadline, f"jobs left behind: {live}"
@@ -228,11 +227,20 @@ def test_write_stage_cwd_and_local_entries(transformer, context, tmp_path):
                         {"local": True, "command": ["sh", "-c", "echo up > service"]},
                         {
                             "name": "use",
-                            "steps": [{"name": "write", "path": "cfg/in.txt",
-                                       "content": "written $x 'q'\n"}],
-                            "command": ["sh", "-c",
-                                        "cat service cfg/in.txt inputs/data.txt > seen 2>&1 "
-                                        "|| cat cfg/in.txt $0 > seen", str(staged / "data.txt")],
+                            "steps": [
+                                {
+                                    "name": "write",
+                                    "path": "cfg/in.txt",
+                                    "content": "written $x 'q'\n",
+                                }
+                            ],
+                            "command": [
+                                "sh",
+                                "-c",
+                                "cat service cfg/in.txt inputs/data.txt > seen 2>&1 "
+                                "|| cat cfg/in.txt $0 > seen",
+                                str(staged / "data.txt"),
+                            ],
                         },
                         {"local": True, "command": ["sh", "-c", "echo down >> service"]},
                     ],
@@ -251,9 +259,7 @@ def test_write_stage_cwd_and_local_entries(transformer, context, tmp_path):
     assert "stage:" in allocation_log and "present on 1 node(s) (exit 0)" in allocation_log
 
 
-def test_controller_down_is_a_clear_error_and_wait_carries_on(
-    transformer, context, slurm_cluster
-):
+def test_controller_down_is_a_clear_error_and_wait_carries_on(transformer, context, slurm_cluster):
     plan = plan_of(
         """
         version: 1
@@ -341,8 +347,13 @@ print(json.dumps({{f"{{k[0]}}.{{k[1]}}": s.state.value for k, s in out.items()}}
 """
 
     def in_other_process(what: str) -> dict:
-        r = subprocess.run([sys.executable, "-c", other, what], capture_output=True, text=True,
-                           timeout=120, env=os.environ)
+        r = subprocess.run(
+            [sys.executable, "-c", other, what],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ,
+        )
         assert r.returncode == 0, r.stderr
         return json.loads(r.stdout)
 
@@ -357,12 +368,22 @@ def test_missing_cwd_fails_the_task_instead_of_running_in_tmp(transformer, conte
     plan = plan_of(
         {
             "version": 1,
-            "tasks": [{"name": "top", "command": ["sh", "-c", "pwd > /tmp/jobspec-top-ran"],
-                       "attributes": {"cwd": missing}}],
-            "groups": [{"name": "g", "tasks": [
-                {"name": "step", "command": ["true"], "attributes": {"cwd": missing}},
-                {"name": "fine", "command": ["true"]},
-            ]}],
+            "tasks": [
+                {
+                    "name": "top",
+                    "command": ["sh", "-c", "pwd > /tmp/jobspec-top-ran"],
+                    "attributes": {"cwd": missing},
+                }
+            ],
+            "groups": [
+                {
+                    "name": "g",
+                    "tasks": [
+                        {"name": "step", "command": ["true"], "attributes": {"cwd": missing}},
+                        {"name": "fine", "command": ["true"]},
+                    ],
+                }
+            ],
         }
     )
     Path("/tmp/jobspec-top-ran").unlink(missing_ok=True)

@@ -51,8 +51,9 @@ def ctx(tmp_path: Path, fake: Path, monkeypatch) -> RunContext:
     monkeypatch.setenv("SLURM_CONF", str(tmp_path / "no-slurm.conf"))
     work = tmp_path / "work"
     work.mkdir()
-    options = {name: str(fake / name) for name in ("sbatch", "scancel", "squeue", "scontrol",
-                                                    "sinfo")}
+    options = {
+        name: str(fake / name) for name in ("sbatch", "scancel", "squeue", "scontrol", "sinfo")
+    }
     return RunContext("R", tmp_path / "run", work, options)
 
 
@@ -84,8 +85,10 @@ def test_sbatch_from_the_environment_variable(ctx, fake, monkeypatch):
 
 
 def test_dependency_ids_come_from_earlier_submissions(ctx, fake):
-    go("version: 1\ntasks:\n- {name: a, command: [x]}\n- {name: b, depends_on: [a], "
-       "command: [x]}", ctx)
+    go(
+        "version: 1\ntasks:\n- {name: a, command: [x]}\n- {name: b, depends_on: [a], command: [x]}",
+        ctx,
+    )
     second = calls(fake, "sbatch")[1]
     assert "--dependency=afterok:101 --kill-on-invalid-dep=yes" in second
 
@@ -103,8 +106,11 @@ def test_refused_third_submission_cancels_the_first_two(ctx, fake, monkeypatch):
 
 def test_unreachable_controller_is_a_backend_error_naming_it(ctx, fake, monkeypatch):
     monkeypatch.setenv("FAKE_SBATCH_FAIL_AT", "1")
-    monkeypatch.setenv("FAKE_SBATCH_ERROR", "sbatch: error: Batch job submission failed: "
-                       "Unable to contact slurm controller (connect failure)")
+    monkeypatch.setenv(
+        "FAKE_SBATCH_ERROR",
+        "sbatch: error: Batch job submission failed: "
+        "Unable to contact slurm controller (connect failure)",
+    )
     monkeypatch.setenv("SLURM_CONF", "/some/slurm.conf")
     with pytest.raises(BackendError) as info:
         go("version: 1\ntasks:\n- {name: t, command: [x]}", ctx)
@@ -118,8 +124,23 @@ def test_missing_sbatch_is_a_clear_error(ctx):
 
 
 def test_write_steps_happen_before_submission_and_cannot_escape(ctx, fake, tmp_path):
-    doc = {"version": 1, "tasks": [{"name": "t", "command": ["x"], "steps": [
-        {"name": "write", "path": "d/f.sh", "content": "echo 'hi' $x\n", "executable": True}]}]}
+    doc = {
+        "version": 1,
+        "tasks": [
+            {
+                "name": "t",
+                "command": ["x"],
+                "steps": [
+                    {
+                        "name": "write",
+                        "path": "d/f.sh",
+                        "content": "echo 'hi' $x\n",
+                        "executable": True,
+                    }
+                ],
+            }
+        ],
+    }
     go(doc, ctx)
     target = ctx.workdir / "d" / "f.sh"
     assert target.read_text() == "echo 'hi' $x\n" and os.access(target, os.X_OK)
@@ -170,7 +191,8 @@ def test_status_of_arrays_steps_and_never_runnable_jobs(ctx, fake):
 def test_jobs_gone_from_squeue_fall_back_to_scontrol_then_lost(ctx, fake):
     handles = go("version: 1\ntasks:\n- {name: a, command: [x]}\n- {name: b, command: [x]}", ctx)
     (fake / "scontrol.out").write_text(
-        "JobId=101 JobName=a JobState=TIMEOUT Reason=TimeLimit ExitCode=0:15\n")
+        "JobId=101 JobName=a JobState=TIMEOUT Reason=TimeLimit ExitCode=0:15\n"
+    )
     statuses = SlurmTransformer().status(handles, ctx)
     assert statuses[("a", 0)].state is TaskState.TIMEOUT
     assert statuses[("b", 0)].state is TaskState.LOST
@@ -181,7 +203,9 @@ def test_parsers():
     assert rows["5"].reason is None and rows["6_1"].reason == "Dependency"
     records = parse_records(
         "JobId=8 UserId=root(0) Name=my job JobState=COMPLETED ArrayJobId=6 ArrayTaskId=1 "
-        "DerivedExitCode=0:0 ExitCode=2:0\n", "jobcomp")
+        "DerivedExitCode=0:0 ExitCode=2:0\n",
+        "jobcomp",
+    )
     assert records["6_1"].exit_code == 2 and records["8"].state == "COMPLETED"
 
 
@@ -190,16 +214,42 @@ def test_record_reading(tmp_path):
     path.write_text("timeout 124 1.5 4.5\n")
     record = read_record(str(path))
     assert (record.state, record.exit_code, record.started_at, record.finished_at) == (
-        "timeout", 124, 1.5, 4.5)
+        "timeout",
+        124,
+        1.5,
+        4.5,
+    )
     assert read_record(str(tmp_path / "missing")) is None
 
 
 def test_state_map_covers_the_manual_and_reads_reasons():
     # squeue(1) JOB STATE CODES, Slurm 22.05
-    manual = {"BOOT_FAIL", "CANCELLED", "COMPLETED", "CONFIGURING", "COMPLETING", "DEADLINE",
-              "FAILED", "NODE_FAIL", "OUT_OF_MEMORY", "PENDING", "PREEMPTED", "RUNNING",
-              "RESV_DEL_HOLD", "REQUEUE_FED", "REQUEUE_HOLD", "REQUEUED", "RESIZING", "REVOKED",
-              "SIGNALING", "SPECIAL_EXIT", "STAGE_OUT", "STOPPED", "SUSPENDED", "TIMEOUT"}
+    manual = {
+        "BOOT_FAIL",
+        "CANCELLED",
+        "COMPLETED",
+        "CONFIGURING",
+        "COMPLETING",
+        "DEADLINE",
+        "FAILED",
+        "NODE_FAIL",
+        "OUT_OF_MEMORY",
+        "PENDING",
+        "PREEMPTED",
+        "RUNNING",
+        "RESV_DEL_HOLD",
+        "REQUEUE_FED",
+        "REQUEUE_HOLD",
+        "REQUEUED",
+        "RESIZING",
+        "REVOKED",
+        "SIGNALING",
+        "SPECIAL_EXIT",
+        "STAGE_OUT",
+        "STOPPED",
+        "SUSPENDED",
+        "TIMEOUT",
+    }
     assert manual <= set(SLURM_STATES)
     assert map_state("CANCELLED by 0") is TaskState.CANCELLED
     assert map_state("PENDING", "DependencyNeverSatisfied") is TaskState.NEVER_RUN

@@ -11,7 +11,13 @@ from collections.abc import Callable
 
 import pluggy
 
-__all__ = ["hookspec", "hookimpl", "PROJECT_NAME", "jobspec_register_transformers", "jobspec_register_steps"]
+__all__ = [
+    "hookspec",
+    "hookimpl",
+    "PROJECT_NAME",
+    "jobspec_register_transformers",
+    "jobspec_register_steps",
+]
 
 PROJECT_NAME = "jobspec"
 

@@ -32,7 +32,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     """The common state model of a task instance."""
 
     PENDING = "pending"  #: submitted, waiting for resources or dependencies

@@ -85,9 +85,7 @@ def build_jobspec(request: JobRequest, dependencies: Sequence[int], index: int |
             if name in ("queue", "bank"):
                 jobspec.setattr(f"system.{name}", value)
             elif name == "requires":
-                raise Refused(
-                    "flux.requires needs the CLI's constraint parser; use api=cli for it"
-                )
+                raise Refused("flux.requires needs the CLI's constraint parser; use api=cli for it")
         for key, value in request.setattr.items():
             jobspec.setattr(key, value)
         for key, value in request.setopt.items():

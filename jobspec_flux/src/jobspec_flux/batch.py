@@ -126,7 +126,7 @@ class BatchScripts:
             for i in range(task.replicas)
         ]
         waits = " ".join(f"wait $P{i} || {v}=;" for i in range(task.replicas))
-        body = runs + [f"{v}=local; {waits} [ -n \"${v}\" ] || failed=1"]
+        body = runs + [f'{v}=local; {waits} [ -n "${v}" ] || failed=1']
         checks = []
         for dep in task.depends_on:
             checks.append(f'ok "${var[dep]}"')
@@ -137,4 +137,3 @@ class BatchScripts:
         else:
             lines += body
         return lines
-

@@ -52,8 +52,12 @@ class CliDriver(Driver):
     def _run(self, args: list[str], *, check_connect: bool = True) -> subprocess.CompletedProcess:
         try:
             proc = subprocess.run(
-                [self.flux, *args], capture_output=True, text=True, encoding="utf-8",
-                errors="replace", check=False,
+                [self.flux, *args],
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                check=False,
             )
         except OSError as exc:
             raise BackendError(f"Flux: cannot run {self.flux}: {exc}") from exc
@@ -78,16 +82,23 @@ class CliDriver(Driver):
         if proc.returncode != 0 or errors or len(ids) != request.replicas:
             self.cancel([job for job in ids if job is not None])
             message = "; ".join(errors) or proc.stderr.strip()
-            raise Refused(message or f"flux {argv[0]} exited {proc.returncode} "
-                          f"with {len(ids)} of {request.replicas} job id(s)")
+            raise Refused(
+                message
+                or f"flux {argv[0]} exited {proc.returncode} "
+                f"with {len(ids)} of {request.replicas} job id(s)"
+            )
         return ids
 
     def _submit_watched(self, request: JobRequest, argv: list[str]) -> list[int]:
         """``flux submit --watch``: the job ids come first on stdout, then the output, which
         is streamed to our stdout prefixed by the task id while the job runs."""
         proc = subprocess.Popen(
-            [self.flux, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", errors="replace",
+            [self.flux, *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
         assert proc.stdout is not None and proc.stderr is not None
         ids: list[int] = []
@@ -133,7 +144,8 @@ class CliDriver(Driver):
         proc = self._run(["cancel", *[str(i) for i in ids]])
         if proc.returncode != 0:
             problems = [
-                line for line in proc.stderr.splitlines()
+                line
+                for line in proc.stderr.splitlines()
                 if line.strip() and "inactive" not in line and "unknown" not in line
             ]
             if problems:

@@ -153,9 +153,7 @@ class _Renderer(BatchScripts):
             executable = bool(step.options.get("executable", False))
             self.result.writes.append(WriteFile(source, target, executable))
 
-    def _request(
-        self, node: PlanNode, ancestors: list[PlanGroup], *, inner: bool
-    ) -> JobRequest:
+    def _request(self, node: PlanNode, ancestors: list[PlanGroup], *, inner: bool) -> JobRequest:
         attrs = node.attributes
         options, setattr, setopt = passthrough_options(
             attrs.passthrough.get("flux", {}), self.notes, node.id
@@ -273,7 +271,7 @@ class _Renderer(BatchScripts):
             f"# What jobspec-flux submits for run {self.context.run_id}, in order, as a shell",
             "# script a person can read (jobspec submits the same commands from Python).",
             "set -e",
-            "deps() { for j in \"$@\"; do printf ' --dependency=afterok:%s' \"$j\"; done; }",
+            'deps() { for j in "$@"; do printf \' --dependency=afterok:%s\' "$j"; done; }',
         ]
         for node in ordered(self.plan.children):
             if isinstance(node, PlanTask):
@@ -289,16 +287,20 @@ class _Renderer(BatchScripts):
             argv = flux_argv(request)
             argv += [DEP_PLACEHOLDER.format(node=d) for d in request.depends_on]
             argv += request.command
-            kind = "allocation" if isinstance(node, PlanGroup) else (
-                "array" if request.replicas > 1 else "job"
+            kind = (
+                "allocation"
+                if isinstance(node, PlanGroup)
+                else ("array" if request.replicas > 1 else "job")
             )
             instances = (
                 sum(t.replicas for t in _tasks_in(node))
                 if isinstance(node, PlanGroup)
                 else request.replicas
             )
-            script_name = self.layout.batch(node.id) if isinstance(node, PlanGroup) else (
-                self.layout.launcher(node.id)
+            script_name = (
+                self.layout.batch(node.id)
+                if isinstance(node, PlanGroup)
+                else (self.layout.launcher(node.id))
             )
             self.result.submission.units.append(
                 SubmissionUnit(

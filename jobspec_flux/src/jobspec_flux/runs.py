@@ -46,9 +46,7 @@ def _instances(group: PlanGroup) -> list[tuple[PlanTask, PlanGroup]]:
     return out
 
 
-def _handles_for(
-    node: PlanNode, ids: list[int], layout: Layout, driver: str
-) -> list[TaskHandle]:
+def _handles_for(node: PlanNode, ids: list[int], layout: Layout, driver: str) -> list[TaskHandle]:
     if isinstance(node, PlanTask):
         return [
             TaskHandle(node.id, i, str(job), layout.log(node.id, i), {"kind": "job", "via": driver})
@@ -271,8 +269,9 @@ def _inner_status(handle: TaskHandle, top: TaskStatus, files: _GroupFiles) -> Ta
         if job is not None and job in dump:
             return status_from_record(dump[job])
     if not top.state.terminal:
-        return TaskStatus(TaskState.RUNNING if "start" in marker else TaskState.PENDING,
-                          started_at=started)
+        return TaskStatus(
+            TaskState.RUNNING if "start" in marker else TaskState.PENDING, started_at=started
+        )
     if top.state in (TaskState.TIMEOUT, TaskState.CANCELLED, TaskState.NEVER_RUN):
         return TaskStatus(
             top.state,

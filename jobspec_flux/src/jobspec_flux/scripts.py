@@ -101,10 +101,10 @@ def _run_lines(command: list[str], *, mode: str, log: str, marker: str | None) -
     m = shlex.quote(marker)
     return (
         f'M={m}."$JOBSPEC_TASK_INDEX"\n'
-        "printf 'start %s %s\\n' \"${FLUX_JOB_ID:-local}\" \"$(date +%s.%N)\" > \"$M\"\n"
+        'printf \'start %s %s\\n\' "${FLUX_JOB_ID:-local}" "$(date +%s.%N)" > "$M"\n'
         f"{quoted}\n"
         "rc=$?\n"
-        "printf 'end %s %s\\n' \"$rc\" \"$(date +%s.%N)\" >> \"$M\"\n"
+        'printf \'end %s %s\\n\' "$rc" "$(date +%s.%N)" >> "$M"\n'
         'exit "$rc"\n'
     )
 

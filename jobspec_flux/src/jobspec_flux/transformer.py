@@ -92,9 +92,7 @@ class FluxTransformer(Transformer):
     def _choice(self, context: RunContext, handles: Sequence[TaskHandle] = ()) -> str:
         choice = context.options.get("api") or os.environ.get(API_ENV) or "auto"
         if choice not in ("auto", "python", "cli"):
-            raise BackendError(
-                f"Flux: unknown api option {choice!r}; expected auto, python or cli"
-            )
+            raise BackendError(f"Flux: unknown api option {choice!r}; expected auto, python or cli")
         if choice == "auto":
             used = {h.data.get("via") for h in handles} - {None}
             if used == {"cli"}:
@@ -102,8 +100,9 @@ class FluxTransformer(Transformer):
             return "python" if python_api_available() else "cli"
         return choice
 
-    def driver(self, context: RunContext, handles: Sequence[TaskHandle] = (),
-               plan: Plan | None = None) -> Driver:
+    def driver(
+        self, context: RunContext, handles: Sequence[TaskHandle] = (), plan: Plan | None = None
+    ) -> Driver:
         """The driver for this call (see the module docstring)."""
         choice = self._choice(context, handles)
         forced = context.options.get("api") or os.environ.get(API_ENV)

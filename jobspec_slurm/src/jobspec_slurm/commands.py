@@ -67,7 +67,7 @@ class CommandResult:
 
     def message(self) -> str:
         """The command's own error text, on one line, for error messages."""
-        text = (self.stderr.strip() or self.stdout.strip() or f"exit code {self.returncode}")
+        text = self.stderr.strip() or self.stdout.strip() or f"exit code {self.returncode}"
         return " / ".join(line.strip() for line in text.splitlines() if line.strip())
 
 

@@ -150,14 +150,22 @@ def _function(i: int, inst: Instance, names: Names, context: RunContext, choices
     limit = task_limit(task)
     # cd in the function (a subshell), not srun --chdir: a missing directory must fail the
     # task, where Slurm would run it in /tmp instead; srun starts steps in its own cwd.
-    body.append(f"cd -- {shlex.quote(cwd)} || {{ _js_record {shlex.quote(key)} failed 1; "
-                "return 1; }")
+    body.append(
+        f"cd -- {shlex.quote(cwd)} || {{ _js_record {shlex.quote(key)} failed 1; return 1; }}"
+    )
     if task.local:
-        body.append(f"_js_exec {shlex.quote(key)} {limit} {quote_argv(task.command)} "
-                    f"> {shlex.quote(log)} 2>&1")
+        body.append(
+            f"_js_exec {shlex.quote(key)} {limit} {quote_argv(task.command)} "
+            f"> {shlex.quote(log)} 2>&1"
+        )
     else:
-        srun = ["srun", "--exact", *resource_options(chosen(task, choices)),
-                f"--output={log}", "--"]
+        srun = [
+            "srun",
+            "--exact",
+            *resource_options(chosen(task, choices)),
+            f"--output={log}",
+            "--",
+        ]
         body.append(f"_js_exec {shlex.quote(key)} {limit} {quote_argv(srun + task.command)}")
     title = f"# {task.id} [{inst.index}]" + (" (local)" if task.local else "")
     return [title, f"_js_node_{i}() {{", *("    " + line for line in body), "}"]
@@ -200,9 +208,7 @@ def render_group(
     def indices(values: set[int]) -> str:
         return shlex.quote(" ".join(str(v) for v in sorted(values)))
 
-    stage = [
-        f"_js_stage {shlex.quote(p)} || exit 1" for p in stage_paths(group, context)
-    ]
+    stage = [f"_js_stage {shlex.quote(p)} || exit 1" for p in stage_paths(group, context)]
     script = fill(
         "group.sh",
         directives="\n".join(
@@ -220,9 +226,7 @@ def render_group(
         cd=cd_line(group, context, "exit 1"),
         stage="\n".join(stage),
         functions="\n".join(functions),
-        keys=" ".join(
-            shlex.quote(f"{names.key(inst.task.id)}.{inst.index}") for inst in instances
-        ),
+        keys=" ".join(shlex.quote(f"{names.key(inst.task.id)}.{inst.index}") for inst in instances),
         after_ok=" ".join(indices(inst.after_ok) for inst in instances),
         after_any=" ".join(indices(inst.after_any) for inst in instances),
     )

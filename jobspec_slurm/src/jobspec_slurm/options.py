@@ -94,9 +94,14 @@ def export_lines(environment: Mapping[str, str], node: PlanNode, indent: str = "
     for name, value in environment.items():
         if not _ENV_NAME.fullmatch(name):
             raise InvalidJobspec(
-                [_problem(node, f"attributes.environment.{name}",
-                          f"environment name {name!r} is not a shell variable name "
-                          "(expected letters, digits and _, not starting with a digit)")]
+                [
+                    _problem(
+                        node,
+                        f"attributes.environment.{name}",
+                        f"environment name {name!r} is not a shell variable name "
+                        "(expected letters, digits and _, not starting with a digit)",
+                    )
+                ]
             )
         lines.append(f"{indent}export {name}={shlex.quote(str(value))}")
     return lines
@@ -123,17 +128,29 @@ def passthrough_options(node: PlanNode) -> list[str]:
     for key, value in node.attributes.passthrough.get("slurm", {}).items():
         where = f"attributes.slurm.{key}"
         if not PASSTHROUGH_KEY.fullmatch(str(key)):
-            problems.append(_problem(node, where, f"slurm.{key} is not an sbatch option name "
-                                     "(expected lower-case letters, digits and '-', like "
-                                     "slurm.partition)"))
+            problems.append(
+                _problem(
+                    node,
+                    where,
+                    f"slurm.{key} is not an sbatch option name "
+                    "(expected lower-case letters, digits and '-', like "
+                    "slurm.partition)",
+                )
+            )
             continue
         if key in RESERVED_OPTIONS:
-            problems.append(_problem(node, where, f"slurm.{key} is set by jobspec; use "
-                                     f"{RESERVED_OPTIONS[key]} instead"))
+            problems.append(
+                _problem(
+                    node,
+                    where,
+                    f"slurm.{key} is set by jobspec; use {RESERVED_OPTIONS[key]} instead",
+                )
+            )
             continue
         if value is None or isinstance(value, dict | list):
-            problems.append(_problem(node, where, f"slurm.{key} must be a scalar, got "
-                                     f"{type(value).__name__}"))
+            problems.append(
+                _problem(node, where, f"slurm.{key} must be a scalar, got {type(value).__name__}")
+            )
             continue
         if value is True:
             options.append(f"--{key}")

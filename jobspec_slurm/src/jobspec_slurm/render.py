@@ -116,8 +116,10 @@ def cd_line(node: PlanNode, context: RunContext, on_error: str) -> str:
     """The script line entering ``node``'s working directory, running ``on_error`` if it
     cannot."""
     cwd = shlex.quote(node_cwd(node, context))
-    return (f"cd -- {cwd} || {{ echo \"jobspec: cannot enter the working directory\" {cwd} >&2; "
-            f"{on_error}; }}")
+    return (
+        f'cd -- {cwd} || {{ echo "jobspec: cannot enter the working directory" {cwd} >&2; '
+        f"{on_error}; }}"
+    )
 
 
 def comment_lines(node: PlanNode, plan: Plan) -> list[str]:

@@ -29,7 +29,17 @@ from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStat
 from .commands import run_command, slurm_conf_in_use
 from .states import map_state
 
-__all__ = ["JobRow", "Record", "query_status", "cancel_jobs", "jobcomp_file", "parse_squeue", "parse_records", "read_record", "combine"]
+__all__ = [
+    "JobRow",
+    "Record",
+    "query_status",
+    "cancel_jobs",
+    "jobcomp_file",
+    "parse_squeue",
+    "parse_records",
+    "read_record",
+    "combine",
+]
 
 _RECORD_STATES = {
     "completed": TaskState.COMPLETED,
@@ -73,8 +83,9 @@ def parse_records(text: str, source: str) -> dict[str, JobRow]:
         code = fields.get("ExitCode", "")
         exit_code = int(code.split(":")[0]) if code.split(":")[0].isdigit() else None
         reason = fields.get("Reason")
-        row = JobRow(fields["JobState"], None if reason in (None, "None") else reason,
-                     exit_code, source)
+        row = JobRow(
+            fields["JobState"], None if reason in (None, "None") else reason, exit_code, source
+        )
         rows[job] = row
         array_job, index = fields.get("ArrayJobId"), fields.get("ArrayTaskId")
         if array_job and index and index.isdigit():
@@ -128,8 +139,9 @@ def combine(kind: str, row: JobRow | None, record: Record | None) -> TaskStatus:
             reason = f"exit code {record.exit_code}"
         return TaskStatus(state, record.exit_code, reason, record.started_at, record.finished_at)
     if row is None:
-        return TaskStatus(TaskState.LOST, None,
-                          "unknown to squeue, scontrol and the job completion records")
+        return TaskStatus(
+            TaskState.LOST, None, "unknown to squeue, scontrol and the job completion records"
+        )
     slurm = map_state(row.state, row.reason)
     started = bool(record and record.state == "running")
     started_at = record.started_at if record else None
@@ -137,15 +149,17 @@ def combine(kind: str, row: JobRow | None, record: Record | None) -> TaskStatus:
         return TaskStatus(TaskState.NEVER_RUN, None, f"{row.reason}: a dependency failed")
     if kind == "step":
         if slurm is TaskState.RUNNING:
-            return TaskStatus(TaskState.RUNNING if started else TaskState.PENDING,
-                              started_at=started_at)
+            return TaskStatus(
+                TaskState.RUNNING if started else TaskState.PENDING, started_at=started_at
+            )
         if slurm in (TaskState.PENDING, TaskState.UNKNOWN):
             return TaskStatus(slurm)
         if slurm in (TaskState.CANCELLED, TaskState.TIMEOUT):
             why = "while it ran" if started else "before it started"
             return TaskStatus(slurm, None, f"allocation ended {row.state} {why}", started_at)
-        return TaskStatus(TaskState.FAILED, None,
-                          f"allocation ended {row.state} without recording this step")
+        return TaskStatus(
+            TaskState.FAILED, None, f"allocation ended {row.state} without recording this step"
+        )
     reason = row.reason if slurm in (TaskState.FAILED, TaskState.CANCELLED) else None
     if slurm is TaskState.TIMEOUT:
         reason = "killed by Slurm at its --time limit"
@@ -230,10 +244,14 @@ def query_status(
     never: set[str] = set()
     for handle in handles:
         row = rows.get(_row_key(handle))
-        status = combine(str(handle.data.get("kind", "job")), row,
-                         read_record(handle.data.get("record")))
-        if (status.state is TaskState.NEVER_RUN and row is not None
-                and map_state(row.state) is TaskState.PENDING):
+        status = combine(
+            str(handle.data.get("kind", "job")), row, read_record(handle.data.get("record"))
+        )
+        if (
+            status.state is TaskState.NEVER_RUN
+            and row is not None
+            and map_state(row.state) is TaskState.PENDING
+        ):
             never.add(_job_of(handle))
             status.reason = f"{row.reason}: a dependency failed; cancelled by jobspec"
         statuses[handle.key] = status
@@ -245,11 +263,13 @@ def query_status(
 def cancel_jobs(handles: Sequence[TaskHandle], context: RunContext) -> None:
     """``scancel`` every job carrying ``handles`` (whole allocations for steps, array
     elements one by one); already finished jobs are ignored."""
-    targets = sorted({_row_key(h) if h.data.get("kind") != "step" else _job_of(h)
-                      for h in handles})
+    targets = sorted({_row_key(h) if h.data.get("kind") != "step" else _job_of(h) for h in handles})
     if not targets:
         return
     result = run_command("scancel", targets, context.options)
-    if not result.ok and "already completed" not in result.message().lower() \
-            and "invalid job id" not in result.message().lower():
+    if (
+        not result.ok
+        and "already completed" not in result.message().lower()
+        and "invalid job id" not in result.message().lower()
+    ):
         raise BackendError(f"scancel failed ({slurm_conf_in_use()}): {result.message()}")

@@ -24,7 +24,14 @@ from .group import flatten
 from .names import LOG_DIR, Names
 from .render import node_cwd, render_plan
 
-__all__ = ["submit_plan", "write_steps", "choose_alternatives", "fits", "ClusterShape", "handles_for"]
+__all__ = [
+    "submit_plan",
+    "write_steps",
+    "choose_alternatives",
+    "fits",
+    "ClusterShape",
+    "handles_for",
+]
 
 _PLACEHOLDER = re.compile(r"\{id:([^}]*)\}")
 _JOB_ID = re.compile(r"\d+")
@@ -137,8 +144,12 @@ def handles_for(
                     inst.index,
                     job_id,
                     log=str(names.log(inst.task.id, inst.index)),
-                    data={"job": job_id, "kind": "step", "allocation": node_id,
-                          "record": str(names.record(inst.task.id, inst.index))},
+                    data={
+                        "job": job_id,
+                        "kind": "step",
+                        "allocation": node_id,
+                        "record": str(names.record(inst.task.id, inst.index)),
+                    },
                 )
             )
         return handles
@@ -207,8 +218,9 @@ def submit_plan(
     for position, unit in enumerate(submission.units, start=1):
         args = [_PLACEHOLDER.sub(lambda m: ids[m.group(1)], a) for a in unit.argv[1:]]
         try:
-            result = run_command("sbatch", args, options, timeout=sbatch_timeout,
-                                 check_controller=False)
+            result = run_command(
+                "sbatch", args, options, timeout=sbatch_timeout, check_controller=False
+            )
         except BackendError as exc:
             if not ids:
                 raise
@@ -224,8 +236,7 @@ def submit_plan(
             done = _cancel_quietly(list(ids.values()), options)
             why = result.message() if not result.ok else f"unexpected output {result.stdout!r}"
             raise SubmitError(
-                f"sbatch refused {unit.node_id} (submission {position} of {total}): {why}; "
-                f"{done}",
+                f"sbatch refused {unit.node_id} (submission {position} of {total}): {why}; {done}",
                 handles,
             )
         ids[unit.node_id] = job_id

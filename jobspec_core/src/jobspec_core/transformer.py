@@ -291,6 +291,13 @@ class Transformer(ABC):
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
         """Cancel every handle that has not finished. Cancelling a finished one is a no-op."""
 
+    def poll_interval_for(self, context: RunContext) -> float:
+        """Seconds between two status queries of the default :meth:`wait` for this run.
+
+        :attr:`poll_interval` unless overridden (a transformer whose commands are cheap in
+        some mode, such as a stand-in scheduler, may poll faster there)."""
+        return self.poll_interval
+
     def wait(
         self,
         handles: Sequence[TaskHandle],
@@ -298,15 +305,21 @@ class Transformer(ABC):
         timeout: float | None = None,
     ) -> dict[tuple[str, int], TaskStatus]:
         """Block until every handle is terminal (or ``timeout`` seconds pass); return the
-        last statuses. The default polls :meth:`status` every :attr:`poll_interval`."""
+        last statuses. The default polls :meth:`status` every :meth:`poll_interval_for`,
+        never sleeping past the timeout."""
+        interval = self.poll_interval_for(context)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             statuses = self.status(handles, context)
             if all(s.state.terminal for s in statuses.values()):
                 return statuses
-            if deadline is not None and time.monotonic() >= deadline:
+            if deadline is None:
+                time.sleep(interval)
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
                 return statuses
-            time.sleep(self.poll_interval)
+            time.sleep(min(interval, left))
 
     @classmethod
     def version(cls) -> str:

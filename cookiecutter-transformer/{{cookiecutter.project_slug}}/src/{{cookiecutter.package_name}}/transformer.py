@@ -29,7 +29,6 @@ import os
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -312,22 +311,10 @@ class {{ cookiecutter.__class_name }}(Transformer):
             started_at,
         )
 
-    def wait(
-        self, handles: Sequence[TaskHandle], context: RunContext, timeout: float | None = None
-    ) -> dict[tuple[str, int], TaskStatus]:
-        """Poll :meth:`status` until every handle is terminal or ``timeout`` passes."""
+    def poll_interval_for(self, context: RunContext) -> float:
+        """Poll the stand-in scheduler often (its status is a file read), a real one gently."""
         local = scheduler_mode(context) == "local"
-        interval = self.local_poll_interval if local else self.poll_interval
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            statuses = self.status(handles, context)
-            if all(s.state.terminal for s in statuses.values()):
-                return statuses
-            if deadline is not None and time.monotonic() >= deadline:
-                return statuses
-            if deadline is not None:
-                interval = min(interval, max(0.0, deadline - time.monotonic()))
-            time.sleep(interval)
+        return self.local_poll_interval if local else self.poll_interval
 
     def _cancel_jobs(
         self, job_ids: list[str], handles: Sequence[TaskHandle], context: RunContext

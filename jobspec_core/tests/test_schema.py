@@ -161,11 +161,17 @@ def _data(path: Path):
         return None
 
 
-@pytest.mark.parametrize("path", EXAMPLES + MALFORMED, ids=lambda p: p.name)
+# Only documents that load reach the schema (the others are refused by the loader).
+LOADABLE = [p for p in EXAMPLES + MALFORMED if _data(p) is not None]
+
+
+def test_the_agreement_check_covers_most_of_the_corpus():
+    assert len(LOADABLE) >= len(EXAMPLES) + len(MALFORMED) // 2
+
+
+@pytest.mark.parametrize("path", LOADABLE, ids=lambda p: p.name)
 def test_fast_check_agrees_with_jsonschema(path):
     data = _data(path)
-    if data is None:
-        pytest.skip("does not load")
     schema = load_schema()
     fast = fastcheck.compile_schema(schema)(data)
     slow = jsonschema.Draft202012Validator(schema).is_valid(data)

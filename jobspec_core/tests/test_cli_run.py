@@ -202,3 +202,19 @@ def test_progress_line_on_a_terminal(tmp_path, env):
     assert proc.returncode == 0
     assert "\r" in shown and "completed" in shown
     assert "a.0: completed" not in shown  # the plain per-instance lines are for non-terminals
+
+
+def test_detach_json_then_wait_json_and_cancel_json(tmp_path, env):
+    """Every run command's --json is one parseable document, from any process."""
+    job = write(tmp_path, 'version: 1\ntasks:\n- {name: a, command: ["sh", "-c", "exit 0"]}\n')
+    detached = cli(tmp_path, env, "run", "--detach", "--json", job)
+    assert detached.returncode == 0, detached.stderr
+    run_id = json.loads(detached.stdout)["run_id"]
+    waited = cli(tmp_path, env, "wait", "--json", run_id)
+    assert waited.returncode == 0, waited.stderr
+    status = json.loads(waited.stdout)
+    assert status["run"]["run_id"] == run_id and status["succeeded"] is True
+    assert [(t["task_id"], t["state"]) for t in status["tasks"]] == [("a", "completed")]
+    cancelled = cli(tmp_path, env, "cancel", "--json", run_id)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert json.loads(cancelled.stdout)["tasks"][0]["state"] == "completed"

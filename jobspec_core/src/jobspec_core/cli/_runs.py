@@ -97,3 +97,12 @@ def print_runs(runs: list[RunRecord], out: TextIO = sys.stdout) -> None:
 
 def print_json(data: object, out: TextIO = sys.stdout) -> None:
     out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def show_status(status: RunStatus, as_json: bool, out: TextIO = sys.stdout) -> None:
+    """Print ``status`` as JSON (``--json``) or as the human table: the one way every run
+    command reports a run."""
+    if as_json:
+        print_json(status.to_dict(), out)
+    else:
+        print_status(status, out)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EXIT_OK
-from ._runs import add_store_option, open_runner, print_json, print_status
+from ._runs import add_store_option, open_runner, show_status
 
 __all__ = ["add_parser", "run"]
 
@@ -30,8 +30,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     runner = open_runner(args)
     status = runner.cancel(runner.store.resolve(args.run_ref))
-    if args.json:
-        print_json(status.to_dict())
-    else:
-        print_status(status)
+    show_status(status, args.json)
     return EXIT_OK

@@ -30,7 +30,7 @@ from .. import api
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, JobspecError
 from ..runner import TRANSFORMER_ENV, Runner, RunStatus
 from ..transformer import TaskState
-from ._runs import add_store_option, open_runner, print_json, print_status
+from ._runs import add_store_option, open_runner, print_json, show_status
 
 __all__ = ["add_parser", "run", "follow", "parse_options"]
 
@@ -189,8 +189,5 @@ def run(args: argparse.Namespace) -> int:
     )
     # with --json, stdout carries only the JSON: watched output goes to stderr
     status = follow(runner, run_id, plan, sys.stderr.isatty(), sys.stderr if args.json else None)
-    if args.json:
-        print_json(status.to_dict())
-    else:
-        print_status(status)
+    show_status(status, args.json)
     return EXIT_OK if status.succeeded else EXIT_FAILURE

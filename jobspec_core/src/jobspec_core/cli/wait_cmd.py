@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from ..errors import EXIT_FAILURE, EXIT_OK
-from ._runs import add_store_option, open_runner, print_json, print_status
+from ._runs import add_store_option, open_runner, show_status
 
 __all__ = ["add_parser", "run"]
 
@@ -35,10 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     runner = open_runner(args)
     status = runner.wait(runner.store.resolve(args.run_ref), timeout=args.timeout)
-    if args.json:
-        print_json(status.to_dict())
-    elif not args.quiet:
-        print_status(status)
+    if args.json or not args.quiet:
+        show_status(status, args.json)
     if not status.finished:
         after = f" after {args.timeout:g} s" if args.timeout is not None else ""
         print(

@@ -42,11 +42,9 @@ from .plan import (
 )
 from .resources import build_tree, default_request, make_request, sum_requests
 
-__all__ = ["build_plan", "gc_paused", "STANDARD_ATTRIBUTES", "is_passthrough_key", "unnamed_id"]
+__all__ = ["build_plan", "gc_paused", "is_passthrough_key", "unnamed_id"]
 
 Locate = Callable[[tuple], SourceRef]
-
-STANDARD_ATTRIBUTES = ("duration", "environment", "cwd", "watch")
 
 
 def is_passthrough_key(key: str) -> bool:

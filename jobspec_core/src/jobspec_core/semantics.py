@@ -30,6 +30,7 @@ from .cycles import find_cycles
 from .docpath import DocPath, format_path
 from .durations import DurationError, parse_duration
 from .errors import Problem
+from .planner import unnamed_id
 from .schema import did_you_mean, instance_problems
 from .steps import StepType
 
@@ -312,7 +313,7 @@ class _Checker:
             by_name[sib.name] = sib
         for sib in siblings:
             if sib.name is None and sib.kind == "task":
-                auto = f"task-{sib.position}"
+                auto = unnamed_id(sib.position)
                 if auto in by_name:
                     other = by_name[auto]
                     self.add(

@@ -106,6 +106,7 @@ class GenericWords(BaseScheduler):
         "running": JobState.RUNNING,
         "done": JobState.FINISHED,
         "cancelled": JobState.CANCELLED,
+        "timeout": JobState.TIMEOUT,
         "error": JobState.ERROR,
     }
 

@@ -260,3 +260,27 @@ def test_overrides_use_the_jobspec_prefix_not_the_schedulers(context, monkeypatc
     commands = GridEngineTransformer().commands(context)
     assert commands["submit"] == ["my-qsub", "-terse"] and commands["validate"] is None
     assert sys.executable in GridEngineTransformer().commands(context)["status"]
+
+
+@pytest.mark.parametrize("transformer", [GridEngineTransformer, GenericTransformer])
+def test_stand_in_faults_end_as_a_scheduler_site_needs(transformer, context):
+    t = transformer()
+    faults = t.conformance_faults(t)
+    text = (
+        "version: 1\ntasks:\n"
+        + "".join(f"- {{name: {n}, command: [sleep, '60']}}\n" for n in ("e", "d", "l"))
+        + "- {name: after, depends_on: [e], command: ['true']}\n"
+    )
+    _, handles = submit(t, text, context)
+    by = {h.task_id: h for h in handles}
+    wait_for(t, [by["e"], by["d"], by["l"]], context, {TaskState.RUNNING})
+    faults.force_error(by["e"], context)
+    faults.delete_behind(by["d"], context)
+    faults.limit_behind(by["l"], context, 1)
+    final = t.wait(handles, context, timeout=30)
+    assert final[("e", 0)].state is TaskState.FAILED and "error state" in final[("e", 0)].reason
+    assert final[("after", 0)].state is TaskState.NEVER_RUN
+    assert final[("d", 0)].state in (TaskState.CANCELLED, TaskState.FAILED)
+    assert final[("d", 0)].reason
+    if transformer is GenericTransformer:  # the test's Grid Engine words leave qacct's 37 out
+        assert final[("l", 0)].state is TaskState.TIMEOUT

@@ -46,11 +46,11 @@ from pathlib import Path
 
 from ..liveness import process_alive, process_start
 
-__all__ = ["main"]
+__all__ = ["main", "StandinFaults", "standin_faults", "force_error", "impose_limit"]
 
 SPOOL = ".standin"
 _ACTIVE = ("queued", "held", "running")
-BJOBS_FORMAT = "jobid stat exit_code delimiter=','"
+BJOBS_FORMAT = "jobid stat exit_code exit_reason delimiter=','"
 PREFIX = {"generic": None, "pbs": "#PBS", "lsf": "#BSUB", "sge": "#$"}
 VARIABLE = {
     "generic": "JOB_ARRAY_INDEX",
@@ -222,11 +222,30 @@ def _execute(job: Path) -> int:
                     env=env,
                 )
             )
+        while any(child.poll() is None for child in children):
+            limit = _read(job / "limit")
+            if limit is not None and time.time() >= float(limit):
+                _kill_session(os.getpid(), signal.SIGKILL, spare=os.getpid())
+                for child in children:
+                    child.wait()
+                _write(job / "exit", "137")
+                _write(job / "state", "timeout")
+                return 0
+            time.sleep(0.1)
         codes = [child.wait() for child in children]
     codes = [128 - c if c < 0 else c for c in codes]  # killed by a signal: as a shell says
     _write(job / "exit", str(next((c for c in codes if c), 0)))
     _write(job / "state", "cancelled" if (job / "cancelled").exists() else "done")
     return 0
+
+
+def _kill_session(sid: int, sig: int, spare: int | None = None) -> None:
+    for member in _session(sid):
+        if member != spare:
+            try:
+                os.kill(member, sig)
+            except ProcessLookupError:
+                pass
 
 
 def cancel(job: Path) -> None:
@@ -238,11 +257,7 @@ def cancel(job: Path) -> None:
     pid = int((_read(job / "pid") or "0").split()[0])
     if pid:  # the job's processes keep its session id even if the executor is gone
         for sig, grace in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
-            for member in _session(pid):
-                try:
-                    os.kill(member, sig)
-                except ProcessLookupError:
-                    pass
+            _kill_session(pid, sig)
             deadline = time.monotonic() + grace
             while _session(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -250,6 +265,74 @@ def cancel(job: Path) -> None:
                 break
     if (_read(job / "state") or "") != "done":
         _write(job / "state", "cancelled")
+
+
+# -- faults a conformance case causes behind the transformer's back -----------------------
+def force_error(job: Path, reason: str) -> None:
+    """Put ``job`` into the error state: its processes are killed (nothing records their
+    end) and it shows as ``error`` (Grid Engine ``Eqw``) until deleted."""
+    pid = int((_read(job / "pid") or "0").split()[0])
+    _write(job / "reason", reason)
+    _write(job / "state", "error")
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)  # the executor first: it must not record an end
+        except ProcessLookupError:
+            pass
+        _kill_session(pid, signal.SIGKILL)
+    _write(job / "state", "error")
+
+
+def impose_limit(job: Path, seconds: float) -> None:
+    """Give running ``job`` a time limit of ``seconds`` from now, as a queue limit would:
+    at the limit its processes are killed and it ends in the state ``timeout``."""
+    _write(job / "limit", repr(time.time() + seconds))
+
+
+class StandinFaults:
+    """The conformance faults of a batch transformer running on the stand-in (the
+    ``conformance_faults`` protocol of jobspec-conformance): ``delete_behind`` runs the
+    scheduler's own cancel command; ``force_error`` and ``limit_behind`` act on the
+    stand-in's job directly."""
+
+    def __init__(self, transformer):
+        self.transformer = transformer
+
+    def _job(self, handle, context) -> Path:
+        job = Path(context.run_dir) / SPOOL / str(handle.data.get("job", handle.native_id))
+        found = _job_dir_in(job)
+        if found is None:
+            raise RuntimeError(f"the stand-in has no job {handle.native_id} in {job.parent}")
+        return found
+
+    def delete_behind(self, handle, context) -> None:
+        t = self.transformer
+        job = str(handle.data.get("job", handle.native_id))
+        argv = t.scheduler.cancel_argv(t.commands(context)["cancel"], [job])
+        t.command_runner(context).run(argv, cwd=Path(context.run_dir))
+
+    def force_error(self, handle, context) -> None:
+        force_error(self._job(handle, context), "forced into the error state (conformance)")
+
+    def limit_behind(self, handle, context, seconds: int) -> None:
+        impose_limit(self._job(handle, context), seconds)
+
+
+def _job_dir_in(path: Path) -> Path | None:
+    number = re.match(r"\d+", path.name)
+    found = path.parent / number.group(0) if number else None
+    return found if found is not None and found.is_dir() else None
+
+
+def standin_faults(transformer) -> object:
+    """:class:`StandinFaults` when ``transformer`` runs on the stand-in (its
+    ``JOBSPEC_<NAME>_SCHEDULER`` or default mode is ``local``), else an object offering no
+    fault (the conformance suite then skips fault cases, unless a native provider exists)."""
+    try:
+        local = transformer.standin is not None and transformer.scheduler_mode() == "local"
+    except Exception:
+        local = False
+    return StandinFaults(transformer) if local else object()
 
 
 # -- reading a submission: arguments and the script's directive lines ---------------------
@@ -363,6 +446,11 @@ def _pbs(program: str, args: list[str]) -> int:
             info: dict = {"job_state": letter}
             if exit_code is not None:
                 info["Exit_status"] = 256 + exit_code - 128 if exit_code > 128 else exit_code
+            if state == "timeout":
+                info["Exit_status"] = -29  # JOB_EXEC_KILL_WALLTIME
+            if state == "error":
+                info["job_state"], info["comment"] = "H", _read(job / "reason") or "error"
+                info["Hold_Types"] = "s"  # a system hold: PBS's error hold
             jobs[job_id] = info
     if program == "qstat" and jobs:
         print(json.dumps({"pbs_server": "localhost", "Jobs": jobs}, indent=4))
@@ -398,9 +486,15 @@ def _lsf(program: str, args: list[str]) -> int:
         else:
             state, exit_code = view(job)
             stat = {"queued": "PEND", "held": "PEND", "never": "PEND", "running": "RUN"}.get(state)
+            stat = stat or {"error": "PSUSP"}.get(state)
             if stat is None:
                 stat = "DONE" if state == "done" and exit_code == 0 else "EXIT"
-            print(f"{job_id},{stat},{'-' if exit_code in (None, 0) else exit_code}")
+            reason = {
+                "timeout": "TERM_RUNLIMIT: job killed after reaching LSF run time limit",
+                "cancelled": "TERM_OWNER: job killed by owner",
+                "error": _read(job / "reason") or "-",
+            }.get(state, "-")
+            print(f"{job_id},{stat},{'-' if exit_code in (None, 0) else exit_code},{reason}")
     return code
 
 
@@ -455,7 +549,10 @@ def _sge(program: str, args: list[str]) -> int:
             print(f"error: job id {args[1]} not found", file=sys.stderr)
             return 1
         code = view(job)[1]
-        failed = "100 : assumedly after job" if state == "cancelled" else "0"
+        failed = {
+            "cancelled": "100 : assumedly after job",
+            "timeout": "37  : qmaster enforced h_rt, h_cpu, or h_vmem limit",
+        }.get(state, "0")
         print("=" * 62)
         print(f"jobnumber    {job.name}\nfailed       {failed}\nexit_status  {code or 0}")
         return 0

@@ -54,6 +54,7 @@ from .commands import DEFAULT_TIMEOUT, CommandResult, CommandRunner, LocalRunner
 from .records import InstanceRecords, forget_missing, logs_dir, missing_since, records_dir
 from .render import render_submission, unit_plans
 from .scheduler import JobState, NativeStatus, Scheduler
+from .standin import standin_faults
 
 __all__ = ["BatchTransformer", "STANDIN"]
 
@@ -86,6 +87,13 @@ class BatchTransformer(Transformer):
     env_prefix: ClassVar[str | None] = None
     #: seconds a scheduler command may take before it counts as unreachable.
     command_timeout: ClassVar[float] = DEFAULT_TIMEOUT
+    #: seconds a job the scheduler reports finished may take to show its instances' end
+    #: records (a shared file system's caches) before they count as never recorded.
+    record_grace: ClassVar[float] = 10.0
+    #: the faults the conformance suite's fault cases ask for (``delete_behind``,
+    #: ``force_error``, ``limit_behind``), caused on the stand-in in ``local`` mode. A
+    #: backend offers native ones through the ``jobspec_conformance.faults`` entry point.
+    conformance_faults = staticmethod(standin_faults)
 
     # -- configuration ---------------------------------------------------------------
     @classmethod
@@ -376,6 +384,8 @@ class BatchTransformer(Transformer):
         since = missing_since(records, job)
         waited = time.time() - since
         grace = self.scheduler.lost_grace
+        if state is JobState.FINISHED:
+            grace = min(grace, self.record_grace)
         if waited < grace:
             shown = TaskState.RUNNING if started is not None else TaskState.PENDING
             return TaskStatus(

@@ -39,8 +39,8 @@ REQUIRED_BASICS = [
 ]
 
 
-def test_there_are_at_least_90_cases_with_unique_ids_matching_file_names():
-    assert len(CASES) >= 90
+def test_there_are_at_least_95_cases_with_unique_ids_matching_file_names():
+    assert len(CASES) >= 95
     assert len(BY_ID) == len(CASES)
     for case in CASES:
         assert case.path.name == case.id + CASE_SUFFIX
@@ -72,6 +72,9 @@ def test_run_mode_cases_expect_something_observable(case):
     """Every case that runs checks at least one thing beyond 'it completed'."""
     if "run" not in case.modes:
         assert case.render, "a render-only case needs render expectations"
+        return
+    if case.must_refuse:
+        assert not case.expect, "a case that must be refused has nothing to run"
         return
     expect = case.expect
     assert expect.get("tasks") or expect.get("order") or expect.get("concurrent")

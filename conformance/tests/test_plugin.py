@@ -486,3 +486,60 @@ def test_state_lists_index_states_and_reasons(pytester, expect, outcome, needles
     for needle in needles:
         assert needle in out, needle
     no_traceback(out)
+
+
+CANARY_CASE = """\
+id: site-canary
+description: {description}
+features: [tasks]
+required: false
+{must_refuse}jobspec:
+  version: 1
+  tasks:
+    - name: t
+      command: {command}
+"""
+
+
+@pytest.mark.parametrize(
+    ("must_refuse", "command", "needles"),
+    [
+        (
+            "must_refuse: true\n",
+            "'true'",
+            [
+                "expected: refused with a clear error before anything runs (must_refuse)",
+                "seen:     accepted and run: t@0: completed",
+            ],
+        ),
+        (
+            "",
+            "'echo leaked > \"@OUTSIDE@/leak.txt\"'",
+            ["- files outside the run", "seen:     leak.txt"],
+        ),
+    ],
+)
+def test_must_refuse_and_the_outside_canary_fail_when_broken(
+    pytester, must_refuse, command, needles
+):
+    site = pytester.mkdir("site")
+    (site / "site-canary.jobspec-test.yaml").write_text(
+        CANARY_CASE.format(
+            description="Broken on purpose.", must_refuse=must_refuse, command=command
+        )
+    )
+    result = pytester.runpytest_subprocess(
+        "--transformer",
+        "local",
+        "--conformance-cases",
+        str(site),
+        "-k",
+        "site-canary",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    for needle in needles:
+        assert needle in out, needle
+    no_traceback(out)

@@ -12,6 +12,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from jobspec_core.transformer import array_index_expression
+
 from .jobs import JobRequest, option_value_text
 
 __all__ = [
@@ -109,6 +111,10 @@ def _run_lines(command: list[str], *, mode: str, log: str, marker: str | None) -
     )
 
 
+#: What ``flux submit --cc=0-N-1`` sets in each replica's environment: its index, from 0.
+ARRAY_INDEX = "FLUX_JOB_CC"
+
+
 def launcher_text(
     *,
     task_id: str,
@@ -152,7 +158,7 @@ def launcher_text(
         cwd=shlex.quote(cwd),
         stage=stage,
         run=_run_lines(command, mode=mode, log=log, marker=marker),
-        index_default="${FLUX_JOB_CC:-0}" if replicas > 1 else "0",
+        index_default=array_index_expression(ARRAY_INDEX, 0) if replicas > 1 else "0",
         index_doc="$FLUX_JOB_CC (--cc)" if replicas > 1 else "0: one replica",
     )
 

@@ -85,6 +85,22 @@ def test_working_directory_is_inherited_from_the_group(tmp_path):
     assert working_directory(plan.node("g/b"), c) == Path("/elsewhere")
 
 
+def test_step_path_is_relative_to_the_working_directory(tmp_path):
+    from jobspec_core.workdirs import step_path
+
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - {name: a, command: ["true"], attributes: {cwd: w}}
+        """
+    )
+    node, c = plan.node("a"), ctx(tmp_path)
+    assert step_path(node, "data/x", c) == tmp_path / "submit/w/data/x"
+    assert step_path(node, "~/x", c) == tmp_path / "home/x"
+    assert step_path(node, "/abs", c) == Path("/abs")
+
+
 # -- safe writes ----------------------------------------------------------------------------
 
 

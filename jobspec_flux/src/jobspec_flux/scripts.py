@@ -12,6 +12,7 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from jobspec_core.ordering import placeholder
 from jobspec_core.transformer import array_index_expression
 
 from .jobs import JobRequest, option_value_text
@@ -21,12 +22,19 @@ __all__ = [
     "stage_archive_argv",
     "flux_argv",
     "launcher_text",
-    "DEP_PLACEHOLDER",
+    "dependency_word",
+    "DEPENDENCY_PREFIX",
 ]
 
-#: In unit argv (Python side), ``--dependency=afterok:{id:NODE}`` is replaced at submission
-#: by one ``--dependency=afterok:ID`` per job id of NODE.
-DEP_PLACEHOLDER = "--dependency=afterok:{{id:{node}}}"
+#: A unit's dependency word is ``--dependency=afterok:{id:NODE}``
+#: (:func:`jobspec_core.ordering.placeholder`); at submission it stands for one
+#: ``--dependency=afterok:ID`` per job id of NODE.
+DEPENDENCY_PREFIX = "--dependency=afterok:"
+
+
+def dependency_word(node_id: str) -> str:
+    """The dependency word of a unit's argv for a dependency on ``node_id``."""
+    return DEPENDENCY_PREFIX + placeholder(node_id)
 
 
 def template(name: str) -> Template:

@@ -37,12 +37,21 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     bash .ci/install-slurm.sh || failures+=("install slurm")
     # Grid Engine likewise: its tests start a private sge_qmaster + sge_execd themselves.
     bash .ci/install-gridengine.sh || failures+=("install gridengine")
+    # apt_need PATH PACKAGE WHAT: install PACKAGE when PATH (a command or a file) is missing.
+    apt_need() {
+        if command -v "$1" >/dev/null || compgen -G "$1" >/dev/null; then return 0; fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+                 apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } \
+            || echo "$2 could not be installed: $3 will skip"
+    }
     # Graphviz lets the graph tests re-read the DOT that `jobspec graph` prints.
-    if ! command -v dot >/dev/null; then
-        apt-get install -y -qq --no-install-recommends graphviz >/dev/null \
-            || { apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null; } \
-            || echo "graphviz could not be installed: the DOT re-read tests will skip"
-    fi
+    apt_need dot graphviz "the DOT re-read tests"
+    # The remote tests start a real sshd on 127.0.0.1 (no daemon is started by the package:
+    # there is no init system here).
+    apt_need /usr/sbin/sshd openssh-server "the SSH tests"
+    # The run store's and the service's tests start a private PostgreSQL server.
+    apt_need '/usr/lib/postgresql/*/bin/initdb' postgresql "the PostgreSQL store tests"
 else
     echo "not root or no apt-get: Slurm and Grid Engine are not installed; their tests will skip"
 fi

@@ -45,7 +45,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _jobspec(*args: str, store: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+def _jobspec(*args: str, store: Path | str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "jobspec_core.cli.main", *args, "--store", str(store)],
         capture_output=True,
@@ -58,7 +58,9 @@ def _jobspec(*args: str, store: Path, env: dict | None = None) -> subprocess.Com
 class Server:
     """One ``jobspec serve`` child process and an HTTP client for it."""
 
-    def __init__(self, store: Path, log: Path, env: dict | None = None, max_body: int = 65536):
+    def __init__(
+        self, store: Path | str, log: Path, env: dict | None = None, max_body: int = 65536
+    ):
         self.port = _free_port()
         self.log = log
         self.process = subprocess.Popen(
@@ -416,3 +418,43 @@ def test_cli_client_without_a_token_is_a_usage_error(world, tmp_path):
     done = _cli(["list"], tmp_path, {**env, "JOBSPEC_TOKEN": "jst_wrong"})
     assert done.returncode == 1 and "refused the token" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_two_services_share_one_postgresql_store(tmp_path):
+    from jobspec_core.testing.postgres import LocalPostgres, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    import shutil
+    import tempfile
+
+    state = tempfile.mkdtemp(prefix="jobspec-pg-", dir="/tmp")
+    database = LocalPostgres(Path(state)).start()
+    env = {"JOBSPEC_RUNS_DIR": str(tmp_path / "shared-runs")}
+    first = second = None
+    try:
+        url = database.url
+        made = _jobspec("token", "create", "alice", store=url, env=env)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip()
+        first = Server(url, tmp_path / "first.log", env)
+        second = Server(url, tmp_path / "second.log", env)
+        status, body = first.request("POST", "/api/v1/runs", {"jobspec": LONG}, token)
+        assert status == 201, body
+        run_id = body["run_id"]
+        status, seen = second.request("GET", f"/api/v1/runs/{run_id}", token=token)
+        assert status == 200 and seen["run"]["run_id"] == run_id
+        assert run_id in {
+            r["run_id"] for r in second.request("GET", "/api/v1/runs", token=token)[1]
+        }
+        status, _ = second.request("POST", f"/api/v1/runs/{run_id}/cancel", token=token)
+        assert status == 200
+        final = _wait_finished(first, run_id, token, timeout=30)
+        assert final["run"]["state"] == "cancelled"
+    finally:
+        for server in (first, second):
+            if server is not None:
+                server.stop()
+        database.stop()
+        shutil.rmtree(state, ignore_errors=True)

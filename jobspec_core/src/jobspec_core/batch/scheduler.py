@@ -32,7 +32,6 @@ Job states.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -191,8 +190,9 @@ class Scheduler(Protocol):
       ``job_name_first``: a regular-expression character class the first character must
       match (Grid Engine refuses a name starting with a digit: ``[A-Za-z_]``); the layer
       prefixes ``j`` otherwise. Names are otherwise made of ``[A-Za-z0-9_.-]``.
-    * ``largest_node``: a :class:`~jobspec_core.alternatives.Capacity`: ``a|b`` resource
-      alternatives use the first that fits; a request none can ever fit is refused.
+    * ``largest_node``: a :class:`~jobspec_core.alternatives.Capacity` (or ``None``:
+      unknown): ``a|b`` resource alternatives use the first that fits; a request none can
+      ever fit is refused at render, before anything is submitted.
     * ``walltime_grace``: seconds added to a task's duration for the scheduler's limit.
     """
 
@@ -213,11 +213,11 @@ class Scheduler(Protocol):
     state_map: Mapping[str, JobState]
     job_name_max: int | None
     job_name_first: str
-    largest_node: Capacity
+    largest_node: Capacity | None
     walltime_grace: int
 
     def name_options(self, name: str) -> list[Option]:
-        """Options giving the job its name (``[["-N", name]]``)."""
+        """Options giving a job that is not an array its name (``[["-N", name]]``)."""
         ...
 
     def resource_options(self, request: JobRequest) -> list[Option]:
@@ -241,7 +241,10 @@ class Scheduler(Protocol):
         ...
 
     def array_options(self, first: int, last: int, name: str) -> list[Option]:
-        """Options making the job an array of elements ``first..last`` (inclusive)."""
+        """Options making the job an array of elements ``first..last`` (inclusive) named
+        ``name``: called instead of :meth:`name_options` for an array, since some
+        schedulers name an array in the same option (LSF's ``-J "NAME[1-N]"``); Grid
+        Engine returns ``[["-N", name], ["-t", "1-N"]]``."""
         ...
 
     def passthrough_options(self, options: Mapping[str, str]) -> list[Option]:
@@ -342,8 +345,8 @@ class BaseScheduler:
     state_map: ClassVar[Mapping[str, JobState]] = {}
     job_name_max: ClassVar[int | None] = None
     job_name_first: ClassVar[str] = "[A-Za-z0-9_]"
-    #: As given: this machine (right for the stand-in scheduler); set your largest node.
-    largest_node: ClassVar[Capacity] = Capacity(cores_per_node=os.cpu_count() or 1)
+    #: ``None``: unknown (the first alternative is used, nothing is refused up front).
+    largest_node: ClassVar[Capacity | None] = None
     walltime_grace: ClassVar[int] = 60
 
     def name_options(self, name: str) -> list[Option]:

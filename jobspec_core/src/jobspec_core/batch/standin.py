@@ -486,7 +486,7 @@ def _lsf(program: str, args: list[str]) -> int:
         else:
             state, exit_code = view(job)
             stat = {"queued": "PEND", "held": "PEND", "never": "PEND", "running": "RUN"}.get(state)
-            stat = stat or {"error": "PSUSP"}.get(state)
+            stat = stat or {"error": "EXIT"}.get(state)  # LSF has no error state: it ends
             if stat is None:
                 stat = "DONE" if state == "done" and exit_code == 0 else "EXIT"
             reason = {
@@ -554,6 +554,7 @@ def _sge(program: str, args: list[str]) -> int:
             "timeout": "37  : qmaster enforced h_rt, h_cpu, or h_vmem limit",
         }.get(state, "0")
         print("=" * 62)
+        code = 137 if state == "cancelled" else code  # Grid Engine kills a deleted job
         print(f"jobnumber    {job.name}\nfailed       {failed}\nexit_status  {code or 0}")
         return 0
     code = 0  # qdel

@@ -164,7 +164,9 @@ class BatchTransformer(Transformer):
     # -- render and submit -----------------------------------------------------------
     def render(self, plan: Plan, context: RunContext) -> Submission:
         check_capabilities(plan, self, nothing_was="rendered")
-        capacity = context.capacity or self.capacity(plan, context)
+        capacity = (
+            context.capacity if context.capacity is not None else self.capacity(plan, context)
+        )
         return render_submission(
             plan,
             context,

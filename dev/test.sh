@@ -52,6 +52,9 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt_need /usr/sbin/sshd openssh-server "the SSH tests"
     # The run store's and the service's tests start a private PostgreSQL server.
     apt_need '/usr/lib/postgresql/*/bin/initdb' postgresql "the PostgreSQL store tests"
+    # The service's status page is checked in a real headless Chromium over WebDriver.
+    apt_need /usr/bin/chromium chromium "the status page test"
+    apt_need /usr/bin/chromedriver chromium-driver "the status page test"
 else
     echo "not root or no apt-get: Slurm and Grid Engine are not installed; their tests will skip"
 fi

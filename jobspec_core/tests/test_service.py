@@ -19,8 +19,8 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra (fastapi) is not installed")
 pytest.importorskip("uvicorn", reason="the serve extra (uvicorn) is not installed")
 
-from service_helpers import Server  # noqa: E402
-from service_helpers import jobspec_cli as _jobspec
+from jobspec_core.testing.service import Server  # noqa: E402
+from jobspec_core.testing.service import jobspec_cli as _jobspec
 
 JOB = """\
 version: 1

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra (fastapi) is not installed")
 
 from jobspec_core.testing.browser import HeadlessChromium, unavailable  # noqa: E402
-from service_helpers import Server, jobspec_cli  # noqa: E402
+from jobspec_core.testing.service import Server, jobspec_cli  # noqa: E402
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
 

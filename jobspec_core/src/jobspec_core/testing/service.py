@@ -1,4 +1,12 @@
-"""A real ``jobspec serve`` process for the service's tests, and the CLI as a subprocess."""
+"""A real ``jobspec serve`` process for tests (of jobspec and of site transformers), and the
+CLI as a subprocess.
+
+Contract: ``Server(store, log, env)`` starts ``jobspec serve`` on a free port of 127.0.0.1
+with the given store and extra environment, returns once ``/api/v1/health`` answers, and
+writes the server's output to ``log``; ``request`` makes one HTTP request (JSON in, JSON
+or text out, never raising for an HTTP error status); ``stop`` ends only that process.
+``jobspec_cli(*args, store=...)`` runs one ``jobspec`` command against a store.
+"""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SubmitError, UnsupportedFeature
+from .errors import BackendError, SubmitError, UnsupportedFeature
 from .features import features_used
 from .liveness import identity, process_alive
 from .plan import Plan
@@ -239,14 +239,44 @@ class Runner:
         self.store.update_tasks(run.run_id, statuses)
         self.store.set_run_state(run.run_id, "failed", error=error)
 
+    def _correct_lost(self, current: RunStatus) -> RunStatus:
+        """A finished run with instances recorded ``lost``: ask the transformer again.
+
+        ``lost`` is the one final state that is a conclusion from missing evidence (nobody
+        recorded the end), so it is revised when the evidence turns up: an instance the
+        transformer now reports in another terminal state is recorded so, and the run's
+        state is derived again from its instances.
+        """
+        lost = [t.handle for t in current.tasks if t.state is TaskState.LOST and t.handle]
+        if not lost:
+            return current
+        run = current.run
+        try:
+            statuses = self._transformer(run.transformer).status(lost, self._context(run))
+        except BackendError:  # the record stands until the scheduler can be asked
+            return current
+        found = {
+            key: st
+            for key, st in statuses.items()
+            if st.state.terminal and st.state is not TaskState.LOST
+        }
+        if not found:
+            return current
+        tasks = current.tasks
+        self.store.update_tasks(run.run_id, found, tasks)
+        if all(t.state.terminal for t in tasks):
+            self.store.set_run_state(run.run_id, _final_state(tasks, run.state == "cancelled"))
+        return RunStatus(self.store.get_run(run.run_id), tasks)
+
     def status(self, run_id: str) -> RunStatus:
         """Ask the transformer for the state of every instance, record it, return it.
 
-        A run whose instances are all terminal is answered from the store alone.
+        A run whose instances are all terminal is answered from the store alone, except
+        for instances recorded ``lost``, which are asked again (see :meth:`_correct_lost`).
         """
         current = self.record(run_id)
         if current.finished:
-            return current
+            return self._correct_lost(current)
         handles = self._handles(current)
         if not handles:
             return current
@@ -258,7 +288,7 @@ class Runner:
         """Block until every instance is terminal or ``timeout`` seconds pass; the last status."""
         current = self.record(run_id)
         if current.finished:
-            return current
+            return self._correct_lost(current)
         handles = self._handles(current)
         backend = self._transformer(current.run.transformer)
         statuses = backend.wait(handles, self._context(current.run), timeout)

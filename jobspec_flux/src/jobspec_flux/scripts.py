@@ -12,6 +12,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from jobspec_core.scripttext import comment
+
 from .jobs import JobRequest, option_value_text
 
 __all__ = [
@@ -146,8 +148,8 @@ def launcher_text(
             f'mkdir -p "$(dirname {p})" && ln -s {src} {p}; fi\n'
         )
     return template("task.sh").substitute(
-        task_id=task_id,
-        run_id=run_id,
+        task_id=comment(task_id),
+        run_id=comment(run_id),
         environment=env_lines,
         cwd=shlex.quote(cwd),
         stage=stage,
@@ -158,5 +160,5 @@ def launcher_text(
 
 
 def comment_safe(text: Any) -> str:
-    """``text`` on one line, for a ``#`` comment."""
-    return " ".join(str(text).split())
+    """``text`` on one line, for a ``#`` comment (:func:`jobspec_core.scripttext.comment`)."""
+    return comment(text)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with Python 3.11 and pip:
 #   1. install every workspace member (editable) and the test tools;
-#   2. install Slurm from Debian's packages when we are root with apt (the Slurm tests start
-#      a real slurmctld + slurmd on localhost themselves);
+#   2. install Slurm and Grid Engine from Debian's packages when we are root with apt (their
+#      tests start a real slurmctld + slurmd, sge_qmaster + sge_execd on localhost themselves);
 #   3. run the repository's tests;
 #   4. run the conformance suite for every backend available here: local (run mode),
 #      flux (render mode everywhere; run mode where `flux` is on PATH), slurm (run mode
@@ -35,6 +35,8 @@ step "install"
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt || exit 1
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     bash .ci/install-slurm.sh || failures+=("install slurm")
+    # Grid Engine likewise: its tests start a private sge_qmaster + sge_execd themselves.
+    bash .ci/install-gridengine.sh || failures+=("install gridengine")
     # Graphviz lets the graph tests re-read the DOT that `jobspec graph` prints.
     if ! command -v dot >/dev/null; then
         apt-get install -y -qq --no-install-recommends graphviz >/dev/null \
@@ -42,7 +44,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             || echo "graphviz could not be installed: the DOT re-read tests will skip"
     fi
 else
-    echo "not root or no apt-get: Slurm is not installed; its tests will skip"
+    echo "not root or no apt-get: Slurm and Grid Engine are not installed; their tests will skip"
 fi
 
 step "lint (ruff, configured once in the root pyproject.toml)"

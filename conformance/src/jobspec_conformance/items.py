@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from .cases import Case, CaseError, load_case
-from .execute import RENDER_PLACES, describe_exception, prepare_dirs, render_case, run_case
+from .execute import (
+    RENDER_PLACES,
+    Refused,
+    describe_exception,
+    prepare_dirs,
+    render_case,
+    run_case,
+)
 from .expect import check_run, describe_record
 from .outcome import CaseFailed, Mismatch
 from .prepare import missing_features, prepare_plan, substitute
@@ -129,13 +136,45 @@ class CaseItem(pytest.Item):
                     ]
                 )
             _skip(reason)
-        if settings.mode == "render":
-            self._render(settings, plan)
-        else:
-            self._run(settings, plan, base, workdir, results, placeholders)
+        try:
+            if settings.mode == "render":
+                self._render(settings, plan)
+            else:
+                fault = self._fault(settings, plan)
+                self._run(settings, plan, base, workdir, results, placeholders, fault)
+        except Refused as refusal:
+            # may_refuse: a clear error instead of a run is a conforming outcome
+            self.details = [f"refused with a clear error: {refusal}"]
+
+    def _fault(self, settings: Settings, plan):
+        """The bound fault method the case needs (``None`` without ``fault:``); skips the
+        case, with the reason, when the transformer does not offer it."""
+        spec = self.case.fault
+        if spec is None:
+            return None
+        from .faults import FaultUnavailable, fault_method
+
+        task = next((t for t in plan.tasks() if t.id == spec["task"]), None)
+        index = int(spec.get("index", 0))
+        if task is None or index >= task.replicas:
+            raise CaseFailed(
+                [
+                    Mismatch(
+                        "the case's fault",
+                        "names a task instance of the plan (the case itself is broken)",
+                        f"{spec['task']}@{index}",
+                    )
+                ]
+            )
+        try:
+            return fault_method(settings.transformer_name, settings.transformer, spec["action"])
+        except FaultUnavailable as exc:
+            _skip(str(exc))
 
     def _render(self, settings: Settings, plan) -> None:
-        submission = render_case(settings.transformer, plan, settings.options)
+        submission = render_case(
+            settings.transformer, plan, settings.options, may_refuse=self.case.may_refuse
+        )
         mismatches = check_structure(plan, submission, settings.transformer, self.case.render)
         mismatches += check_notes(submission, self.case.render)
         if settings.golden is not None:
@@ -150,7 +189,7 @@ class CaseItem(pytest.Item):
         if mismatches:
             raise CaseFailed(mismatches, self.details)
 
-    def _run(self, settings: Settings, plan, base, workdir, results, placeholders) -> None:
+    def _run(self, settings: Settings, plan, base, workdir, results, placeholders, fault) -> None:
         timeout = self.case.timeout or settings.timeout
         observed = run_case(
             self.case,
@@ -161,6 +200,7 @@ class CaseItem(pytest.Item):
             results,
             timeout,
             settings.options,
+            fault,
         )
         expect = substitute(self.case.expect, {**placeholders, "@RUN_ID@": observed.run_id})
         mismatches = check_run(plan, observed, expect, settings.duration_slack)

@@ -12,7 +12,10 @@ Sources, in order:
    where ``JobCompType=jobcomp/filetxt`` is configured, the job completion file.
 
 A job pending with reason ``DependencyNeverSatisfied`` (its parent failed) would wait
-forever: it is reported :attr:`~TaskState.NEVER_RUN` and cancelled here.
+forever: it is reported :attr:`~TaskState.NEVER_RUN` and cancelled here. One pending for
+a reason saying its partition or nodes can never run it (``PartitionConfig``,
+``PartitionNodeLimit``..., :data:`~jobspec_slurm.states.UNRUNNABLE_REASONS`) is reported
+:attr:`~TaskState.FAILED` with Slurm's reason, and cancelled.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from jobspec_core.errors import BackendError
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .commands import run_command, slurm_conf_in_use
-from .states import map_state
+from .states import UNRUNNABLE_REASONS, map_state
 
 __all__ = [
     "JobRow",
@@ -147,6 +150,9 @@ def combine(kind: str, row: JobRow | None, record: Record | None) -> TaskStatus:
     started_at = record.started_at if record else None
     if slurm is TaskState.NEVER_RUN:
         return TaskStatus(TaskState.NEVER_RUN, None, f"{row.reason}: a dependency failed")
+    if slurm is TaskState.FAILED and row.reason in UNRUNNABLE_REASONS:
+        why = UNRUNNABLE_REASONS.get(row.reason or "", "")
+        return TaskStatus(TaskState.FAILED, None, f"Slurm will never run it: {row.reason} ({why})")
     if kind == "step":
         if slurm is TaskState.RUNNING:
             return TaskStatus(
@@ -248,12 +254,14 @@ def query_status(
             str(handle.data.get("kind", "job")), row, read_record(handle.data.get("record"))
         )
         if (
-            status.state is TaskState.NEVER_RUN
+            status.state in (TaskState.NEVER_RUN, TaskState.FAILED)
             and row is not None
             and map_state(row.state) is TaskState.PENDING
         ):
             never.add(_job_of(handle))
-            status.reason = f"{row.reason}: a dependency failed; cancelled by jobspec"
+            if status.state is TaskState.NEVER_RUN:
+                status.reason = f"{row.reason}: a dependency failed"
+            status.reason += "; cancelled by jobspec"
         statuses[handle.key] = status
     if never:
         run_command("scancel", sorted(never), options)

@@ -103,3 +103,103 @@ def test_a_request_no_node_can_ever_run_fails_with_the_schedulers_reason(tmp_pat
     ids = [tasks[n]["native_id"] for n in ("wide", "many-nodes")]
     queue = slurm_cluster.run(["squeue", "-h", "-j", ",".join(ids), "-t", "PD,R", "-o", "%i"])
     assert queue.stdout.strip() == "", queue.stdout
+
+
+def _left(marks: list[str]) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout
+    return [
+        line
+        for line in out.splitlines()
+        if not line.lstrip().startswith("Z") and any(m in line for m in marks)
+    ]
+
+
+def _until(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+ESCAPER = "setsid sleep {a} & (setsid sleep {b} &); touch {name}.ready; sleep {c}"
+
+
+@pytest.mark.parametrize("how", ["cancel", "duration"])
+def test_nothing_a_job_starts_outlives_its_cancel_or_duration(tmp_path, slurm_cluster, how):
+    if slurm_cluster.proctrack != "cgroup":
+        pytest.skip(
+            f"the test cluster tracks processes by parent id here: {slurm_cluster.proctrack_note}"
+        )
+    base = 4600 if how == "cancel" else 4700
+    marks = [f"sleep {base + i}" for i in (1, 2, 3)]
+    limit = "\n  attributes: {duration: 4}" if how == "duration" else ""
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "version: 1\ntasks:\n- name: escaper\n"
+        f'  command: "{ESCAPER.format(a=base + 1, b=base + 2, c=base + 3, name="escaper")}"'
+        f"{limit}\n"
+    )
+    store = tmp_path / "s.sqlite"
+    detached = jobspec("run", "-t", "slurm", "--detach", str(job), cwd=tmp_path, store=store)
+    assert detached.returncode == 0, detached.stderr
+    run_id = detached.stdout.strip()
+    _until(lambda: (tmp_path / "escaper.ready").exists() and len(_left(marks)) >= 3)
+    if how == "cancel":
+        cancelled = jobspec("cancel", run_id, cwd=tmp_path, store=store)
+        assert cancelled.returncode == 0, cancelled.stderr
+        expected = "cancelled"
+    else:
+        waited = jobspec("wait", run_id, cwd=tmp_path, store=store)
+        assert waited.returncode == 1, waited.stdout + waited.stderr
+        expected = "timeout"
+    _until(lambda: not _left(marks), 30, f"no process left, still: {_left(marks)}")
+    status = json.loads(jobspec("status", "--json", run_id, cwd=tmp_path, store=store).stdout)
+    assert status["tasks"][0]["state"] == expected, status["tasks"][0]
+
+
+def test_kill_9_of_jobspec_run_during_submission_leaves_no_job_and_a_true_record(
+    tmp_path, slurm_cluster
+):
+    """40 jobs, one sbatch each; jobspec run killed part-way through submitting them."""
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "version: 1\ntasks:\n"
+        + "".join(f'- {{name: hr-int-{i}, command: ["sleep", "300"]}}\n' for i in range(40))
+    )
+    store = tmp_path / "s.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobspec_core", "run", "-t", "slurm", str(job)],
+        cwd=tmp_path,
+        env={**os.environ, "JOBSPEC_STORE": str(store)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def ours() -> list[str]:
+        out = slurm_cluster.run(["squeue", "-h", "-t", "PD,R,CG", "-o", "%i|%j"]).stdout
+        return [line for line in out.split() if "|hr-int-" in line]
+
+    _until(lambda: len(ours()) >= 5, 120, "five jobs submitted")
+    proc.kill()
+    proc.wait(timeout=30)
+    submitted = len(ours())
+    assert 0 < submitted, "nothing was submitted before the kill"
+    status = jobspec("status", "--json", cwd=tmp_path, store=store)
+    assert status.returncode == 0 and "Traceback" not in status.stderr, status.stderr
+    data = json.loads(status.stdout)
+    assert data["run"]["state"] == "failed" and "during submission" in data["run"]["error"]
+    states = {t["task_id"]: t for t in data["tasks"]}
+    assert {t["state"] for t in states.values()} == {"cancelled"}, states
+    with_job = [t for t in states.values() if t["native_id"]]
+    # every job sbatch accepted is recorded, but the one (at most) it was accepting as it
+    # was killed, which the cancel finds by its script's path (cancel_unrecorded)
+    assert len(with_job) >= submitted - 1
+    assert all("cancelled with the rest" in t["reason"] for t in with_job)
+    never = [t for t in states.values() if not t["native_id"]]
+    assert all("not submitted" in t["reason"] for t in never)
+    _until(lambda: not ours(), 30, "every job of the run gone from the queue")
+    again = jobspec("cancel", data["run"]["run_id"], cwd=tmp_path, store=store)
+    assert again.returncode == 0 and "Traceback" not in again.stderr

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .capabilities import check_capabilities
-from .errors import BackendError, SubmitError
+from .errors import BackendError, JobspecError, SubmitError
 from .liveness import identity, process_alive
 from .plan import Plan
 from .plugins import Registry, get_registry
@@ -186,6 +186,15 @@ class Runner:
             self.store.delete_run(run.run_id)
             shutil.rmtree(context.run_dir, ignore_errors=True)
             raise
+        # each job recorded the moment the scheduler accepts it: a submitter killed
+        # part-way leaves every job it started known, and so cancellable (see record())
+        reported: set[tuple[str, int]] = set()
+
+        def on_submitted(done: list[TaskHandle]) -> None:
+            self.store.set_handles(run.run_id, done)
+            reported.update(h.key for h in done)
+
+        context.on_submitted = on_submitted
         try:
             carry_out_writes(plan, context)
             handles = backend.submit(plan, submission, context)
@@ -197,7 +206,10 @@ class Runner:
         except BaseException as exc:
             self._not_submitted(run.run_id, f"submission failed: {exc}")
             raise
-        self.store.set_handles(run.run_id, handles)
+        context.on_submitted = None
+        rest = [h for h in handles if h.key not in reported]
+        if rest:
+            self.store.set_handles(run.run_id, rest)
         self.store.set_run_state(run.run_id, "running")
         return run.run_id
 
@@ -215,8 +227,8 @@ class Runner:
         """The run as recorded, without asking the transformer.
 
         A run still ``submitting`` whose submitting process is gone was interrupted
-        part-way (killed between recording and storing the handles): it is recorded as
-        failed, with its instances ``lost``, since what was started cannot be known.
+        part-way: it is recorded as failed and what it had submitted is cancelled (a part
+        of a run is not what was asked for), see :meth:`_interrupted`.
         """
         run_id = self.store.resolve(run_id)
         run = self.store.get_run(run_id)
@@ -227,15 +239,36 @@ class Runner:
         return RunStatus(run, self.store.tasks(run_id))
 
     def _interrupted(self, run: RunRecord) -> None:
-        error = (
-            f"the submitting process (pid {run.submitter.get('pid')}) ended during submission; "
-            "what it had started could not be recorded"
-        )
-        statuses = {
-            t.key: TaskStatus(TaskState.LOST, reason=error)
-            for t in self.store.tasks(run.run_id)
-            if not t.state.terminal
-        }
+        """The submitter of ``run`` died during submission: cancel every job it had
+        recorded (transformers that :attr:`~Transformer.records_submissions` record each
+        one as the scheduler accepts it) and record them ``cancelled``; an instance with no
+        handle was never submitted (``cancelled``), or, for a transformer that does not
+        record as it goes, is ``lost`` (what was started cannot be known)."""
+        pid = run.submitter.get("pid")
+        error = f"the submitting process (pid {pid}) ended during submission"
+        tasks = self.store.tasks(run.run_id)
+        backend = self._transformer(run.transformer)
+        submitted = [t.handle for t in tasks if t.handle is not None and not t.state.terminal]
+        statuses: dict[tuple[str, int], TaskStatus] = {}
+        try:
+            backend.cancel_run(submitted, self._context(run))
+        except JobspecError as exc:  # they stay unfinished: status keeps asking
+            error += f"; cancelling what it had submitted failed: {exc}"
+        else:
+            why = f"{error}; cancelled with the rest of the submission"
+            statuses.update({h.key: TaskStatus(TaskState.CANCELLED, reason=why) for h in submitted})
+            error += f"; the {len(submitted)} instance(s) it had submitted were cancelled"
+        for t in tasks:
+            if t.handle is None and not t.state.terminal:
+                if backend.records_submissions:
+                    statuses[t.key] = TaskStatus(
+                        TaskState.CANCELLED,
+                        reason=f"not submitted (or its job was cancelled unrecorded): {error}",
+                    )
+                else:
+                    statuses[t.key] = TaskStatus(
+                        TaskState.LOST, reason=f"{error}; what it had started is not known"
+                    )
         self.store.update_tasks(run.run_id, statuses)
         self.store.set_run_state(run.run_id, "failed", error=error)
 
@@ -305,8 +338,8 @@ class Runner:
         backend = self._transformer(run.transformer)
         context = self._context(run)
         statuses: dict[tuple[str, int], TaskStatus] = {}
+        backend.cancel_run(handles, context)
         if handles:
-            backend.cancel(handles, context)
             statuses = backend.wait(handles, context, timeout=10.0)
         # Instances never submitted will never run now.
         for t in current.tasks:

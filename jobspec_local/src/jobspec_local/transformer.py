@@ -40,6 +40,7 @@ from jobspec_core.transformer import (
     TaskState,
     TaskStatus,
     Transformer,
+    report_submitted,
 )
 
 from .events import EVENTS_FILE, EventLog, append_events
@@ -64,6 +65,8 @@ class LocalTransformer(Transformer):
     poll_interval = 0.05
     #: the event log is cheap to read: poll every 5 ms at first (growing to poll_interval)
     first_poll_interval = 0.005
+    #: the supervisor's handles are reported (report_submitted) as soon as it is ready.
+    records_submissions = True
 
     def __init__(self) -> None:
         self._logs: dict[str, EventLog] = {}
@@ -152,6 +155,7 @@ class LocalTransformer(Transformer):
                         data={"supervisor": pid, "start": start, "run_dir": str(run_dir)},
                     )
                 )
+        report_submitted(context, handles)
         return handles
 
     # -- status ---------------------------------------------------------------------

@@ -37,6 +37,7 @@ __all__ = [
     "Record",
     "query_status",
     "cancel_jobs",
+    "cancel_unrecorded",
     "jobcomp_file",
     "parse_squeue",
     "parse_records",
@@ -266,6 +267,27 @@ def query_status(
     if never:
         run_command("scancel", sorted(never), options)
     return statuses
+
+
+def cancel_unrecorded(handles: Sequence[TaskHandle], context: RunContext) -> list[str]:
+    """``scancel`` the jobs whose batch script lies in this run's directory but that no
+    handle names (sbatch accepted them as the submitter was killed); their ids. One
+    ``squeue`` of this user's unfinished jobs (``%o`` is a batch job's script path)."""
+    known = {_job_of(h) for h in handles}
+    prefix = str(context.run_dir).rstrip("/") + "/"
+    args = ["-h", "-u", str(os.getuid()), "-t", "PD,R,CG,S,CF,RQ", "-o", "%i|%o"]
+    result = run_command("squeue", args, context.options)
+    if not result.ok:
+        raise BackendError(f"squeue failed ({slurm_conf_in_use()}): {result.message()}")
+    strays = []
+    for line in result.stdout.splitlines():
+        job, _, script = line.strip().partition("|")
+        job = job.split("_")[0]
+        if script.startswith(prefix) and job not in known and job not in strays:
+            strays.append(job)
+    if strays:
+        run_command("scancel", strays, context.options)
+    return strays
 
 
 def cancel_jobs(handles: Sequence[TaskHandle], context: RunContext) -> None:

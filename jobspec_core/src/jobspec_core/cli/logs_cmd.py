@@ -8,6 +8,7 @@ such task (the message lists the run's tasks).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 
 from ..errors import EXIT_OK, StoreError
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
             out.write(b"(no log recorded)\n")
             continue
         try:
-            with open(t.log, "rb") as f:
-                out.write(f.read())
+            with open(t.log, "rb") as f:  # streamed: a log may be larger than memory
+                shutil.copyfileobj(f, out, 1 << 20)
         except FileNotFoundError:
             out.write(f"(no output yet: {t.log} does not exist)\n".encode())
     out.flush()

@@ -39,6 +39,7 @@ __all__ = [
     "safe_write",
     "carry_out_writes",
     "cwd_problem",
+    "stage_path",
 ]
 
 
@@ -80,6 +81,17 @@ def working_directory(node: PlanNode, context: RunContext) -> Path:
     it is also the node's staging directory. ``cwd`` is inherited, so a task inside a
     group with a ``cwd`` runs there unless it sets its own."""
     return resolve_cwd(node.attributes.cwd, context)
+
+
+def stage_path(node: PlanNode, path: str, context: RunContext) -> Path:
+    """Where a ``stage`` step of ``node`` finds ``path``: ``~`` and ``~/x`` in the home of
+    the submitting user (``RunContext.home``, as for ``cwd``), an absolute path as it is,
+    anything else relative to the node's working directory. Normalised lexically."""
+    if path == "~" or path.startswith("~/"):
+        base, rest = str(context.home), path[2:]
+    else:
+        base, rest = str(working_directory(node, context)), path
+    return Path(os.path.normpath(os.path.join(base, rest) if rest else base))
 
 
 def planned_writes(plan: Plan, context: RunContext) -> Iterator[tuple[PlanNode, Step, Path]]:

@@ -37,7 +37,7 @@ from jobspec_core.transformer import (
     SubmissionUnit,
     portable_environment,
 )
-from jobspec_core.workdirs import planned_writes, working_directory
+from jobspec_core.workdirs import planned_writes, stage_path, working_directory
 
 from .batch import BatchScripts
 from .jobs import (
@@ -155,10 +155,10 @@ class _Renderer(BatchScripts):
                 if step.name != "stage":
                     continue
                 path = str(step.options["path"])
-                full = PurePosixPath(self._cwd(node)) / path
+                full = PurePosixPath(stage_path(node, path, self.context))
                 base = full.name or "."
                 name = f"jobspec.{safe_name(self.context.run_id)}.{safe_name(owner.id)}.{n}"
-                out.append(StageArchive(name, str(full.parent), base, path))
+                out.append(StageArchive(name, str(full.parent), base, str(full)))
         return out
 
     def _request(self, node: PlanNode, ancestors: list[PlanGroup], *, inner: bool) -> JobRequest:

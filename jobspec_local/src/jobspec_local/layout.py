@@ -40,7 +40,7 @@ from jobspec_core.alternatives import choose_alternative, unrunnable
 from jobspec_core.errors import EXIT_USAGE, JobspecError
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.transformer import RunContext, portable_environment
-from jobspec_core.workdirs import working_directory
+from jobspec_core.workdirs import stage_path, working_directory
 
 __all__ = ["SPEC_FORMAT", "CapacityError", "Capacity", "machine_capacity", "build_spec", "log_name"]
 
@@ -230,7 +230,7 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
                 "parent": parent,
                 "need": list(need),
                 "duration": child.attributes.duration,
-                "steps": [{"name": s.name, "options": s.options} for s in child.steps],
+                "steps": [_step(s, child, context) for s in child.steps],
                 "staging": staging,
                 "deps": [],
                 "after": [],
@@ -279,3 +279,12 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
         "nodes": nodes,
         "problems": problems,
     }
+
+
+def _step(step, node: PlanNode, context: RunContext) -> dict[str, Any]:
+    """A step for the supervisor; a ``stage`` step carries the path it names
+    (:func:`jobspec_core.workdirs.stage_path`), so every backend means the same file."""
+    out: dict[str, Any] = {"name": step.name, "options": step.options}
+    if step.name == "stage":
+        out["target"] = str(stage_path(node, str(step.options["path"]), context))
+    return out

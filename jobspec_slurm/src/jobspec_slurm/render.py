@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shlex
 from collections.abc import Mapping
 from importlib import resources
@@ -35,7 +34,7 @@ from jobspec_core.transformer import (
     SubmissionUnit,
     array_index_expression,
 )
-from jobspec_core.workdirs import planned_writes, working_directory
+from jobspec_core.workdirs import planned_writes, stage_path, working_directory
 
 from .names import LIBRARY, Names
 from .options import (
@@ -106,10 +105,10 @@ def alternative_choices(plan: Plan, capacity: Capacity | None) -> dict[str, int]
 
 
 def stage_paths(node: PlanNode, context: RunContext) -> list[str]:
-    """Absolute paths of ``node``'s ``stage`` steps (relative ones against its cwd)."""
-    base = node_cwd(node, context)
+    """Absolute paths of ``node``'s ``stage`` steps
+    (:func:`jobspec_core.workdirs.stage_path`: ``~/x`` in the submitting user's home)."""
     return [
-        os.path.normpath(os.path.join(base, str(step.options["path"])))
+        str(stage_path(node, str(step.options["path"]), context))
         for step in node.steps
         if step.name == "stage"
     ]

@@ -5,8 +5,8 @@
 #      tests start a real slurmctld + slurmd, sge_qmaster + sge_execd on localhost themselves);
 #   3. run the repository's tests;
 #   4. run the conformance suite for every backend available here: local (run mode),
-#      flux (render mode everywhere; run mode where `flux` is on PATH), slurm (run mode
-#      against a real cluster started for it).
+#      flux (render mode everywhere; run mode where `flux` is on PATH), slurm and sge
+#      (render mode, and run mode against a real cluster started for each).
 # Every pytest run must execute tests: exit code 5 ("no tests collected") counts as failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,12 +37,24 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     bash .ci/install-slurm.sh || failures+=("install slurm")
     # Grid Engine likewise: its tests start a private sge_qmaster + sge_execd themselves.
     bash .ci/install-gridengine.sh || failures+=("install gridengine")
+    # apt_need PATH PACKAGE WHAT: install PACKAGE when PATH (a command or a file) is missing.
+    apt_need() {
+        if command -v "$1" >/dev/null || compgen -G "$1" >/dev/null; then return 0; fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+                 apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } \
+            || echo "$2 could not be installed: $3 will skip"
+    }
     # Graphviz lets the graph tests re-read the DOT that `jobspec graph` prints.
-    if ! command -v dot >/dev/null; then
-        apt-get install -y -qq --no-install-recommends graphviz >/dev/null \
-            || { apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null; } \
-            || echo "graphviz could not be installed: the DOT re-read tests will skip"
-    fi
+    apt_need dot graphviz "the DOT re-read tests"
+    # The remote tests start a real sshd on 127.0.0.1 (no daemon is started by the package:
+    # there is no init system here).
+    apt_need /usr/sbin/sshd openssh-server "the SSH tests"
+    # The run store's and the service's tests start a private PostgreSQL server.
+    apt_need '/usr/lib/postgresql/*/bin/initdb' postgresql "the PostgreSQL store tests"
+    # The service's status page is checked in a real headless Chromium over WebDriver.
+    apt_need /usr/bin/chromium chromium "the status page test"
+    apt_need /usr/bin/chromedriver chromium-driver "the status page test"
 else
     echo "not root or no apt-get: Slurm and Grid Engine are not installed; their tests will skip"
 fi
@@ -67,6 +79,8 @@ pytest_step "conformance: flux (render)" "$CONF_DIR" -p no:cacheprovider \
     --transformer flux --conformance-mode render --conformance-report "$REPORTS/flux-render.json"
 pytest_step "conformance: slurm (render)" "$CONF_DIR" -p no:cacheprovider \
     --transformer slurm --conformance-mode render --conformance-report "$REPORTS/slurm-render.json"
+pytest_step "conformance: sge (render)" "$CONF_DIR" -p no:cacheprovider \
+    --transformer sge --conformance-mode render --conformance-report "$REPORTS/sge-render.json"
 
 if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
     SLURM_DIR=$(mktemp -d)
@@ -83,6 +97,24 @@ if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
     fi
 else
     echo "Slurm is not installed: skipping the Slurm run-mode conformance suite"
+fi
+
+if [ -x /usr/lib/gridengine/sge_qmaster ]; then
+    SGE_DIR=$(mktemp -d)
+    step "start a Grid Engine cluster for conformance"
+    if env_lines=$(python3 -m jobspec_sge.testing.cluster start --dir "$SGE_DIR"); then
+        eval "$env_lines"
+        # the test cluster's one host has 8 slots (jobspec_sge.testing.cluster)
+        JOBSPEC_SGE_CORES_PER_NODE=8 pytest_step "conformance: sge (run)" "$CONF_DIR" \
+            -p no:cacheprovider --transformer sge --conformance-report "$REPORTS/sge-run.json" \
+            --conformance-duration-slack 120 --conformance-timeout 300
+        python3 -m jobspec_sge.testing.cluster stop --dir "$SGE_DIR"
+        unset SGE_ROOT SGE_CELL SGE_QMASTER_PORT SGE_EXECD_PORT
+    else
+        failures+=("start gridengine cluster")
+    fi
+else
+    echo "Grid Engine is not installed: skipping the Grid Engine run-mode conformance suite"
 fi
 
 if command -v flux >/dev/null; then

@@ -4,7 +4,8 @@
 SGE_ROOT, see :mod:`jobspec_sge.testing.cluster`) for the whole session and stops it at the
 end; tests that use it are skipped, with the reason, where Grid Engine is not installed or we
 are not root (``.ci/install-gridengine.sh`` installs it). The client variables (SGE_ROOT,
-SGE_CELL, SGE_QMASTER_PORT, SGE_EXECD_PORT) point at it while it runs.
+SGE_CELL, SGE_QMASTER_PORT, SGE_EXECD_PORT) point at it while it runs, and
+``JOBSPEC_SGE_CORES_PER_NODE`` says how many slots its one host has.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ def sge_cluster(tmp_path_factory: pytest.TempPathFactory):
     except ClusterError as exc:
         cluster.stop()
         pytest.fail(f"could not start the local Grid Engine:\n{exc}")
-    previous = {k: os.environ.get(k) for k in cluster.env}
-    os.environ.update(cluster.env)
+    # The transformer's largest node is this host as the test cluster configures it.
+    env = {**cluster.env, "JOBSPEC_SGE_CORES_PER_NODE": str(cluster.slots)}
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     try:
         yield cluster
     finally:

@@ -73,6 +73,10 @@ class Case:
     may_refuse: bool = False
     #: run mode: the backend-specific fault to cause (see :mod:`jobspec_conformance.faults`).
     fault: dict[str, Any] | None = None
+    #: run mode: only a clear refusal passes.
+    must_refuse: bool = False
+    #: symbolic links (name -> target) planted in the work folder before the run.
+    given_links: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -192,8 +196,10 @@ def load_case(path: Path) -> Case:
         given_files=data.get("given_files") or {},
         modes=tuple(data.get("modes") or ("run", "render")),
         run_in=data.get("run_in"),
-        may_refuse=bool(data.get("may_refuse", False)),
+        may_refuse=bool(data.get("may_refuse", False) or data.get("must_refuse", False)),
         fault=data.get("fault"),
+        must_refuse=bool(data.get("must_refuse", False)),
+        given_links=data.get("given_links") or {},
     )
 
 

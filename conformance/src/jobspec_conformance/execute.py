@@ -22,7 +22,15 @@ from .expect import Observed, describe_record
 from .observe import escape, install_probe, read_probes
 from .outcome import CaseFailed, Mismatch
 
-__all__ = ["RENDER_PLACES", "Refused", "run_case", "render_case", "describe_exception"]
+__all__ = [
+    "RENDER_PLACES",
+    "Refused",
+    "outside_dir",
+    "run_case",
+    "render_case",
+    "describe_exception",
+    "written_outside",
+]
 
 
 class Refused(Exception):
@@ -34,6 +42,7 @@ class Refused(Exception):
 RENDER_PLACES = {
     "@WORKDIR@": "/jobspec/work",
     "@RESULTS@": "/jobspec/results",
+    "@OUTSIDE@": "/jobspec/outside",
 }
 RENDER_RUN_DIR = Path("/jobspec/run")
 
@@ -55,19 +64,43 @@ def run_base(base: Path, case: Case) -> Path:
     return folder
 
 
+def outside_dir(workdir: Path) -> Path:
+    """The canary folder beside the work folder (``@OUTSIDE@``): nothing of a run may ever
+    be written there; :func:`written_outside` checks it after every run-mode case."""
+    return workdir.parent / "outside"
+
+
 def prepare_dirs(base: Path, case: Case) -> tuple[Path, Path]:
-    """Create the work and results directories of one run (under :func:`run_base`); write
-    ``given_files`` and the probe. Returns ``(workdir, results)`` as physical absolute paths."""
+    """Create the work, results and (empty) outside directories of one run (under
+    :func:`run_base`); write ``given_files``, plant ``given_links`` and the probe. Returns
+    ``(workdir, results)`` as physical absolute paths."""
     base = run_base(base, case)
     workdir = (base / "work").resolve()
     results = (base / "results").resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    outside_dir(workdir).mkdir(exist_ok=True)
     install_probe(results)
     for name, content in case.given_files.items():
         target = workdir / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(content, encoding="utf-8")
+    places = {"@WORKDIR@": str(workdir), "@RESULTS@": str(results)}
+    places["@OUTSIDE@"] = str(outside_dir(workdir))
+    for name, target in case.given_links.items():
+        link = workdir / name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        for key, text in places.items():
+            target = target.replace(key, text)
+        link.symlink_to(target)
     return workdir, results
+
+
+def written_outside(workdir: Path) -> list[str]:
+    """Everything found in the outside canary folder (``[]`` when it is empty)."""
+    folder = outside_dir(workdir)
+    if not folder.is_dir():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 def run_case(
@@ -179,7 +212,11 @@ def _cause_fault(runner, run_id, case, fault, results, deadline) -> None:
     subject = f"fault {action} on {task}@{index}"
     record = None
     while time.monotonic() < deadline:
-        status = runner.status(run_id)
+        try:
+            status = runner.status(run_id)
+        except JobspecError:  # a transient scheduler error: ask again until the deadline
+            time.sleep(0.5)
+            continue
         record = next((r for r in status.tasks if (r.task_id, r.index) == (task, index)), None)
         if record is None:
             raise CaseFailed(

@@ -14,9 +14,11 @@ from .execute import (
     RENDER_PLACES,
     Refused,
     describe_exception,
+    outside_dir,
     prepare_dirs,
     render_case,
     run_case,
+    written_outside,
 )
 from .expect import check_run, describe_record
 from .outcome import CaseFailed, Mismatch
@@ -79,6 +81,19 @@ def _skip(reason: str) -> None:
         pytest.skip(reason)
 
 
+def _stray(workdir: Path) -> Mismatch | None:
+    """A mismatch when anything of the run landed in the outside canary folder."""
+    stray = written_outside(workdir)
+    if not stray:
+        return None
+    return Mismatch(
+        "files outside the run",
+        f"nothing written into {outside_dir(workdir)} (outside every working and staging "
+        "directory)",
+        ", ".join(stray),
+    )
+
+
 class CaseItem(pytest.Item):
     """One conformance case, carried out in the session's mode against its transformer."""
 
@@ -113,7 +128,11 @@ class CaseItem(pytest.Item):
         else:
             base = self._base_dir()
             workdir, results = prepare_dirs(base, case)
-            placeholders = {"@WORKDIR@": str(workdir), "@RESULTS@": str(results)}
+            placeholders = {
+                "@WORKDIR@": str(workdir),
+                "@RESULTS@": str(results),
+                "@OUTSIDE@": str(outside_dir(workdir)),
+            }
         plan = prepare_plan(case, placeholders)
         missing = missing_features(case, plan, transformer.capabilities)
         if missing:
@@ -136,15 +155,21 @@ class CaseItem(pytest.Item):
                     ]
                 )
             _skip(reason)
-        try:
-            if settings.mode == "render":
+        if settings.mode == "render":
+            try:
                 self._render(settings, plan)
-            else:
-                fault = self._fault(settings, plan)
-                self._run(settings, plan, base, workdir, results, placeholders, fault)
-        except Refused as refusal:
-            # may_refuse: a clear error instead of a run is a conforming outcome
+            except Refused as refusal:  # may_refuse: a clear error is a conforming outcome
+                self.details = [f"refused with a clear error: {refusal}"]
+            return
+        fault = self._fault(settings, plan)
+        try:
+            self._run(settings, plan, base, workdir, results, placeholders, fault)
+        except Refused as refusal:  # may_refuse / must_refuse
             self.details = [f"refused with a clear error: {refusal}"]
+            stray = _stray(workdir)
+            if stray:
+                raise CaseFailed([stray], self.details) from None
+            return
 
     def _fault(self, settings: Settings, plan):
         """The bound fault method the case needs (``None`` without ``fault:``); skips the
@@ -203,7 +228,19 @@ class CaseItem(pytest.Item):
             fault,
         )
         expect = substitute(self.case.expect, {**placeholders, "@RUN_ID@": observed.run_id})
-        mismatches = check_run(plan, observed, expect, settings.duration_slack)
+        if self.case.must_refuse:
+            mismatches = [
+                Mismatch(
+                    "submission",
+                    "refused with a clear error before anything runs (must_refuse)",
+                    "accepted and run: " + "; ".join(describe_record(r) for r in observed.records),
+                )
+            ]
+        else:
+            mismatches = check_run(plan, observed, expect, settings.duration_slack)
+        stray = _stray(workdir)
+        if stray:
+            mismatches.append(stray)
         self.details = ["task records:"]
         for record in observed.records:
             line = f"  {describe_record(record)}"

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .capabilities import check_capabilities
-from .errors import BackendError, JobspecError, SubmitError
+from .errors import BackendError, JobspecError, StoreError, SubmitError
 from .liveness import identity, process_alive
+from .logs import log_chunks, select_instances
 from .plan import Plan
 from .plugins import Registry, get_registry
 from .store import RunRecord, RunStore, TaskRecord
@@ -87,6 +89,13 @@ class RunStatus:
             "counts": self.counts(),
             "tasks": [t.to_dict() for t in self.tasks],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunStatus:
+        """The status :meth:`to_dict` gave (as a service answers it)."""
+        return cls(
+            RunRecord.from_dict(data["run"]), [TaskRecord.from_dict(t) for t in data["tasks"]]
+        )
 
 
 def _final_state(tasks: list[TaskRecord], cancelled: bool) -> str:
@@ -155,6 +164,7 @@ class Runner:
         *,
         workdir: Path | None = None,
         options: dict[str, str] | None = None,
+        owner: str | None = None,
     ) -> str:
         """Submit ``plan`` through ``transformer`` (default :func:`default_transformer`);
         return the run id at once, without waiting for the tasks.
@@ -176,6 +186,7 @@ class Runner:
             options=options,
             instances=instances_of(plan),
             submitter=identity(),
+            owner=owner,
         )
         context = self._context(run)
         try:
@@ -351,6 +362,23 @@ class Runner:
             self.store.set_run_state(run.run_id, _final_state(tasks, True))
         return self.record(run.run_id)
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The most recent runs first."""
-        return self.store.list_runs(limit)
+    def resolve(self, ref: str | None) -> str:
+        """The run id ``ref`` names: an id, a unique prefix, or ``None``/``latest``."""
+        return self.store.resolve(ref)
+
+    def logs(self, run_id: str, task: str | None = None) -> Iterator[bytes]:
+        """The logs of the run's instances (all, a task's, or ``ID.INDEX``), in chunks;
+        :class:`~jobspec_core.errors.StoreError` listing the run's tasks when ``task``
+        names none."""
+        tasks = self.store.tasks(run_id)
+        chosen = select_instances(tasks, task)
+        if not chosen:
+            names = sorted({t.task_id for t in tasks})
+            raise StoreError(
+                f"run {run_id} has no task {task!r}; its tasks: {', '.join(names) or '(none)'}"
+            )
+        return log_chunks(chosen)
+
+    def list_runs(self, limit: int = 50, owner: str | None = None) -> list[RunRecord]:
+        """The most recent runs first (only ``owner``'s when given)."""
+        return self.store.list_runs(limit, owner)

@@ -1,4 +1,6 @@
-"""The run store: every run, its task instances, handles, states and logs, in one SQLite file.
+"""The run store: every run, its task instances, handles, states and logs, in one SQLite file
+(or, for a service on several hosts, one PostgreSQL database: a ``postgresql://`` URL as the
+store, see :mod:`jobspec_core.pgstore`).
 
 Why SQLite (stdlib ``sqlite3``): several processes read and write the same runs (``jobspec
 run`` in one terminal, ``status``/``cancel`` in another, eight runs started at once), and a
@@ -9,11 +11,15 @@ the writer), a ``busy_timeout`` so concurrent writers queue instead of failing, 
 Tables (``schema_version`` holds :data:`SCHEMA_VERSION`):
 
 * ``runs``: run_id, name, transformer, source, workdir, run_dir, options (JSON),
-  submitter (JSON ``{pid, start}`` of the submitting process), created_at, updated_at,
+  submitter (JSON ``{pid, start}`` of the submitting process), owner (the user a service
+  submitted it for; ``None`` for runs submitted on this machine), created_at, updated_at,
   finished_at (Unix times), state, error.
 * ``tasks``: one row per task instance: run_id, task_id, idx, native_id, handle (JSON of
   the :class:`~jobspec_core.transformer.TaskHandle`), state, exit_code, reason,
   started_at, finished_at, updated_at, log.
+* ``tokens``: the service's bearer tokens (:mod:`jobspec_core.tokens`): token_id, username,
+  admin, secret_hash (SHA-256 of the secret: the secret itself is never stored),
+  created_at, revoked_at.
 
 Run states: ``submitting`` (recorded, not yet submitted), ``running``, then one of
 ``completed`` (every instance succeeded), ``failed``, ``cancelled``.
@@ -22,6 +28,7 @@ Run states: ``submitting`` (recorded, not yet submitted), ``running``, then one 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -30,15 +37,22 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
+from .pgstore import is_postgres_url
 from .runrecords import FINAL_RUN_STATES, RunRecord, TaskRecord, run_from_row, task_from_row
-from .statedir import new_run_id, resolve_store_path
+from .statedir import STORE_ENV, default_store_path, new_run_id, resolve_store_path
 from .transformer import TaskHandle, TaskState, TaskStatus
 
 __all__ = ["SCHEMA_VERSION", "RUN_STATES", "RunRecord", "TaskRecord", "RunStore", "open_store"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: version -> statements that bring a store of that version to the next one
-_MIGRATIONS = {1: ["ALTER TABLE runs ADD COLUMN submitter TEXT"]}
+_MIGRATIONS = {
+    1: ["ALTER TABLE runs ADD COLUMN submitter TEXT"],
+    2: [
+        "ALTER TABLE runs ADD COLUMN owner TEXT",
+        "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created_at)",
+    ],
+}
 RUN_STATES = ("submitting", "running", "completed", "failed", "cancelled")
 
 _SCHEMA = """
@@ -52,6 +66,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_dir TEXT NOT NULL,
     options TEXT NOT NULL DEFAULT '{}',
     submitter TEXT,
+    owner TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     finished_at REAL,
@@ -59,6 +74,14 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    admin INTEGER NOT NULL DEFAULT 0,
+    secret_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
 CREATE TABLE IF NOT EXISTS tasks (
     run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
     task_id TEXT NOT NULL,
@@ -89,6 +112,11 @@ class RunStore:
     busy_timeout_ms = 30_000
 
     def __init__(self, path: str | Path | None = None):
+        url = str(path) if path is not None else os.environ.get(STORE_ENV, "")
+        self.url = url if is_postgres_url(url) else None
+        if self.url is not None:
+            self._open_postgres(self.url)
+            return
         self.path = resolve_store_path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,9 +132,29 @@ class RunStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the run store {self.path}: {exc}") from exc
 
+    def _open_postgres(self, url: str) -> None:
+        """A ``postgresql://`` store (:mod:`jobspec_core.pgstore`); :attr:`path` is the URL
+        without its password (it names the store in messages), and run directories are
+        under ``$JOBSPEC_RUNS_DIR`` (default ``<default store dir>/runs``): with several
+        hosts on one store, that must be a file system they share."""
+        from .pgstore import PgConnection, redact
+
+        self.path = Path(redact(url))  # type: ignore[assignment]
+        self._runs_dir = Path(
+            os.environ.get("JOBSPEC_RUNS_DIR") or default_store_path().parent / "runs"
+        )
+        try:
+            self._db = PgConnection(url)  # type: ignore[assignment]
+            self._init_schema()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the run store {redact(url)}: {exc}") from exc
+
     @property
     def runs_dir(self) -> Path:
-        """``<store dir>/runs``: where run directories are created."""
+        """``<store dir>/runs``: where run directories are created (see
+        :meth:`_open_postgres` for a PostgreSQL store)."""
+        if self.url is not None:
+            return self._runs_dir
         return self.path.parent / "runs"
 
     def close(self) -> None:
@@ -172,12 +220,14 @@ class RunStore:
         options: Mapping[str, str] | None = None,
         instances: Iterable[tuple[str, int]] = (),
         submitter: Mapping[str, int | None] | None = None,
+        owner: str | None = None,
     ) -> RunRecord:
         """Record a new run in state ``submitting`` with a fresh id, its run directory
         (created, mode 0700) and one ``pending`` row per task instance.
 
         :param submitter: ``{"pid", "start"}`` of the submitting process, so that a run
             whose submitter died during submission can be recognised later.
+        :param owner: the user the run belongs to (runs submitted through the service).
         """
         now = time.time()
         for _attempt in range(20):
@@ -187,8 +237,8 @@ class RunStore:
                 with self._write() as db:
                     db.execute(
                         "INSERT INTO runs (run_id, name, transformer, source, workdir, run_dir,"
-                        " options, submitter, created_at, updated_at, state)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
+                        " options, submitter, owner, created_at, updated_at, state)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
                         (
                             run_id,
                             name,
@@ -198,6 +248,7 @@ class RunStore:
                             str(run_dir),
                             json.dumps(dict(options or {})),
                             json.dumps(dict(submitter)) if submitter else None,
+                            owner,
                             now,
                             now,
                         ),
@@ -253,12 +304,53 @@ class RunStore:
             raise StoreError(f"run {ref!r} is ambiguous: it matches {shown}")
         return ids[0]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The most recent runs first."""
-        rows = self._read(
-            "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (int(limit),)
-        )
+    def list_runs(self, limit: int = 50, owner: str | None = None) -> list[RunRecord]:
+        """The most recent runs first; only ``owner``'s when given."""
+        if owner is None:
+            rows = self._read(
+                "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (int(limit),)
+            )
+        else:
+            rows = self._read(
+                "SELECT * FROM runs WHERE owner = ? ORDER BY created_at DESC, run_id DESC LIMIT ?",
+                (owner, int(limit)),
+            )
         return [run_from_row(r) for r in rows]
+
+    # -- tokens (the service's; see jobspec_core.tokens) --------------------------------
+    def add_token(self, token_id: str, user: str, admin: bool, secret_hash: str) -> None:
+        """Record a token by its id and the hash of its secret."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO tokens (token_id, username, admin, secret_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (token_id, user, int(admin), secret_hash, time.time()),
+            )
+
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        """The token row with this id (revoked ones included), or ``None``."""
+        rows = self._read("SELECT * FROM tokens WHERE token_id = ?", (token_id,))
+        return dict(rows[0]) if rows else None
+
+    def tokens(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Every token row (of ``user`` when given), oldest first; hashes included."""
+        if user is None:
+            rows = self._read("SELECT * FROM tokens ORDER BY created_at, token_id")
+        else:
+            rows = self._read(
+                "SELECT * FROM tokens WHERE username = ? ORDER BY created_at, token_id", (user,)
+            )
+        return [dict(r) for r in rows]
+
+    def revoke_tokens(self, user: str, token_id: str | None = None) -> int:
+        """Revoke ``user``'s tokens (only ``token_id`` when given); how many were revoked."""
+        sql = "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL"
+        params: list[Any] = [time.time(), user]
+        if token_id is not None:
+            sql += " AND token_id = ?"
+            params.append(token_id)
+        with self._write() as db:
+            return db.execute(sql, params).rowcount
 
     def set_run_state(self, run_id: str, state: str, error: str | None = None) -> None:
         """Set a run's state (one of :data:`RUN_STATES`); final states stamp ``finished_at``."""

@@ -28,7 +28,7 @@ from pathlib import PurePosixPath
 
 from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import InvalidJobspec, Problem
-from jobspec_core.ordering import submission_order
+from jobspec_core.ordering import PLACEHOLDER, submission_order
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
 from jobspec_core.transformer import (
     RenderedFile,
@@ -37,7 +37,7 @@ from jobspec_core.transformer import (
     SubmissionUnit,
     portable_environment,
 )
-from jobspec_core.workdirs import planned_writes, stage_path, working_directory
+from jobspec_core.workdirs import planned_writes, step_path, working_directory
 
 from .batch import BatchScripts
 from .jobs import (
@@ -49,7 +49,8 @@ from .jobs import (
 )
 from .layout import Layout, safe_name
 from .scripts import (
-    DEP_PLACEHOLDER,
+    DEPENDENCY_PREFIX,
+    dependency_word,
     flux_argv,
     launcher_text,
     stage_archive_argv,
@@ -155,7 +156,7 @@ class _Renderer(BatchScripts):
                 if step.name != "stage":
                     continue
                 path = str(step.options["path"])
-                full = PurePosixPath(stage_path(node, path, self.context))
+                full = PurePosixPath(step_path(node, path, self.context))
                 base = full.name or "."
                 name = f"jobspec.{safe_name(self.context.run_id)}.{safe_name(owner.id)}.{n}"
                 out.append(StageArchive(name, str(full.parent), base, str(full)))
@@ -293,7 +294,7 @@ class _Renderer(BatchScripts):
             stages = self._current_stages.get(node.id, [])
             self.result.stages[node.id] = stages
             argv = flux_argv(request)
-            argv += [DEP_PLACEHOLDER.format(node=d) for d in request.depends_on]
+            argv += [dependency_word(d) for d in request.depends_on]
             argv += request.command
             kind = (
                 "allocation"
@@ -351,10 +352,11 @@ def safe_var(node_id: str) -> str:
 
 
 def _deps_for(argv: list[str]) -> list[str]:
+    """For each word: the node id it depends on (a dependency word), else ``""``."""
     out = []
     for a in argv:
-        m = re.fullmatch(r"--dependency=afterok:\{id:(.*)\}", a)
-        out.append(m.group(1) if m else "")
+        m = PLACEHOLDER.fullmatch(a[len(DEPENDENCY_PREFIX) :])
+        out.append(m.group(1) if a.startswith(DEPENDENCY_PREFIX) and m else "")
     return out
 
 

@@ -36,11 +36,11 @@ from typing import Any
 from urllib.parse import quote
 
 from jobspec_core.alternatives import Capacity as Alloc
-from jobspec_core.alternatives import choose_alternative, unrunnable
+from jobspec_core.alternatives import choose_alternative, fitted, unrunnable
 from jobspec_core.errors import EXIT_USAGE, JobspecError
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.transformer import RunContext, portable_environment
-from jobspec_core.workdirs import stage_path, working_directory
+from jobspec_core.workdirs import step_path, working_directory
 
 __all__ = ["SPEC_FORMAT", "CapacityError", "Capacity", "machine_capacity", "build_spec", "log_name"]
 
@@ -135,11 +135,11 @@ def _hint(container_name: str) -> str:
 
 
 def _sum_need(group: PlanGroup, container: Capacity) -> tuple[Capacity, str]:
-    """What a group whose resources are a sum asks of ``container``: the sum capped at the
-    container, never less than its largest entry's need (a nested sum group's need is
+    """What a group whose resources are a sum asks of ``container``: the sum of what its
+    entries use there (:func:`jobspec_core.alternatives.fitted`) capped at the container, never less than its largest entry's need (a nested sum group's need is
     computed the same way, so it is capped too). Also returns the id of the task that makes
     the largest need, for messages."""
-    total = _need(group.resources.preferred)
+    total = _need(fitted(group, _host(container)).preferred)
     largest, culprit = Capacity(0, 0), group.id
     for child in group.children:
         if isinstance(child, PlanTask) and child.local:
@@ -186,6 +186,15 @@ def _choose(
     return _need(chosen)
 
 
+def _step_entry(step, node: PlanNode, context: RunContext) -> dict[str, Any]:
+    """A step of the spec; a ``stage`` step carries its absolute ``target``
+    (:func:`jobspec_core.workdirs.step_path`)."""
+    entry: dict[str, Any] = {"name": step.name, "options": step.options}
+    if step.name == "stage":
+        entry["target"] = str(step_path(node, str(step.options["path"]), context))
+    return entry
+
+
 def _check_nul(task: PlanTask, problems: list[str]) -> None:
     """execve takes NUL-terminated strings: a NUL byte cannot reach a process."""
     for i, word in enumerate(task.command):
@@ -230,7 +239,7 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
                 "parent": parent,
                 "need": list(need),
                 "duration": child.attributes.duration,
-                "steps": [_step(s, child, context) for s in child.steps],
+                "steps": [_step_entry(s, child, context) for s in child.steps],
                 "staging": staging,
                 "deps": [],
                 "after": [],
@@ -279,12 +288,3 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
         "nodes": nodes,
         "problems": problems,
     }
-
-
-def _step(step, node: PlanNode, context: RunContext) -> dict[str, Any]:
-    """A step for the supervisor; a ``stage`` step carries the path it names
-    (:func:`jobspec_core.workdirs.stage_path`), so every backend means the same file."""
-    out: dict[str, Any] = {"name": step.name, "options": step.options}
-    if step.name == "stage":
-        out["target"] = str(stage_path(node, str(step.options["path"]), context))
-    return out

@@ -1,7 +1,7 @@
 """The built-in steps on one machine.
 
 * ``stage``: every node is this machine, so the path is already present; the step checks
-  that it exists (relative to the staging directory) and logs one line.
+  that it exists (its ``target``, :func:`jobspec_core.workdirs.step_path`) and logs one line.
 * ``write``: carried out by the runner at submission, like on every backend
   (:func:`jobspec_core.workdirs.carry_out_writes`: never through a symbolic link); the
   step logs one line when its node starts.

@@ -33,6 +33,8 @@ COMMANDS = [
     "cancel_cmd",
     "list_cmd",
     "logs_cmd",
+    "serve_cmd",
+    "token_cmd",
 ]
 
 

@@ -34,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     runner = open_runner(args)
-    status = runner.wait(runner.store.resolve(args.run_ref), timeout=args.timeout)
+    status = runner.wait(runner.resolve(args.run_ref), timeout=args.timeout)
     if args.json or not args.quiet:
         show_status(status, args.json)
     if not status.finished:

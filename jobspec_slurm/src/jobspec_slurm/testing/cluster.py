@@ -522,18 +522,20 @@ class LocalSlurmCluster:
     def _remove_cgroups(self) -> None:
         """Remove the (empty) cgroups Slurm left for our node, deepest first; best effort."""
         base = Path("/sys/fs/cgroup/freezer") / f"slurm_{self.node_name}"
-        if not base.is_dir():
-            return
-        for path in sorted(base.rglob("*"), key=lambda p: -len(p.parts)):
-            if path.is_dir():
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass
-        try:
-            base.rmdir()
-        except OSError:
-            pass
+        deadline = time.monotonic() + 5.0  # a slurmstepd may still be leaving its cgroup
+        while base.is_dir():
+            for path in sorted(base.rglob("*"), key=lambda p: -len(p.parts)):
+                if path.is_dir():
+                    try:
+                        path.rmdir()
+                    except OSError:
+                        pass
+            try:
+                base.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.1)
 
     def run(self, argv: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
         """Run a Slurm client command against this cluster (text mode, output captured)."""

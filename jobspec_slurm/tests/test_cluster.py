@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from jobspec_slurm.testing.cluster import LocalSlurmCluster, is_available, main
+from jobspec_slurm.testing.cluster import LocalSlurmCluster, cgroup_v1_freezer, is_available, main
 
 AVAILABLE, REASON = is_available()
 needs_slurm = pytest.mark.skipif(not AVAILABLE, reason=f"no local Slurm: {REASON}")
@@ -86,12 +86,17 @@ def test_conf_contents(tmp_path: Path) -> None:
         "SlurmdParameters=config_overrides",
         "batch_sched_delay=0",
         "JobCompType=jobcomp/filetxt",
-        "ProctrackType=proctrack/linuxproc",
-        "NodeName=localhost",
+        f"NodeName={c.node_name} NodeHostname=localhost",
+        f"Nodes={c.node_name} ",
         "PartitionName=debug",
         "MinJobAge=300",
     ):
         assert needle in text
+    # cgroup process tracking wherever the machine allows it (issue 11 item 3)
+    usable = cgroup_v1_freezer()[0] is not None
+    assert f"ProctrackType=proctrack/{'cgroup' if usable else 'linuxproc'}" in text
+    assert (tmp_path / "cgroup.conf").exists() is usable
+    assert c.node_name != LocalSlurmCluster(tmp_path / "other").node_name  # own cgroups
     assert f"StateSaveLocation={tmp_path.resolve() / 'state'}" in text
     ports = {int(m) for m in re.findall(r"Slurm(?:ctld|d)Port=(\d+)", text)}
     assert len(ports) == 2

@@ -124,7 +124,7 @@ def test_passthrough_becomes_quoted_sbatch_options(ctx):
     )
     lines = sbatch_lines(sub.files["slurm/t.sh"].content)
     assert "--partition=debug" in lines
-    assert "--comment='it'\"'\"'s $x'" in lines
+    assert '--comment="it\'s $x"' in lines  # sbatch's reader, not a shell: see directive_quote
     assert "--exclusive" in lines
     assert not any("requeue" in line or "queue=batch" in line for line in lines)
 

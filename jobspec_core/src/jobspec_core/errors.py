@@ -23,6 +23,7 @@ __all__ = [
     "StepError",
     "BackendError",
     "StoreError",
+    "UnsafeValue",
     "EXIT_OK",
     "EXIT_FAILURE",
     "EXIT_USAGE",
@@ -160,3 +161,10 @@ class BackendError(JobspecError):
 
 class StoreError(JobspecError):
     """The run store could not be opened or is damaged, or a run id is unknown."""
+
+
+class UnsafeValue(JobspecError):
+    """A path or name that a backend cannot write safely where it must go (a scheduler
+    directive, a file-name pattern): refused at render time, before anything is submitted."""
+
+    exit_code = EXIT_USAGE

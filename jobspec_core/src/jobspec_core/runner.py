@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .capabilities import check_capabilities
-from .errors import StoreError, SubmitError
+from .errors import BackendError, JobspecError, StoreError, SubmitError
 from .liveness import identity, process_alive
 from .logs import log_chunks, select_instances
 from .plan import Plan
@@ -197,6 +197,15 @@ class Runner:
             self.store.delete_run(run.run_id)
             shutil.rmtree(context.run_dir, ignore_errors=True)
             raise
+        # each job recorded the moment the scheduler accepts it: a submitter killed
+        # part-way leaves every job it started known, and so cancellable (see record())
+        reported: set[tuple[str, int]] = set()
+
+        def on_submitted(done: list[TaskHandle]) -> None:
+            self.store.set_handles(run.run_id, done)
+            reported.update(h.key for h in done)
+
+        context.on_submitted = on_submitted
         try:
             carry_out_writes(plan, context)
             handles = backend.submit(plan, submission, context)
@@ -208,7 +217,10 @@ class Runner:
         except BaseException as exc:
             self._not_submitted(run.run_id, f"submission failed: {exc}")
             raise
-        self.store.set_handles(run.run_id, handles)
+        context.on_submitted = None
+        rest = [h for h in handles if h.key not in reported]
+        if rest:
+            self.store.set_handles(run.run_id, rest)
         self.store.set_run_state(run.run_id, "running")
         return run.run_id
 
@@ -226,8 +238,8 @@ class Runner:
         """The run as recorded, without asking the transformer.
 
         A run still ``submitting`` whose submitting process is gone was interrupted
-        part-way (killed between recording and storing the handles): it is recorded as
-        failed, with its instances ``lost``, since what was started cannot be known.
+        part-way: it is recorded as failed and what it had submitted is cancelled (a part
+        of a run is not what was asked for), see :meth:`_interrupted`.
         """
         run_id = self.store.resolve(run_id)
         run = self.store.get_run(run_id)
@@ -238,26 +250,77 @@ class Runner:
         return RunStatus(run, self.store.tasks(run_id))
 
     def _interrupted(self, run: RunRecord) -> None:
-        error = (
-            f"the submitting process (pid {run.submitter.get('pid')}) ended during submission; "
-            "what it had started could not be recorded"
-        )
-        statuses = {
-            t.key: TaskStatus(TaskState.LOST, reason=error)
-            for t in self.store.tasks(run.run_id)
-            if not t.state.terminal
-        }
+        """The submitter of ``run`` died during submission: cancel every job it had
+        recorded (transformers that :attr:`~Transformer.records_submissions` record each
+        one as the scheduler accepts it) and record them ``cancelled``; an instance with no
+        handle was never submitted (``cancelled``), or, for a transformer that does not
+        record as it goes, is ``lost`` (what was started cannot be known)."""
+        pid = run.submitter.get("pid")
+        error = f"the submitting process (pid {pid}) ended during submission"
+        tasks = self.store.tasks(run.run_id)
+        backend = self._transformer(run.transformer)
+        submitted = [t.handle for t in tasks if t.handle is not None and not t.state.terminal]
+        statuses: dict[tuple[str, int], TaskStatus] = {}
+        try:
+            backend.cancel_run(submitted, self._context(run))
+        except JobspecError as exc:  # they stay unfinished: status keeps asking
+            error += f"; cancelling what it had submitted failed: {exc}"
+        else:
+            why = f"{error}; cancelled with the rest of the submission"
+            statuses.update({h.key: TaskStatus(TaskState.CANCELLED, reason=why) for h in submitted})
+            error += f"; the {len(submitted)} instance(s) it had submitted were cancelled"
+        for t in tasks:
+            if t.handle is None and not t.state.terminal:
+                if backend.records_submissions:
+                    statuses[t.key] = TaskStatus(
+                        TaskState.CANCELLED,
+                        reason=f"not submitted (or its job was cancelled unrecorded): {error}",
+                    )
+                else:
+                    statuses[t.key] = TaskStatus(
+                        TaskState.LOST, reason=f"{error}; what it had started is not known"
+                    )
         self.store.update_tasks(run.run_id, statuses)
         self.store.set_run_state(run.run_id, "failed", error=error)
+
+    def _correct_lost(self, current: RunStatus) -> RunStatus:
+        """A finished run with instances recorded ``lost``: ask the transformer again.
+
+        ``lost`` is the one final state that is a conclusion from missing evidence (nobody
+        recorded the end), so it is revised when the evidence turns up: an instance the
+        transformer now reports in another terminal state is recorded so, and the run's
+        state is derived again from its instances.
+        """
+        lost = [t.handle for t in current.tasks if t.state is TaskState.LOST and t.handle]
+        if not lost:
+            return current
+        run = current.run
+        try:
+            statuses = self._transformer(run.transformer).status(lost, self._context(run))
+        except BackendError:  # the record stands until the scheduler can be asked
+            return current
+        found = {
+            key: st
+            for key, st in statuses.items()
+            if st.state.terminal and st.state is not TaskState.LOST
+        }
+        if not found:
+            return current
+        tasks = current.tasks
+        self.store.update_tasks(run.run_id, found, tasks)
+        if all(t.state.terminal for t in tasks):
+            self.store.set_run_state(run.run_id, _final_state(tasks, run.state == "cancelled"))
+        return RunStatus(self.store.get_run(run.run_id), tasks)
 
     def status(self, run_id: str) -> RunStatus:
         """Ask the transformer for the state of every instance, record it, return it.
 
-        A run whose instances are all terminal is answered from the store alone.
+        A run whose instances are all terminal is answered from the store alone, except
+        for instances recorded ``lost``, which are asked again (see :meth:`_correct_lost`).
         """
         current = self.record(run_id)
         if current.finished:
-            return current
+            return self._correct_lost(current)
         handles = self._handles(current)
         if not handles:
             return current
@@ -269,7 +332,7 @@ class Runner:
         """Block until every instance is terminal or ``timeout`` seconds pass; the last status."""
         current = self.record(run_id)
         if current.finished:
-            return current
+            return self._correct_lost(current)
         handles = self._handles(current)
         backend = self._transformer(current.run.transformer)
         statuses = backend.wait(handles, self._context(current.run), timeout)
@@ -286,8 +349,8 @@ class Runner:
         backend = self._transformer(run.transformer)
         context = self._context(run)
         statuses: dict[tuple[str, int], TaskStatus] = {}
+        backend.cancel_run(handles, context)
         if handles:
-            backend.cancel(handles, context)
             statuses = backend.wait(handles, context, timeout=10.0)
         # Instances never submitted will never run now.
         for t in current.tasks:

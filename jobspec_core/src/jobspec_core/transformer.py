@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -59,6 +59,7 @@ __all__ = [
     "Transformer",
     "portable_environment",
     "array_index_expression",
+    "report_submitted",
 ]
 
 
@@ -246,6 +247,10 @@ class RunContext:
     :ivar capacity: what one job can be given, as :meth:`Transformer.capacity` said before
         rendering (``None``: unknown, e.g. ``jobspec transform`` with no scheduler); render
         chooses resource alternatives with it (:mod:`jobspec_core.alternatives`).
+    :ivar on_submitted: set by the runner for the time of :meth:`Transformer.submit`: call
+        it (:func:`report_submitted`) with the handles of each job as soon as the scheduler
+        has accepted it, so that a submitter killed part-way leaves every job it started
+        recorded, and so cancellable (see :attr:`Transformer.records_submissions`).
     """
 
     run_id: str
@@ -254,6 +259,15 @@ class RunContext:
     options: dict[str, str] = field(default_factory=dict)
     home: Path = field(default_factory=Path.home)
     capacity: Capacity | None = None
+    on_submitted: Callable[[list[TaskHandle]], None] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+
+def report_submitted(context: RunContext, handles: list[TaskHandle]) -> None:
+    """Tell the runner (if one is listening) that ``handles`` were just submitted."""
+    if context.on_submitted is not None and handles:
+        context.on_submitted(handles)
 
 
 def portable_environment(run_id: str, task: PlanTask, index: int | str) -> dict[str, str]:
@@ -315,6 +329,10 @@ class Transformer(ABC):
     #: the replicas of one top-level task are one submission (a job array, ``flux submit
     #: --cc``): the conformance suite's render mode then expects one ``array`` unit for them.
     array_submissions: ClassVar[bool] = False
+    #: :meth:`submit` calls :func:`report_submitted` for every job the moment it is
+    #: accepted. The runner then knows, after a submitter was killed part-way, that an
+    #: instance with no recorded handle was never submitted (else it is ``lost``).
+    records_submissions: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, plan: Plan, context: RunContext) -> Submission:
@@ -349,6 +367,14 @@ class Transformer(ABC):
     @abstractmethod
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
         """Cancel every handle that has not finished. Cancelling a finished one is a no-op."""
+
+    def cancel_run(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
+        """Cancel the whole run: every handle (:meth:`cancel`) and, where the scheduler can
+        tell, jobs of this run that no handle names (a submitter killed between the
+        scheduler's answer and :func:`report_submitted`). The runner cancels runs with it.
+        Default: :meth:`cancel` of ``handles``."""
+        if handles:
+            self.cancel(handles, context)
 
     def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
         """What one job of ``plan`` can be given on this backend now, or ``None`` when

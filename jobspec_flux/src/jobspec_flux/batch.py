@@ -49,10 +49,12 @@ class BatchScripts:
         dump = self.layout.group_dump(group.id)
         self.files[self.layout.batch(group.id)] = RenderedFile(
             template("batch.sh").substitute(
-                group_id=group.id,
-                run_id=self.context.run_id,
+                group_id=comment_safe(group.id),
+                run_id=comment_safe(self.context.run_id),
                 record=shlex.quote(record),
                 dump=shlex.quote(dump),
+                record_note=comment_safe(record),
+                dump_note=comment_safe(dump),
                 body="\n".join(lines).strip("\n"),
             ),
             executable=True,

@@ -159,7 +159,7 @@ class _Renderer(BatchScripts):
                 full = PurePosixPath(step_path(node, path, self.context))
                 base = full.name or "."
                 name = f"jobspec.{safe_name(self.context.run_id)}.{safe_name(owner.id)}.{n}"
-                out.append(StageArchive(name, str(full.parent), base, path))
+                out.append(StageArchive(name, str(full.parent), base, str(full)))
         return out
 
     def _request(self, node: PlanNode, ancestors: list[PlanGroup], *, inner: bool) -> JobRequest:

@@ -13,6 +13,7 @@ from string import Template
 from typing import Any
 
 from jobspec_core.ordering import placeholder
+from jobspec_core.scripttext import comment
 from jobspec_core.transformer import array_index_expression
 
 from .jobs import JobRequest, option_value_text
@@ -160,8 +161,8 @@ def launcher_text(
             f'mkdir -p "$(dirname {p})" && ln -s {src} {p}; fi\n'
         )
     return template("task.sh").substitute(
-        task_id=task_id,
-        run_id=run_id,
+        task_id=comment(task_id),
+        run_id=comment(run_id),
         environment=env_lines,
         cwd=shlex.quote(cwd),
         stage=stage,
@@ -172,5 +173,5 @@ def launcher_text(
 
 
 def comment_safe(text: Any) -> str:
-    """``text`` on one line, for a ``#`` comment."""
-    return " ".join(str(text).split())
+    """``text`` on one line, for a ``#`` comment (:func:`jobspec_core.scripttext.comment`)."""
+    return comment(text)

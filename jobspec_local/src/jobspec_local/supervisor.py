@@ -14,15 +14,33 @@ to ``RUN_DIR/supervisor.log``), prints its pid once it is ready, and then:
   ``/dev/null``, stdout and stderr to its log file, environment = the supervisor's
   (the submitter's) + the task's ``environment`` + the portable variables;
 * reaps children on ``SIGCHLD`` (a wakeup fd in a selector; timers for duration limits),
-  kills the whole process group at a duration limit (SIGTERM, then SIGKILL 0.5 s later)
+  kills the instance's whole tree at a duration limit (SIGTERM, then SIGKILL 0.5 s later)
   and records ``timeout``;
-* when an instance's process exits, kills what it left in its process group (as a batch
-  system does at a job's end), except for ``local`` entries: what they leave (a service)
-  lives until their group ends, and is then stopped (SIGTERM, then SIGKILL);
-* on SIGTERM/SIGINT/SIGHUP (a cancel), kills every running group the same way, records
+* when an instance's process exits, kills what it left (as a batch system does at a job's
+  end), except for ``local`` entries: what they leave (a service) lives until their group
+  ends, and is then stopped (SIGTERM, then SIGKILL);
+* on SIGTERM/SIGINT/SIGHUP (a cancel), kills every running tree the same way, records
   running instances and everything not started as ``cancelled``, and exits;
 * appends every state change to ``RUN_DIR/events.jsonl`` (see :mod:`jobspec_local.events`),
   one ``write`` per loop turn.
+
+Containment: nothing a task starts outlives it, its limit, a cancel or the supervisor.
+A process group is not enough (``setsid`` leaves it, a double fork leaves the tree), so:
+
+* the supervisor is a subreaper (``PR_SET_CHILD_SUBREAPER``): a process whose parent dies
+  is handed to it, never to init, so everything a task started stays below it;
+* "an instance's processes" are its process tree (walked through ``/proc``) plus the
+  orphans handed to the supervisor that carry its portable variables
+  (``JOBSPEC_TASK_NAME``/``INDEX`` of this ``JOBSPEC_RUN_ID``); an orphan that cleared
+  its environment cannot be told apart and is stopped when the run ends or is cancelled;
+* a **guardian**, the supervisor's parent and itself a subreaper, waits for it: if the
+  supervisor dies without its final ``D`` record (``kill -9``, a crash), everything it
+  left is handed to the guardian, which stops all of it at once (SIGTERM, SIGKILL after
+  0.5 s) and records each started instance ``failed`` ("killed: its supervisor ... died")
+  and each one never started ``never_run``, then ``D``.
+
+Limits: Linux only (``/proc``, ``prctl``); a process that escapes both the tree and its
+environment, or a ``kill -9`` of the supervisor and the guardian together, is not held.
 
 It imports nothing from jobspec_core, to start fast.
 """
@@ -40,9 +58,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .events import EVENTS_FILE, SUPERVISOR_FILE
+from .events import EVENTS_FILE, SUPERVISOR_FILE, EventLog
 from .graph import CANCELLED, COMPLETED, FAILED, NEVER_RUN, TIMEOUT, Inst, Node, Scheduler
-from .procinfo import kill_group, start_time
+from .procinfo import (
+    become_subreaper,
+    children,
+    descendants,
+    instance_of,
+    kill_group,
+    kill_tree,
+    start_time,
+)
 
 __all__ = ["Supervisor", "main", "TERM_GRACE"]
 
@@ -78,6 +104,13 @@ class Supervisor(Scheduler):
         self._seq = 0
         self.pending_events: list[list[Any]] = []
         self.services: dict[int, list[int]] = {}  # group number -> process groups left
+        self.run_id = spec.get("run_id")
+        #: orphans handed to us (subreaper) -> the instance key they came from, or None
+        self.orphans: dict[int, tuple[str, int] | None] = {}
+        self.by_key: dict[tuple[str, int], Inst] = {}
+        for node in self.nodes:
+            for inst in node.insts:
+                self.by_key[(node.id, inst.index)] = inst
         self.env_base = dict(os.environ)
         self._which: dict[tuple[str, str, str | None], str | None] = {}
         self._envs: dict[int, dict[str, str]] = {}
@@ -177,14 +210,54 @@ class Supervisor(Scheduler):
         if inst.state is not None or inst.pid is None or inst.kill is not None:
             return
         inst.kill = (state, reason)
-        kill_group(inst.pid, signal.SIGTERM)
+        self.signal_inst(inst, signal.SIGTERM)
         self.timer(time.monotonic() + TERM_GRACE, "sigkill", inst)
+
+    # -- containment ----------------------------------------------------------------
+    def adopted(self) -> dict[int, tuple[str, int] | None]:
+        """The orphans handed to this supervisor now, each with the instance it came from."""
+        current = {}
+        for pid in children(os.getpid()):
+            if pid in self.pids:
+                continue
+            if pid not in self.orphans:
+                found = instance_of(pid)
+                self.orphans[pid] = (
+                    (found[1], found[2]) if found and found[0] == self.run_id else None
+                )
+            current[pid] = self.orphans[pid]
+        return current
+
+    def orphans_of(self, keys: set[tuple[str, int]]) -> list[int]:
+        return [pid for pid, key in self.adopted().items() if key in keys]
+
+    def signal_inst(self, inst: Inst, sig: int) -> None:
+        """``sig`` to everything of ``inst``: its process tree and its orphans."""
+        key = (inst.node.id, inst.index)
+        kill_tree(inst.pid, sig, self.orphans_of({key}))
+
+    def sweep(self, keys: set[tuple[str, int]] | None = None) -> None:
+        """SIGKILL the orphans of ``keys`` (all orphans, with their trees, when None)."""
+        adopted = self.adopted()
+        for pid, key in adopted.items():
+            if keys is None or key in keys:
+                kill_tree(pid, signal.SIGKILL)
+
+    def service_keys(self, g: Node) -> set[tuple[str, int]]:
+        """The instances of ``g``'s own ``local`` entries (their leftovers are services)."""
+        return {(c.id, i.index) for c in g.children if c.spec.get("local") for i in c.insts}
 
     def group_ended(self, g: Node) -> None:
         """End the services the group's local entries left running (SIGTERM, then SIGKILL)."""
+        keys = self.service_keys(g)
+        orphans = self.orphans_of(keys)
+        for pid in orphans:
+            kill_tree(pid, signal.SIGTERM)
         for pgid in self.services.pop(g.n, []):
-            if kill_group(pgid, signal.SIGTERM):
-                self.timer(time.monotonic() + TERM_GRACE, "pgkill", pgid)
+            kill_group(pgid, signal.SIGTERM)
+            self.timer(time.monotonic() + TERM_GRACE, "pgkill", pgid)
+        if orphans or keys:
+            self.timer(time.monotonic() + TERM_GRACE, "orphankill", keys)
 
     def reap(self) -> None:
         while True:
@@ -196,6 +269,7 @@ class Supervisor(Scheduler):
                 return
             inst = self.pids.pop(pid, None)
             if inst is None:
+                self.orphans.pop(pid, None)
                 continue
             code = os.waitstatus_to_exitcode(status)
             reason = None
@@ -217,8 +291,10 @@ class Supervisor(Scheduler):
                 # a service it started lives until its group (the allocation) ends
                 self.services.setdefault(parent.n, []).append(pid)
             else:
-                # like a batch job's end: what it left in its process group goes too
+                # like a batch job's end: what it left goes too (its process group, and
+                # what was handed to us when it exited: its orphans)
                 kill_group(pid, signal.SIGKILL)
+                self.sweep({(inst.node.id, inst.index)})
             self.end(inst, state, code, reason, inst.started, time.time())
 
     def timer(self, when: float, kind: str, obj: Any) -> None:
@@ -234,9 +310,11 @@ class Supervisor(Scheduler):
                 self.kill(obj, TIMEOUT, f"killed at duration limit {limit}s")
             elif kind == "pgkill":
                 kill_group(obj, signal.SIGKILL)
+            elif kind == "orphankill":
+                self.sweep(obj)
             elif kind == "sigkill":
                 if obj.state is None and obj.pid is not None:
-                    kill_group(obj.pid, signal.SIGKILL)
+                    self.signal_inst(obj, signal.SIGKILL)
             elif kind == "group" and not obj.done:
                 self.expire(obj)
 
@@ -251,6 +329,9 @@ class Supervisor(Scheduler):
         self._log("cancel requested: stopping every task")
         self.cancelling = True
         self._stop_inside(self.root, CANCELLED, "run cancelled", CANCELLED)
+        for pid in self.adopted():  # what no instance can be told to own goes too
+            kill_tree(pid, signal.SIGTERM)
+        self.timer(time.monotonic() + TERM_GRACE, "orphankill", None)
 
     def run(self) -> int:
         """Run to the end; returns 0 when every instance completed, else 1."""
@@ -280,15 +361,109 @@ class Supervisor(Scheduler):
             self.fire_timers()
         self.emit(["D", time.time()])
         self.flush()
-        for when, _, kind, pgid in sorted(self.timers):
-            if kind == "pgkill":  # services ended at the last group's end: finish the job
+        for when, _, kind, obj in sorted(self.timers):
+            if kind in ("pgkill", "orphankill"):  # services ended at the last group's end
                 time.sleep(max(0.0, when - time.monotonic()))
-                kill_group(pgid, signal.SIGKILL)
+                if kind == "pgkill":
+                    kill_group(obj, signal.SIGKILL)
+        self.sweep()  # nothing of the run outlives it
+        self.reap()
         ok = all(n.ok for n in self.root.children)
         self._log(
             f"supervisor done: {'all tasks completed' if ok else 'some tasks did not complete'}"
         )
         return 0 if ok else 1
+
+
+def guard(run_dir: Path, supervisor: int) -> int:
+    """The guardian: wait for the supervisor; if it died without its final record, stop
+    everything it left (handed to us: we are a subreaper) and record how it all ended."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a cancel is the supervisor's business
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 1
+        if pid == supervisor:
+            break
+    code = os.waitstatus_to_exitcode(status)
+    events = EventLog(run_dir / EVENTS_FILE).refresh()
+    me = os.getpid()
+    if events.done or events.supervisor is None:
+        _stop_all(me)  # a clean end (or it never started): nothing should be left anyway
+        return 0 if events.done else 1
+    if code < 0:
+        try:
+            how = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+    else:
+        how = f"exited with code {code} before finishing"
+    reaped = _stop_all(me)
+    now = time.time()
+    why = f"its supervisor (pid {supervisor}) {how}"
+    spec = json.loads((run_dir / "local-plan.json").read_text(encoding="utf-8"))
+    records: list[list[Any]] = []
+    for node in spec["nodes"]:
+        for index in range(node.get("replicas", 0) if node.get("kind") == "task" else 0):
+            key = (node["id"], index)
+            if key in events.ended:
+                continue
+            started = events.started.get(key)
+            if started is None:
+                records.append(
+                    ["E", key[0], index, NEVER_RUN, None, f"not started: {why}", None, now]
+                )
+                continue
+            exit_code = reaped.get(started[0])
+            records.append(
+                ["E", key[0], index, FAILED, exit_code, f"killed: {why}", started[2], now]
+            )
+    records.append(["D", now])
+    data = "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in records).encode()
+    fd = os.open(run_dir / EVENTS_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    print(f"guardian: {why}: stopped what it left and recorded it", file=sys.stderr, flush=True)
+    return 0
+
+
+def _stop_all(me: int) -> dict[int, int]:
+    """SIGTERM every descendant of ``me``, SIGKILL what is left after :data:`TERM_GRACE`,
+    reap them all; the exit codes (as a shell reports them) by pid."""
+    reaped: dict[int, int] = {}
+
+    def reap() -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = os.waitstatus_to_exitcode(status)
+            reaped[pid] = 128 - code if code < 0 else code
+
+    for pid in descendants(me):
+        kill_tree(pid, signal.SIGTERM)
+    deadline = time.monotonic() + TERM_GRACE
+    while descendants(me) and time.monotonic() < deadline:
+        reap()
+        time.sleep(0.02)
+    for _ in range(20):
+        left = descendants(me)
+        if not left:
+            break
+        for pid in left:
+            kill_tree(pid, signal.SIGKILL)
+        time.sleep(0.01)
+        reap()
+    reap()
+    return reaped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,6 +493,12 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(log_fd, 2)
     os.close(log_fd)
     os.close(null_fd)
+    become_subreaper()  # the guardian: what a dead supervisor leaves is handed to it
+    supervisor_pid = os.fork()
+    if supervisor_pid:
+        os.close(wfd)
+        os._exit(guard(run_dir, supervisor_pid))
+    become_subreaper()  # the supervisor: what a task leaves is handed to it
     try:
         supervisor = Supervisor(run_dir)
         pid, start = supervisor.record_start()

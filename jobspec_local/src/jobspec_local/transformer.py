@@ -40,6 +40,7 @@ from jobspec_core.transformer import (
     TaskState,
     TaskStatus,
     Transformer,
+    report_submitted,
 )
 
 from .events import EVENTS_FILE, EventLog, append_events
@@ -64,6 +65,8 @@ class LocalTransformer(Transformer):
     poll_interval = 0.05
     #: the event log is cheap to read: poll every 5 ms at first (growing to poll_interval)
     first_poll_interval = 0.005
+    #: the supervisor's handles are reported (report_submitted) as soon as it is ready.
+    records_submissions = True
 
     def __init__(self) -> None:
         self._logs: dict[str, EventLog] = {}
@@ -152,6 +155,7 @@ class LocalTransformer(Transformer):
                         data={"supervisor": pid, "start": start, "run_dir": str(run_dir)},
                     )
                 )
+        report_submitted(context, handles)
         return handles
 
     # -- status ---------------------------------------------------------------------
@@ -170,13 +174,28 @@ class LocalTransformer(Transformer):
         for h in handles:
             by_dir.setdefault(h.data.get("run_dir") or str(context.run_dir), []).append(h)
         for run_dir, group in by_dir.items():
-            events = self._events(Path(run_dir))
-            first = group[0].data
-            sup_pid, sup_start = events.supervisor or (first.get("supervisor"), first.get("start"))
-            sup_alive = not events.done and alive(sup_pid, sup_start)
+            events, sup_alive, sup_pid = self._settled(Path(run_dir), group[0].data)
             for h in group:
                 out[h.key] = self._one(h, events, sup_alive, sup_pid)
         return out
+
+    def _settled(self, run_dir: Path, data: dict) -> tuple[EventLog, bool, int | None]:
+        """The event log, whether the supervisor lives, and its pid, read so they cannot race.
+
+        The supervisor appends every end and its final ``D`` line before it exits. So the
+        log is read, then the supervisor's liveness checked, and when it is gone without a
+        ``D`` line the log is read once more: whatever it recorded before exiting is then
+        in hand, and an instance with no end in that second read really was left behind
+        (``lost`` or ``never_run``). Reading once, then checking, would take a supervisor
+        that finished in between for one that died.
+        """
+        events = self._events(run_dir)
+        sup_pid, sup_start = events.supervisor or (data.get("supervisor"), data.get("start"))
+        if events.done:
+            return events, False, sup_pid
+        if alive(sup_pid, sup_start):
+            return events, True, sup_pid
+        return self._events(run_dir), False, sup_pid
 
     @staticmethod
     def _one(h: TaskHandle, events: EventLog, sup_alive: bool, sup_pid: int | None) -> TaskStatus:
@@ -207,10 +226,8 @@ class LocalTransformer(Transformer):
         for h in handles:
             by_dir.setdefault(h.data.get("run_dir") or str(context.run_dir), []).append(h)
         for run_dir, group in by_dir.items():
-            events = self._events(Path(run_dir))
-            first = group[0].data
-            sup_pid, sup_start = events.supervisor or (first.get("supervisor"), first.get("start"))
-            if not events.done and alive(sup_pid, sup_start):
+            events, sup_alive, sup_pid = self._settled(Path(run_dir), group[0].data)
+            if sup_alive:
                 try:
                     os.kill(sup_pid, signal.SIGTERM)
                     continue

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from jobspec_core.errors import InvalidJobspec, Problem
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
+from jobspec_core.scripttext import comment
 from jobspec_core.transformer import RunContext, SubmissionUnit
 
 from .names import Names
@@ -163,11 +164,11 @@ def _function(i: int, inst: Instance, names: Names, context: RunContext, choices
             "srun",
             "--exact",
             *resource_options(chosen(task, choices)),
-            f"--output={log}",
+            f"--output={names.output(task.id, inst.index)}",
             "--",
         ]
         body.append(f"_js_exec {shlex.quote(key)} {limit} {quote_argv(srun + task.command)}")
-    title = f"# {task.id} [{inst.index}]" + (" (local)" if task.local else "")
+    title = f"# {comment(task.id)} [{inst.index}]" + (" (local)" if task.local else "")
     return [title, f"_js_node_{i}() {{", *("    " + line for line in body), "}"]
 
 
@@ -212,14 +213,14 @@ def render_group(
     script = fill(
         "group.sh",
         directives="\n".join(
-            directives(group, names, context, names.allocation_log(group.id), choices)
+            directives(group, names, context, names.allocation_output(group.id), choices)
         ),
-        run_id=context.run_id,
+        run_id=comment(context.run_id),
         run_id_quoted=shlex.quote(context.run_id),
-        group_id=group.id,
+        group_id=comment(group.id),
         instances=f"{len(instances)} task instance(s)",
         source=source_comment(group),
-        status_dir=names.status_dir(),
+        status_dir=comment(names.status_dir()),
         status_dir_quoted=shlex.quote(str(names.status_dir())),
         comments="\n".join(comment_lines(group, plan)),
         library=shlex.quote(str(names.library())),

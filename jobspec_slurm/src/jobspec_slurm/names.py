@@ -14,8 +14,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from jobspec_core.errors import UnsafeValue
+from jobspec_core.scripttext import unprintable
+
 __all__ = [
     "safe_name",
+    "output_pattern",
     "Names",
     "LIBRARY",
     "STATUS_DIR",
@@ -34,6 +38,27 @@ def safe_name(plan_id: str) -> str:
     ``[A-Za-z0-9_.-]`` becomes ``-`` (``mini-mummi/train`` -> ``mini-mummi.train``)."""
     name = _UNSAFE.sub("-", plan_id.replace("/", ".")).strip(".-")
     return name or "task"
+
+
+def output_pattern(directory: Path, name: str) -> str:
+    """``directory/name`` as a value of ``#SBATCH --output``, whose file names are patterns.
+
+    ``name`` is ours and may use Slurm's replacement symbols (``%a``, the array index); in
+    ``directory`` (the run directory, below the run store the user chose) every ``%`` is
+    doubled, so it means itself. A backslash anywhere turns every replacement off (and is
+    dropped), and a directive line has no quoting: a directory with a backslash or a
+    non-printable character (a newline would end the directive) is refused with
+    :class:`~jobspec_core.errors.UnsafeValue`, before anything is submitted.
+    """
+    text = str(directory)
+    bad = "\\" if "\\" in text else unprintable(text)
+    if bad:
+        raise UnsafeValue(
+            f"the run directory {text!r} holds {bad!r}, which Slurm's --output file name "
+            "cannot carry (a newline would end the #SBATCH line, a backslash turns off its "
+            "%-patterns); choose a run store path without it (--store or JOBSPEC_STORE)"
+        )
+    return text.replace("%", "%%") + "/" + name
 
 
 class Names:
@@ -71,6 +96,15 @@ class Names:
 
     def allocation_log(self, plan_id: str) -> Path:
         return self.run_dir / LOG_DIR / f"{self.key(plan_id)}.allocation.out"
+
+    def output(self, plan_id: str, index: int | str) -> str:
+        """The ``--output`` pattern (sbatch or srun) writing :meth:`log` of an instance;
+        ``index`` may be Slurm's ``%a`` (each array element its own)."""
+        return output_pattern(self.run_dir / LOG_DIR, f"{self.key(plan_id)}-{index}.out")
+
+    def allocation_output(self, plan_id: str) -> str:
+        """The ``--output`` pattern of a group's job (its :meth:`allocation_log`)."""
+        return output_pattern(self.run_dir / LOG_DIR, f"{self.key(plan_id)}.allocation.out")
 
     def library(self) -> Path:
         return self.run_dir / LIBRARY

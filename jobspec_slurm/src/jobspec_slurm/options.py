@@ -23,6 +23,7 @@ __all__ = [
     "passthrough_options",
     "chosen",
     "quote_argv",
+    "directive_quote",
 ]
 
 #: what a ``slurm.<key>`` passthrough key must look like (a long sbatch option name).
@@ -105,6 +106,24 @@ def export_lines(environment: Mapping[str, str], node: PlanNode, indent: str = "
     return lines
 
 
+_DIRECTIVE_PLAIN = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
+
+
+def directive_quote(text: str) -> str:
+    """``text`` as one word of an ``#SBATCH`` line, read back by sbatch exactly.
+
+    sbatch's own reader of those lines is not a shell: single and double quotes both group
+    and are removed, and a backslash escapes the next character everywhere, inside single
+    quotes too (so :func:`shlex.quote` loses every backslash). A word of plain characters
+    is written as it is; any other is double-quoted with ``\\`` and ``"`` escaped
+    (checked against a real sbatch: ``a\\b "c" #d``, ``it's $HOME``, tabs, non-ASCII).
+    Line breaks cannot be carried at all: callers refuse them first.
+    """
+    if _DIRECTIVE_PLAIN.fullmatch(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _problem(node: PlanNode, suffix: str, message: str) -> Problem:
     src = node.source
     path = f"{src.path}.{suffix}" if src.path else suffix
@@ -159,7 +178,7 @@ def passthrough_options(node: PlanNode) -> list[str]:
         if "\n" in text or "\r" in text or "\x00" in text:
             problems.append(_problem(node, where, f"slurm.{key} must be one line, got {text!r}"))
             continue
-        options.append(f"--{key}={shlex.quote(text)}")
+        options.append(f"--{key}={directive_quote(text)}")
     if problems:
         raise InvalidJobspec(problems)
     return options

@@ -26,6 +26,7 @@ from string import Template
 from jobspec_core.alternatives import Capacity, choose_alternative, fitted, unrunnable
 from jobspec_core.ordering import placeholder, submission_order
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
+from jobspec_core.scripttext import comment
 from jobspec_core.transformer import (
     RenderedFile,
     RunContext,
@@ -38,6 +39,7 @@ from jobspec_core.workdirs import planned_writes, step_path, working_directory
 from .names import LIBRARY, Names
 from .options import (
     chosen,
+    directive_quote,
     duration_note,
     export_lines,
     passthrough_options,
@@ -113,17 +115,18 @@ def directives(
     node: PlanNode,
     names: Names,
     context: RunContext,
-    output: Path,
+    output: str,
     choices: Mapping[str, ResourceRequest] | None,
 ) -> list[str]:
     """The ``#SBATCH`` lines of a top-level node (passthrough last, so they win).
 
     No ``--chdir``: the script enters the working directory itself (:func:`cd_line`), so a
     missing directory fails the task instead of Slurm's silent fallback to ``/tmp``; it is
-    also measurably cheaper for sbatch."""
+    also measurably cheaper for sbatch. ``output`` is a pattern from
+    :meth:`~jobspec_slurm.names.Names.output` (its ``%`` already escaped)."""
     options = [
         f"--job-name={names.key(node.id)}",
-        f"--output={shlex.quote(str(output))}",
+        f"--output={directive_quote(output)}",
     ]
     if node.attributes.duration is not None:
         options.append(f"--time={time_minutes(node.attributes.duration)}")
@@ -158,11 +161,12 @@ def comment_lines(node: PlanNode, plan: Plan) -> list[str]:
 
 
 def source_comment(node: PlanNode) -> str:
+    """Where ``node`` was written, for a comment line (any file name stays on that line)."""
     src = node.source
     where = src.file or "<string>"
     if src.line:
         where += f":{src.line}"
-    return f"from {where} ({src.path})" if src.path else f"from {where}"
+    return comment(f"from {where} ({src.path})" if src.path else f"from {where}")
 
 
 def sbatch_unit(node: PlanNode, script: Path, kind: str, instances: int) -> SubmissionUnit:
@@ -190,7 +194,7 @@ def render_task(
 ) -> tuple[str, SubmissionUnit]:
     """The script of a top-level task and its unit (``job``, or ``array`` for replicas)."""
     request = chosen(task, choices)
-    output = names.log(task.id, "%a" if task.replicas > 1 else 0)
+    output = names.output(task.id, "%a" if task.replicas > 1 else 0)
     command = list(task.command)
     if request.slots > 1:
         command = ["srun", "--"] + command  # one process per slot, like Flux's -n
@@ -201,14 +205,14 @@ def render_task(
     script = fill(
         "job.sh",
         directives="\n".join(directives(task, names, context, output, choices)),
-        run_id=context.run_id,
+        run_id=comment(context.run_id),
         run_id_quoted=shlex.quote(context.run_id),
-        task_id=task.id,
+        task_id=comment(task.id),
         task_id_quoted=shlex.quote(task.id),
         instances=f"{task.replicas} instance(s)"
         + (" as one job array" if task.replicas > 1 else ""),
         source=source_comment(task),
-        status_dir=names.status_dir(),
+        status_dir=comment(names.status_dir()),
         status_dir_quoted=shlex.quote(str(names.status_dir())),
         comments="\n".join(comment_lines(task, plan)),
         library=shlex.quote(str(names.library())),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from jobspec_core.transformer import TaskState
 
-__all__ = ["SLURM_STATES", "map_state", "NEVER_SATISFIED_REASONS"]
+__all__ = ["SLURM_STATES", "map_state", "NEVER_SATISFIED_REASONS", "UNRUNNABLE_REASONS"]
 
 #: squeue(1) JOB STATE CODES -> our state. Comments paraphrase the manual's meaning.
 SLURM_STATES: dict[str, TaskState] = {
@@ -43,16 +43,33 @@ SLURM_STATES: dict[str, TaskState] = {
 #: squeue reasons (squeue(1) "JOB REASON CODES") that mean a pending job will never start.
 NEVER_SATISFIED_REASONS = frozenset({"DependencyNeverSatisfied"})
 
+#: squeue(1) JOB REASON CODES saying the job's own request exceeds what its partition or
+#: its nodes can ever give: it would pend until an administrator changes the cluster, so
+#: it is reported FAILED with the reason (and cancelled). Reasons that can pass by
+#: themselves (Resources, Priority, ReqNodeNotAvail for a node that is down) are not here.
+UNRUNNABLE_REASONS: dict[str, str] = {
+    "PartitionConfig": "no node of its partition has what it asks for (cores, memory, gpus)",
+    "PartitionNodeLimit": "it asks for more nodes than its partition has or allows",
+    "PartitionTimeLimit": "its time limit is longer than its partition allows",
+    "BadConstraints": "its constraints can never be satisfied",
+    "InvalidQOS": "its QOS is not valid",
+    "InvalidAccount": "its account is not valid",
+}
+
 
 def map_state(slurm_state: str, reason: str | None = None) -> TaskState:
     """Our state for a Slurm state word (``CANCELLED by 0`` is read as ``CANCELLED``).
 
     A job cancelled *because* its dependency failed (``--kill-on-invalid-dep=yes``, reason
-    ``DependencyNeverSatisfied``) or still pending for that reason is ``NEVER_RUN``.
+    ``DependencyNeverSatisfied``) or still pending for that reason is ``NEVER_RUN``; one
+    pending (or cancelled while pending) for a reason of :data:`UNRUNNABLE_REASONS` is
+    ``FAILED``.
     An unknown word is ``UNKNOWN`` rather than a guess.
     """
     word = slurm_state.strip().split()[0].upper() if slurm_state.strip() else ""
     state = SLURM_STATES.get(word, TaskState.UNKNOWN)
     if reason in NEVER_SATISFIED_REASONS and state in (TaskState.PENDING, TaskState.CANCELLED):
         return TaskState.NEVER_RUN
+    if reason in UNRUNNABLE_REASONS and state in (TaskState.PENDING, TaskState.CANCELLED):
+        return TaskState.FAILED  # pending for it, or cancelled (by us) while pending for it
     return state

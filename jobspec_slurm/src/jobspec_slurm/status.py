@@ -12,7 +12,10 @@ Sources, in order:
    where ``JobCompType=jobcomp/filetxt`` is configured, the job completion file.
 
 A job pending with reason ``DependencyNeverSatisfied`` (its parent failed) would wait
-forever: it is reported :attr:`~TaskState.NEVER_RUN` and cancelled here.
+forever: it is reported :attr:`~TaskState.NEVER_RUN` and cancelled here. One pending for
+a reason saying its partition or nodes can never run it (``PartitionConfig``,
+``PartitionNodeLimit``..., :data:`~jobspec_slurm.states.UNRUNNABLE_REASONS`) is reported
+:attr:`~TaskState.FAILED` with Slurm's reason, and cancelled.
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ from jobspec_core.errors import BackendError
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .commands import run_command, slurm_conf_in_use
-from .states import map_state
+from .states import UNRUNNABLE_REASONS, map_state
 
 __all__ = [
     "JobRow",
     "Record",
     "query_status",
     "cancel_jobs",
+    "cancel_unrecorded",
     "jobcomp_file",
     "parse_squeue",
     "parse_records",
@@ -147,6 +151,9 @@ def combine(kind: str, row: JobRow | None, record: Record | None) -> TaskStatus:
     started_at = record.started_at if record else None
     if slurm is TaskState.NEVER_RUN:
         return TaskStatus(TaskState.NEVER_RUN, None, f"{row.reason}: a dependency failed")
+    if slurm is TaskState.FAILED and row.reason in UNRUNNABLE_REASONS:
+        why = UNRUNNABLE_REASONS.get(row.reason or "", "")
+        return TaskStatus(TaskState.FAILED, None, f"Slurm will never run it: {row.reason} ({why})")
     if kind == "step":
         if slurm is TaskState.RUNNING:
             return TaskStatus(
@@ -248,16 +255,39 @@ def query_status(
             str(handle.data.get("kind", "job")), row, read_record(handle.data.get("record"))
         )
         if (
-            status.state is TaskState.NEVER_RUN
+            status.state in (TaskState.NEVER_RUN, TaskState.FAILED)
             and row is not None
             and map_state(row.state) is TaskState.PENDING
         ):
             never.add(_job_of(handle))
-            status.reason = f"{row.reason}: a dependency failed; cancelled by jobspec"
+            if status.state is TaskState.NEVER_RUN:
+                status.reason = f"{row.reason}: a dependency failed"
+            status.reason += "; cancelled by jobspec"
         statuses[handle.key] = status
     if never:
         run_command("scancel", sorted(never), options)
     return statuses
+
+
+def cancel_unrecorded(handles: Sequence[TaskHandle], context: RunContext) -> list[str]:
+    """``scancel`` the jobs whose batch script lies in this run's directory but that no
+    handle names (sbatch accepted them as the submitter was killed); their ids. One
+    ``squeue`` of this user's unfinished jobs (``%o`` is a batch job's script path)."""
+    known = {_job_of(h) for h in handles}
+    prefix = str(context.run_dir).rstrip("/") + "/"
+    args = ["-h", "-u", str(os.getuid()), "-t", "PD,R,CG,S,CF,RQ", "-o", "%i|%o"]
+    result = run_command("squeue", args, context.options)
+    if not result.ok:
+        raise BackendError(f"squeue failed ({slurm_conf_in_use()}): {result.message()}")
+    strays = []
+    for line in result.stdout.splitlines():
+        job, _, script = line.strip().partition("|")
+        job = job.split("_")[0]
+        if script.startswith(prefix) and job not in known and job not in strays:
+            strays.append(job)
+    if strays:
+        run_command("scancel", strays, context.options)
+    return strays
 
 
 def cancel_jobs(handles: Sequence[TaskHandle], context: RunContext) -> None:

@@ -21,7 +21,7 @@ from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import BackendError, SubmitError
 from jobspec_core.ordering import fill_placeholders
 from jobspec_core.plan import Plan, PlanGroup, PlanTask
-from jobspec_core.transformer import RunContext, Submission, TaskHandle
+from jobspec_core.transformer import RunContext, Submission, TaskHandle, report_submitted
 
 from .commands import controller_unreachable, run_command, slurm_conf_in_use
 from .group import flatten
@@ -189,5 +189,7 @@ def submit_plan(
                 handles,
             )
         ids[unit.node_id] = job_id
-        handles += handles_for(plan, unit.node_id, job_id, unit.kind, names, context)
+        accepted = handles_for(plan, unit.node_id, job_id, unit.kind, names, context)
+        report_submitted(context, accepted)  # recorded now: an interrupted submit loses none
+        handles += accepted
     return handles

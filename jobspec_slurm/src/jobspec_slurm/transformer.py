@@ -21,7 +21,7 @@ from jobspec_core.transformer import (
 )
 
 from .render import render_plan
-from .status import cancel_jobs, query_status
+from .status import cancel_jobs, cancel_unrecorded, query_status
 from .submit import cluster_capacity, submit_plan
 
 __all__ = ["SlurmTransformer"]
@@ -62,6 +62,8 @@ class SlurmTransformer(Transformer):
     poll_interval = 1.0
     #: replicas of a top-level task are one job array (one sbatch).
     array_submissions = True
+    #: each job is reported (report_submitted) as soon as sbatch has accepted it.
+    records_submissions = True
 
     def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
         """The cluster from one ``sinfo``, only when the plan has resource alternatives;
@@ -85,3 +87,10 @@ class SlurmTransformer(Transformer):
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
         """scancel the jobs carrying ``handles`` (a step's whole allocation)."""
         cancel_jobs(handles, context)
+
+    def cancel_run(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
+        """:meth:`cancel`, then any job of the run no handle names
+        (:func:`~jobspec_slurm.status.cancel_unrecorded`)."""
+        if handles:
+            cancel_jobs(handles, context)
+        cancel_unrecorded(handles, context)

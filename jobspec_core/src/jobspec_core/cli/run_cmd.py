@@ -76,6 +76,10 @@ def parse_options(items: list[str]) -> dict[str, str]:
 
 #: seconds between refreshes of the progress display and watched output while following.
 REFRESH = 0.25
+#: bytes of one line of ``watch`` output shown at once: a longer line comes in pieces, so
+#: output without newlines never piles up in memory.
+WATCH_LINE_LIMIT = 64 * 1024
+_READ_CHUNK = 1 << 20
 
 
 class _UsageError(JobspecError):
@@ -102,28 +106,44 @@ class _Follower:
             self.line_shown = False
 
     def stream(self, final: bool = False) -> None:
+        """Print what watched logs gained since the last call, in bounded memory: each log
+        is read in :data:`_READ_CHUNK` pieces, and a line longer than
+        :data:`WATCH_LINE_LIMIT` bytes is shown in pieces of that size, each on its own
+        prefixed line (at most that much waits for a newline). ``final``: also the last
+        line without a newline."""
         for (task_id, index), entry in self.watch.items():
-            path, offset, partial = entry
+            prefix = f"[{task_id}.{index}] ".encode()
             try:
-                with open(path, "rb") as f:
-                    f.seek(offset)
-                    data = f.read()
+                f = open(entry[0], "rb")  # noqa: SIM115 - closed below
             except OSError:
                 continue
-            if not data and not (final and partial):
-                continue
-            entry[1] = offset + len(data)
-            data = partial + data
-            lines = data.split(b"\n")
-            entry[2] = lines.pop()
+            with f:
+                f.seek(entry[1])
+                while data := f.read(_READ_CHUNK):
+                    entry[1] += len(data)
+                    self._emit(prefix, entry, data)
             if final and entry[2]:
-                lines.append(entry[2])
+                self._write([prefix + entry[2] + b"\n"])
                 entry[2] = b""
-            if lines:
-                self._clear()
-                prefix = f"[{task_id}.{index}] ".encode()
-                self.out.buffer.write(b"".join(prefix + line + b"\n" for line in lines))
-                self.out.flush()
+
+    def _emit(self, prefix: bytes, entry: list, data: bytes) -> None:
+        lines = (entry[2] + data).split(b"\n")
+        rest = lines.pop()
+        out = []
+        for line in lines:
+            for at in range(0, max(len(line), 1), WATCH_LINE_LIMIT):
+                out.append(prefix + line[at : at + WATCH_LINE_LIMIT] + b"\n")
+        while len(rest) > WATCH_LINE_LIMIT:
+            out.append(prefix + rest[:WATCH_LINE_LIMIT] + b"\n")
+            rest = rest[WATCH_LINE_LIMIT:]
+        entry[2] = rest
+        self._write(out)
+
+    def _write(self, pieces: list[bytes]) -> None:
+        if pieces:
+            self._clear()
+            self.out.buffer.write(b"".join(pieces))
+            self.out.flush()
 
     def show(self, status: RunStatus) -> None:
         if self.tty:

@@ -5,8 +5,8 @@
 # `flux submit --flags=waitable`; ids are captured for --dependency=afterok; local entries
 # run here as plain commands, each after every entry above it has finished; the final
 # `flux job wait --all` makes this script fail when any task failed.
-# Records for `jobspec status`: ${record} (one line per submitted job or task never run)
-# and, at the end, ${dump} (`flux jobs -a --json` of this instance).
+# Records for `jobspec status`: ${record_note} (one line per submitted job or task never run)
+# and, at the end, ${dump_note} (`flux jobs -a --json` of this instance).
 R=${record}
 E=${record}.err
 : > "$$R"

@@ -6,7 +6,15 @@ Contract:
   job-completion file, pids) inside ``state_dir`` (default: a fresh temp dir). Clients must run
   with ``SLURM_CONF`` set to ``conf_path``; ``env`` gives exactly that as a dict.
 * ``start()`` ensures munged runs, writes slurm.conf with free ports, starts slurmctld and slurmd
-  and returns once the node ``localhost`` is ``idle`` (or raises ``ClusterError`` with log tails).
+  and returns once its one node (``node_name``, host ``localhost``) is ``idle`` (or raises
+  ``ClusterError`` with log tails).
+* Process tracking: ``proctrack/cgroup`` (cgroup v1 freezer) where this machine allows it,
+  so that nothing a job starts (``setsid``, a double fork) outlives the job's cancel or time
+  limit; else ``proctrack/linuxproc`` (parent ids: a daemonized child escapes), with the
+  reason in ``proctrack_note``. ``JOBSPEC_SLURM_TEST_PROCTRACK=linuxproc`` forces the
+  fallback. Each cluster's node has its own name (``js-<hash of state_dir>``): Slurm keeps
+  its cgroups under ``slurm_<node name>``, and clusters running side by side on one host
+  (each with job ids from 1) must never share one.
 * ``stop()`` cancels every job, then ends only the daemons this cluster started (checked by pid
   *and* by their command line naming our slurm.conf). munged is left running on purpose: it is
   shared by every cluster on the host and is harmless.
@@ -22,6 +30,7 @@ default dir is ``$TMPDIR/jobspec-slurm`` so separate invocations find the same c
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -40,8 +49,34 @@ REQUIRED_COMMANDS = tuple(
 MUNGE_KEY = Path("/etc/munge/munge.key")
 MUNGE_RUN = Path("/run/munge")
 DEFAULT_CLI_DIR = Path(tempfile.gettempdir()) / "jobspec-slurm"
-NODE_NAME = "localhost"
+NODE_NAME = "localhost"  #: the host every node runs on (NodeHostname)
 PARTITION = "debug"
+PROCTRACK_ENV = "JOBSPEC_SLURM_TEST_PROCTRACK"
+
+
+def cgroup_v1_freezer() -> tuple[Path | None, str]:
+    """The cgroup v1 mount root (``/sys/fs/cgroup``) when its freezer hierarchy is mounted
+    there and we may create cgroups in it (root), else ``None``; with the reason."""
+    if os.environ.get(PROCTRACK_ENV) == "linuxproc":
+        return None, f"{PROCTRACK_ENV}=linuxproc"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError as exc:
+        return None, f"cannot read /proc/mounts: {exc}"
+    freezer = Path("/sys/fs/cgroup/freezer")
+    found = any(
+        len(f) >= 4 and f[1] == str(freezer) and f[2] == "cgroup" and "freezer" in f[3].split(",")
+        for f in (line.split() for line in mounts)
+    )
+    if not found:
+        return None, f"no cgroup v1 freezer hierarchy at {freezer}"
+    probe = freezer / f"jobspec-probe-{os.getpid()}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        return None, f"cannot create a cgroup in {freezer}: {exc.strerror}"
+    return freezer.parent, "cgroup v1 freezer"
 
 
 class ClusterError(RuntimeError):
@@ -178,6 +213,9 @@ class LocalSlurmCluster:
         self.min_job_age = min_job_age
         self.start_timeout = start_timeout
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        digest = hashlib.sha1(str(self.state_dir).encode()).hexdigest()[:8]
+        self.node_name = f"js-{digest}"
+        self.proctrack_note = "not configured yet"
 
     # ---- paths and environment -------------------------------------------------------------
     @property
@@ -195,6 +233,15 @@ class LocalSlurmCluster:
         """Variables clients need; merge into os.environ: ``{**os.environ, **cluster.env}``."""
         return {"SLURM_CONF": str(self.conf_path)}
 
+    @property
+    def proctrack(self) -> str:
+        """``cgroup`` or ``linuxproc``: the process tracking slurm.conf configures."""
+        try:
+            text = self.conf_path.read_text()
+        except OSError:
+            return "linuxproc"
+        return "cgroup" if "ProctrackType=proctrack/cgroup" in text else "linuxproc"
+
     def log_path(self, daemon: str) -> Path:
         return self.state_dir / "log" / f"{daemon}.log"
 
@@ -207,6 +254,18 @@ class LocalSlurmCluster:
         d = self.state_dir
         for sub in ("state", "spool", "log", "run"):
             (d / sub).mkdir(parents=True, exist_ok=True)
+        cgroup_root, self.proctrack_note = cgroup_v1_freezer()
+        proctrack = "cgroup" if cgroup_root else "linuxproc"
+        cgroup_conf = d / "cgroup.conf"  # read from slurm.conf's directory
+        if cgroup_root:
+            cgroup_conf.write_text(
+                "# Written by jobspec_slurm.testing.cluster: cgroups for process tracking only.\n"
+                "CgroupPlugin=cgroup/v1\n"
+                f"CgroupMountpoint={cgroup_root}\n"
+                "CgroupAutomount=no\n"
+            )
+        else:
+            cgroup_conf.unlink(missing_ok=True)
         ctld_port = _free_port(set())
         slurmd_port = _free_port({ctld_port})
         lines = [
@@ -234,7 +293,8 @@ class LocalSlurmCluster:
             "SchedulerParameters=batch_sched_delay=0,bf_interval=1",
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_Core",
-            "ProctrackType=proctrack/linuxproc",  # no cgroups in containers/CI
+            # cgroups where the machine allows it (see cgroup_v1_freezer), else parent ids
+            f"ProctrackType=proctrack/{proctrack}",
             "TaskPlugin=task/none",
             "JobAcctGatherType=jobacct_gather/none",
             "AccountingStorageType=accounting_storage/none",
@@ -255,9 +315,10 @@ class LocalSlurmCluster:
             "OverTimeLimit=0",  # enforce --time promptly
             "SlurmctldTimeout=30",
             "SlurmdTimeout=60",
-            f"NodeName={NODE_NAME} NodeHostname=localhost NodeAddr=127.0.0.1 CPUs={self.cpus} "
-            f"RealMemory={self.real_memory} State=UNKNOWN",
-            f"PartitionName={PARTITION} Nodes={NODE_NAME} Default=YES MaxTime=INFINITE State=UP",
+            f"NodeName={self.node_name} NodeHostname={NODE_NAME} NodeAddr=127.0.0.1 "
+            f"CPUs={self.cpus} RealMemory={self.real_memory} State=UNKNOWN",
+            f"PartitionName={PARTITION} Nodes={self.node_name} Default=YES MaxTime=INFINITE "
+            "State=UP",
         ]
         self.conf_path.write_text("\n".join(lines) + "\n")
         return self.conf_path
@@ -387,7 +448,7 @@ class LocalSlurmCluster:
         if "slurmctld" not in running:
             self._spawn("slurmctld", [])
         if "slurmd" not in running:
-            self._spawn("slurmd", ["-N", NODE_NAME])
+            self._spawn("slurmd", ["-N", self.node_name])
         self._wait_for(("idle",), self.start_timeout, ("slurmctld", "slurmd"))
         return self
 
@@ -456,6 +517,25 @@ class LocalSlurmCluster:
         self._terminate("slurmd")
         self._terminate("slurmctld")
         self._kill_our_stepds()
+        self._remove_cgroups()
+
+    def _remove_cgroups(self) -> None:
+        """Remove the (empty) cgroups Slurm left for our node, deepest first; best effort."""
+        base = Path("/sys/fs/cgroup/freezer") / f"slurm_{self.node_name}"
+        deadline = time.monotonic() + 5.0  # a slurmstepd may still be leaving its cgroup
+        while base.is_dir():
+            for path in sorted(base.rglob("*"), key=lambda p: -len(p.parts)):
+                if path.is_dir():
+                    try:
+                        path.rmdir()
+                    except OSError:
+                        pass
+            try:
+                base.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    return
+                time.sleep(0.1)
 
     def run(self, argv: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
         """Run a Slurm client command against this cluster (text mode, output captured)."""

@@ -12,6 +12,6 @@ export JOBSPEC_TASK_NAME=setup
 export JOBSPEC_TASK_COUNT=1
 export JOBSPEC_TASK_INDEX="${1:-0}"
 cd /WORKDIR || exit 1
-if [ ! -e jobspec-steps-example.sh ] && [ -n "${FLUX_JOB_TMPDIR-}" ] && [ -e "$FLUX_JOB_TMPDIR"/jobspec-steps-example.sh ]; then mkdir -p "$(dirname jobspec-steps-example.sh)" && ln -s "$FLUX_JOB_TMPDIR"/jobspec-steps-example.sh jobspec-steps-example.sh; fi
+if [ ! -e /WORKDIR/jobspec-steps-example.sh ] && [ -n "${FLUX_JOB_TMPDIR-}" ] && [ -e "$FLUX_JOB_TMPDIR"/jobspec-steps-example.sh ]; then mkdir -p "$(dirname /WORKDIR/jobspec-steps-example.sh)" && ln -s "$FLUX_JOB_TMPDIR"/jobspec-steps-example.sh /WORKDIR/jobspec-steps-example.sh; fi
 exec sh ./jobspec-steps-example.sh
 

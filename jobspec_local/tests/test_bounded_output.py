@@ -1,0 +1,73 @@
+"""Output of any size in bounded memory (issue 11, item 7's runtime side): ``watch``
+output without newlines, and ``jobspec logs`` of a large log. benchmarks/bench_memory.py
+measures the peak RSS of the real commands against ``cat`` of the same file."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+
+from jobspec_core.cli import run_cmd
+from local_helpers import cli_env, jobspec_cmd
+
+
+class _Out(io.TextIOWrapper):
+    def __init__(self):
+        super().__init__(io.BytesIO(), encoding="utf-8")
+
+
+def test_watch_holds_at_most_one_bounded_piece_of_a_line_without_newlines(tmp_path):
+    log = tmp_path / "t.0.log"
+    size = 8 * run_cmd.WATCH_LINE_LIMIT + 123
+    log.write_bytes(b"x" * size)
+    follower = run_cmd._Follower.__new__(run_cmd._Follower)
+    follower.tty, follower.line_shown = False, False
+    follower.out = _Out()
+    follower.watch = {("t", 0): [str(log), 0, b""]}
+    follower.stream()
+    entry = follower.watch[("t", 0)]
+    assert len(entry[2]) <= run_cmd.WATCH_LINE_LIMIT  # what it keeps waiting for a newline
+    follower.out.flush()
+    written = follower.out.buffer.getvalue().split(b"\n")
+    assert written[-1] == b"" and all(
+        len(line) <= len(b"[t.0] ") + run_cmd.WATCH_LINE_LIMIT for line in written
+    )
+    follower.stream(final=True)
+    follower.out.flush()
+    total = follower.out.buffer.getvalue().replace(b"[t.0] ", b"").replace(b"\n", b"")
+    assert total == b"x" * size  # nothing lost, in pieces
+
+
+def _peak_rss_mib(argv, env, cwd) -> tuple[float, subprocess.CompletedProcess]:
+    probe = textwrap.dedent(
+        """
+        import resource, subprocess, sys
+        p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        sys.stderr.buffer.write(p.stderr[-2000:])
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+        sys.exit(p.returncode)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, *argv], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    return float(proc.stdout.strip() or "nan"), proc
+
+
+def test_logs_of_a_large_log_streams_it(tmp_path):
+    store = tmp_path / "runs.sqlite"
+    job = tmp_path / "job.yaml"
+    # 150 MiB of output, no newline: `jobspec logs` must not read it whole
+    job.write_text(
+        "version: 1\ntasks:\n- name: big\n"
+        '  command: ["sh", "-c", "head -c 157286400 /dev/zero | tr \\"\\\\0\\" x"]\n'
+    )
+    ran = subprocess.run(
+        jobspec_cmd("run", str(job)), cwd=tmp_path, env=cli_env(store), capture_output=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    peak, proc = _peak_rss_mib(jobspec_cmd("logs", "latest"), cli_env(store), tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert peak < 100, f"jobspec logs of a 150 MiB log peaked at {peak:.0f} MiB"

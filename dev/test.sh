@@ -44,6 +44,14 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 else
     echo "not root or no apt-get: Slurm is not installed; its tests will skip"
 fi
+# The second validator of the JSON Schema (Ajv, as editors apply the schema), pinned by
+# dev/editor-check/package-lock.json.
+if command -v npm >/dev/null; then
+    npm ci --prefix dev/editor-check --no-audit --no-fund --loglevel=error >/dev/null \
+        || echo "npm ci in dev/editor-check failed: the Ajv schema tests will skip"
+else
+    echo "npm is not on PATH: the Ajv schema tests will skip"
+fi
 
 step "lint (ruff, configured once in the root pyproject.toml)"
 if ! (python3 -m ruff check . && python3 -m ruff format --check .); then

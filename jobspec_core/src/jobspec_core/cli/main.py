@@ -26,6 +26,7 @@ COMMANDS = [
     "validate_cmd",
     "transform_cmd",
     "graph_cmd",
+    "schema_cmd",
     "transformers_cmd",
     "run_cmd",
     "status_cmd",

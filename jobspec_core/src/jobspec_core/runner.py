@@ -18,12 +18,13 @@ The default transformer is ``$JOBSPEC_TRANSFORMER``, else ``local``.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SubmitError, UnsupportedFeature
+from .errors import StoreError, SubmitError, UnsupportedFeature
 from .features import features_used
 from .liveness import identity, process_alive
 from .plan import Plan
@@ -31,9 +32,19 @@ from .plugins import Registry, get_registry
 from .store import RunRecord, RunStore, TaskRecord
 from .transformer import RunContext, TaskHandle, TaskState, TaskStatus, Transformer
 
-__all__ = ["Runner", "RunStatus", "default_transformer", "TRANSFORMER_ENV", "instances_of"]
+__all__ = [
+    "Runner",
+    "RunStatus",
+    "default_transformer",
+    "TRANSFORMER_ENV",
+    "PLAN_FILE",
+    "instances_of",
+]
 
 TRANSFORMER_ENV = "JOBSPEC_TRANSFORMER"
+#: the plan of a run as submitted (``Plan.to_dict`` JSON), in its run directory: what
+#: ``jobspec graph RUN`` draws, even after the source file changed
+PLAN_FILE = "jobspec-plan.json"
 
 
 def default_transformer() -> str:
@@ -181,6 +192,7 @@ class Runner:
         )
         context = self._context(run)
         try:
+            (context.run_dir / PLAN_FILE).write_text(json.dumps(plan.to_dict()), "utf-8")
             submission = backend.render(plan, context)
             submission.write(context.run_dir)
         except BaseException:
@@ -287,6 +299,29 @@ class Runner:
         if all(t.state.terminal for t in tasks):
             self.store.set_run_state(run.run_id, _final_state(tasks, True))
         return self.record(run.run_id)
+
+    def plan_of(self, run_id: str) -> Plan:
+        """The plan a run was submitted with (:data:`PLAN_FILE` in its run directory).
+
+        A run recorded before plans were kept is planned again from its source file, when
+        that still exists; otherwise :class:`~jobspec_core.errors.StoreError`.
+        """
+        run = self.store.get_run(self.store.resolve(run_id))
+        path = Path(run.run_dir) / PLAN_FILE
+        try:
+            return Plan.from_dict(json.loads(path.read_text("utf-8")))
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"the plan of run {run.run_id} ({path}) is unreadable: {exc}") from exc
+        if run.source and Path(run.source).is_file():
+            from .api import load_plan
+
+            return load_plan(run.source)
+        raise StoreError(
+            f"run {run.run_id} kept no plan ({path} is missing) and its source "
+            f"{run.source or '(none)'} is gone"
+        )
 
     def list_runs(self, limit: int = 50) -> list[RunRecord]:
         """The most recent runs first."""

@@ -35,12 +35,17 @@ step "install"
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt || exit 1
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     bash .ci/install-slurm.sh || failures+=("install slurm")
-    # Graphviz lets the graph tests re-read the DOT that `jobspec graph` prints.
-    if ! command -v dot >/dev/null; then
-        apt-get install -y -qq --no-install-recommends graphviz >/dev/null \
-            || { apt-get update -qq && apt-get install -y -qq --no-install-recommends graphviz >/dev/null; } \
-            || echo "graphviz could not be installed: the DOT re-read tests will skip"
-    fi
+    # Graphviz's dot draws `jobspec graph --format svg|png` and re-reads the DOT; tmux gives
+    # the progress and zsh completion tests a real terminal; zsh and fish run the generated
+    # completion scripts. Each test skips with its reason where its program is missing.
+    for pair in dot:graphviz tmux:tmux zsh:zsh fish:fish; do
+        program=${pair%%:*} package=${pair#*:}
+        if ! command -v "$program" >/dev/null; then
+            apt-get install -y -qq --no-install-recommends "$package" >/dev/null \
+                || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$package" >/dev/null; } \
+                || echo "$package could not be installed: the tests that need $program will skip"
+        fi
+    done
 else
     echo "not root or no apt-get: Slurm is not installed; its tests will skip"
 fi

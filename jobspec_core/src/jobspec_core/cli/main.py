@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -34,6 +35,7 @@ COMMANDS = [
     "cancel_cmd",
     "list_cmd",
     "logs_cmd",
+    "completion_cmd",
 ]
 
 
@@ -107,6 +109,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (``sys.exit(main())`` in the console script)."""
+    if os.environ.get("_ARGCOMPLETE"):  # a Tab press: see cli/completion.py
+        from .completion import autocomplete
+
+        autocomplete(build_parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)

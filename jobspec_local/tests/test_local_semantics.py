@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from jobspec_core.errors import JobspecError
+from jobspec_core.errors import JobspecError, StepError
 from jobspec_core.transformer import RunContext, TaskState
 from jobspec_local.transformer import LocalTransformer
 from local_helpers import by_key
@@ -330,7 +330,8 @@ def test_write_step_writes_inside_staging_directory(make_plan, run_plan, tmp_pat
     assert "stage:" in log and "write:" in log
 
 
-def test_write_step_does_not_follow_a_planted_symlink(make_plan, run_plan, tmp_path):
+def test_write_step_does_not_follow_a_planted_symlink(make_plan, runner, tmp_path):
+    """Writes are carried out at submission (spec decision 22): the run is refused."""
     outside = tmp_path / "outside"
     outside.mkdir()
     (tmp_path / "bin").symlink_to(outside)
@@ -343,9 +344,10 @@ def test_write_step_does_not_follow_a_planted_symlink(make_plan, run_plan, tmp_p
           command: ["touch", "ran"]
         """
     )
-    status = run_plan(plan)
-    t = by_key(status)[("t", 0)]
-    assert t.state is TaskState.FAILED and "write" in t.reason
+    with pytest.raises(StepError, match="^t: write: cannot enter 'bin'"):
+        runner.submit(plan, "local", workdir=tmp_path, options={"cores": "2"})
+    (run,) = runner.list_runs()
+    assert run.state == "failed"
     assert not (outside / "x").exists() and not (tmp_path / "ran").exists()
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from jobspec_core.api import Document
 from jobspec_core.api import plan as make_plan
+from jobspec_core.capabilities import missing_features as plan_missing_features
 from jobspec_core.errors import InvalidJobspec
-from jobspec_core.features import CORE_FEATURES, features_used
 from jobspec_core.plan import Plan
 
 from .cases import Case
@@ -71,7 +71,6 @@ def prepare_plan(case: Case, placeholders: dict[str, str]) -> Plan:
 
 
 def missing_features(case: Case, plan: Plan, capabilities: frozenset[str]) -> list[str]:
-    """Features the case needs (its tags and what its plan uses) that the transformer lacks."""
-    needed = set(case.features) | features_used(plan)
-    have = set(capabilities) | CORE_FEATURES
-    return sorted(needed - have)
+    """Features the case needs (its tags and what its plan uses) that the transformer lacks:
+    the runner's own rule (:func:`jobspec_core.capabilities.missing_features`)."""
+    return plan_missing_features(plan, capabilities, needed=case.features)

@@ -19,6 +19,7 @@ __all__ = [
     "UnknownTransformer",
     "UnsupportedFeature",
     "SubmitError",
+    "StepError",
     "BackendError",
     "StoreError",
     "EXIT_OK",
@@ -138,6 +139,12 @@ class SubmitError(JobspecError):
     def __init__(self, message: str, submitted: list | None = None):
         self.submitted = list(submitted or [])
         super().__init__(message)
+
+
+class StepError(SubmitError):
+    """A step (a ``write``) could not be carried out at submission: a path that would
+    leave its staging directory, a symbolic link on the way, a file that cannot be
+    written. Raised before anything is submitted (``submitted`` is empty)."""
 
 
 class BackendError(JobspecError):

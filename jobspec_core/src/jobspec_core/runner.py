@@ -4,8 +4,10 @@
 :mod:`jobspec_core.transformer`) and keeps the run store in step:
 
 1. ``submit``: refuse a plan that uses a feature the transformer lacks (nothing is recorded
-   or submitted), record the run and one row per task instance, render, write the
-   submission's files into the run directory, submit, store the handles.
+   or submitted, :func:`~jobspec_core.capabilities.check_capabilities`), record the run and
+   one row per task instance, ask the transformer's capacity, render, write the
+   submission's files into the run directory, carry out the plan's ``write`` steps
+   (:func:`~jobspec_core.workdirs.carry_out_writes`), submit, store the handles.
    A render error forgets the run (nothing was submitted). A
    :class:`~jobspec_core.errors.SubmitError` records the handles the transformer had
    submitted (and cancelled) as cancelled, marks the run failed and is re-raised.
@@ -24,13 +26,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StoreError, SubmitError, UnsupportedFeature
-from .features import features_used
+from .capabilities import check_capabilities
+from .errors import StoreError, SubmitError
 from .liveness import identity, process_alive
 from .plan import Plan
 from .plugins import Registry, get_registry
 from .store import RunRecord, RunStore, TaskRecord
 from .transformer import RunContext, TaskHandle, TaskState, TaskStatus, Transformer
+from .workdirs import carry_out_writes
 
 __all__ = [
     "Runner",
@@ -174,12 +177,7 @@ class Runner:
         """
         name = transformer or default_transformer()
         backend = self._transformer(name)
-        missing = sorted(features_used(plan) - set(backend.capabilities))
-        if missing:
-            raise UnsupportedFeature(
-                f"transformer {name!r} does not support {', '.join(missing)}, which "
-                f"{plan.source or plan.name!r} uses; nothing was submitted"
-            )
+        check_capabilities(plan, backend, name=name)
         workdir = Path(workdir or os.getcwd()).resolve()
         run = self.store.create_run(
             name=plan.name,
@@ -193,6 +191,7 @@ class Runner:
         context = self._context(run)
         try:
             (context.run_dir / PLAN_FILE).write_text(json.dumps(plan.to_dict()), "utf-8")
+            context.capacity = backend.capacity(plan, context)
             submission = backend.render(plan, context)
             submission.write(context.run_dir)
         except BaseException:
@@ -200,6 +199,7 @@ class Runner:
             shutil.rmtree(context.run_dir, ignore_errors=True)
             raise
         try:
+            carry_out_writes(plan, context)
             handles = backend.submit(plan, submission, context)
         except SubmitError as exc:
             if exc.submitted:

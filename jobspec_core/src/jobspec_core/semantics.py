@@ -16,7 +16,7 @@ are found with one depth-first search per level. Checks, each with its rule in
 * no dependency cycles among siblings (tasks and groups alike; the cycle is named);
 * ``local: true`` only inside a group, and without resources;
 * durations parse, and none is longer than its enclosing group's;
-* environment names ``JOBSPEC_*`` are reserved;
+* environment names ``JOBSPEC_*`` are reserved; ``cwd: ~user`` is refused;
 * steps are of a known type, their options fit the type's schema and pass its checks.
 """
 
@@ -403,6 +403,13 @@ class _Checker:
                 parse_duration(attrs["duration"])
             except DurationError as exc:
                 self.add(path + ("duration",), str(exc), "bad-duration")
+        cwd = attrs.get("cwd")
+        if isinstance(cwd, str):
+            from .workdirs import cwd_problem
+
+            problem = cwd_problem(cwd)
+            if problem:
+                self.add(path + ("cwd",), problem, "bad-cwd")
         for key, text in _as_dict(attrs.get("environment")).items():
             if isinstance(text, str) and "\x00" in text:
                 self.add(

@@ -28,6 +28,7 @@ and ``JOBSPEC_TASK_COUNT`` (the number of replicas); see :func:`portable_environ
 
 from __future__ import annotations
 
+import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .alternatives import Capacity
+from .errors import BackendError
 from .plan import Plan, PlanTask
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "RunContext",
     "Transformer",
     "portable_environment",
+    "array_index_expression",
 ]
 
 
@@ -169,12 +173,16 @@ class Submission:
     """What a transformer would submit: files, then units in order, plus notes.
 
     :ivar notes: things the user should know (``duration 90s rounded up to 2 minutes``).
+    :ivar data: transformer-private details of what to submit (JSON-serializable), for
+        ``submit`` to read back: ``submit`` submits this submission, never a new render,
+        so ``jobspec transform`` shows what runs. Shown by ``jobspec transform --json``.
     """
 
     transformer: str
     units: list[SubmissionUnit] = field(default_factory=list)
     files: dict[str, RenderedFile] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
 
     def write(self, directory: Path) -> list[Path]:
         """Write :attr:`files` under ``directory`` (created); returns the paths written.
@@ -202,7 +210,19 @@ class Submission:
             "units": [asdict(u) for u in self.units],
             "files": {k: asdict(v) for k, v in self.files.items()},
             "notes": list(self.notes),
+            "data": self.data,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Submission:
+        """The inverse of :meth:`to_dict`."""
+        return cls(
+            transformer=data["transformer"],
+            units=[SubmissionUnit(**u) for u in data.get("units", [])],
+            files={k: RenderedFile(**v) for k, v in data.get("files", {}).items()},
+            notes=list(data.get("notes", [])),
+            data=dict(data.get("data", {})),
+        )
 
 
 @dataclass
@@ -215,12 +235,19 @@ class RunContext:
         directory of tasks and the staging directory for ``write`` steps. Absolute.
     :ivar options: transformer options from the command line or configuration
         (``{"cores": "4"}``), strings.
+    :ivar home: the home directory of the submitting user: what ``~`` in a ``cwd`` means
+        on every backend (see :mod:`jobspec_core.workdirs`).
+    :ivar capacity: what one job can be given, as :meth:`Transformer.capacity` said before
+        rendering (``None``: unknown, e.g. ``jobspec transform`` with no scheduler); render
+        chooses resource alternatives with it (:mod:`jobspec_core.alternatives`).
     """
 
     run_id: str
     run_dir: Path
     workdir: Path
     options: dict[str, str] = field(default_factory=dict)
+    home: Path = field(default_factory=Path.home)
+    capacity: Capacity | None = None
 
 
 def portable_environment(run_id: str, task: PlanTask, index: int | str) -> dict[str, str]:
@@ -235,6 +262,23 @@ def portable_environment(run_id: str, task: PlanTask, index: int | str) -> dict[
         "JOBSPEC_TASK_INDEX": str(index),
         "JOBSPEC_TASK_COUNT": str(task.replicas),
     }
+
+
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def array_index_expression(variable: str, base: int) -> str:
+    """The POSIX shell expression giving the 0-based instance index from a scheduler's
+    array variable whose first value is ``base``: ``${SLURM_ARRAY_TASK_ID}`` (base 0),
+    ``$((SGE_TASK_ID - 1))`` (base 1). Written unquoted in a script (it expands to digits).
+    """
+    if not isinstance(variable, str) or not _VARIABLE.fullmatch(variable):
+        raise ValueError(f"array index variable {variable!r}: expected a shell variable name")
+    if isinstance(base, bool) or not isinstance(base, int) or base < 0:
+        raise ValueError(f"array index base {base!r}: expected a whole number >= 0")
+    if base == 0:
+        return f"${{{variable}}}"
+    return f"$(({variable} - {base}))"
 
 
 class Transformer(ABC):
@@ -252,8 +296,16 @@ class Transformer(ABC):
     description: ClassVar[str] = ""
     #: features (names from :data:`jobspec_core.features.FEATURES`) this transformer supports.
     capabilities: ClassVar[frozenset[str]] = frozenset()
-    #: seconds between two status queries in the default :meth:`wait`.
+    #: seconds between two status queries in :meth:`wait`.
     poll_interval: ClassVar[float] = 1.0
+    #: first pause of :meth:`wait` when shorter than :attr:`poll_interval` (``None``: start
+    #: at the poll interval); the pause then grows by half each round up to the interval.
+    first_poll_interval: ClassVar[float | None] = None
+    #: longest pause of :meth:`wait` while the scheduler cannot be asked (backoff cap).
+    max_backoff: ClassVar[float] = 10.0
+    #: seconds of uninterrupted scheduler errors after which :meth:`wait` gives up and
+    #: raises the last :class:`~jobspec_core.errors.BackendError`.
+    error_budget: ClassVar[float] = 600.0
     #: the replicas of one top-level task are one submission (a job array, ``flux submit
     #: --cc``): the conformance suite's render mode then expects one ``array`` unit for them.
     array_submissions: ClassVar[bool] = False
@@ -291,8 +343,18 @@ class Transformer(ABC):
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
         """Cancel every handle that has not finished. Cancelling a finished one is a no-op."""
 
+    def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
+        """What one job of ``plan`` can be given on this backend now, or ``None`` when
+        unknown or not needed. The runner (and ``jobspec transform``, best effort) asks it
+        once before rendering and hands the answer to :meth:`render` as
+        :attr:`RunContext.capacity`; render chooses resource alternatives with it and may
+        refuse a node no alternative of which can ever fit. May ask the scheduler (raise
+        :class:`~jobspec_core.errors.BackendError` when it cannot be asked). Default:
+        ``None``."""
+        return None
+
     def poll_interval_for(self, context: RunContext) -> float:
-        """Seconds between two status queries of the default :meth:`wait` for this run.
+        """Seconds between two status queries of :meth:`wait` for this run.
 
         :attr:`poll_interval` unless overridden (a transformer whose commands are cheap in
         some mode, such as a stand-in scheduler, may poll faster there)."""
@@ -305,21 +367,45 @@ class Transformer(ABC):
         timeout: float | None = None,
     ) -> dict[tuple[str, int], TaskStatus]:
         """Block until every handle is terminal (or ``timeout`` seconds pass); return the
-        last statuses. The default polls :meth:`status` every :meth:`poll_interval_for`,
-        never sleeping past the timeout."""
+        last statuses. The one wait loop: backends do not override it.
+
+        Polls :meth:`status` every :meth:`poll_interval_for` (starting at
+        :attr:`first_poll_interval` when set), never sleeping past the timeout. A
+        :class:`~jobspec_core.errors.BackendError` is taken as transient: the handles are
+        reported :attr:`TaskState.UNKNOWN` meanwhile and the pause doubles, up to
+        :attr:`max_backoff`; after :attr:`error_budget` seconds of nothing but errors the
+        last error is raised. When the timeout passes during errors, the ``unknown``
+        statuses are returned.
+        """
         interval = self.poll_interval_for(context)
+        pause = min(self.first_poll_interval or interval, interval)
         deadline = None if timeout is None else time.monotonic() + timeout
+        failing_since: float | None = None
         while True:
-            statuses = self.status(handles, context)
-            if all(s.state.terminal for s in statuses.values()):
-                return statuses
+            try:
+                statuses = self.status(handles, context)
+            except BackendError as exc:
+                now = time.monotonic()
+                if failing_since is None:
+                    failing_since = now
+                elif now - failing_since >= self.error_budget:
+                    raise
+                statuses = {h.key: TaskStatus(TaskState.UNKNOWN, reason=str(exc)) for h in handles}
+                pause = min(max(pause, interval) * 2, max(self.max_backoff, interval))
+            else:
+                if failing_since is not None:
+                    failing_since, pause = None, interval
+                elif pause < interval:
+                    pause = min(pause * 1.5, interval)
+                if all(s.state.terminal for s in statuses.values()):
+                    return statuses
             if deadline is None:
-                time.sleep(interval)
+                time.sleep(pause)
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
                 return statuses
-            time.sleep(min(interval, left))
+            time.sleep(min(pause, left))
 
     @classmethod
     def version(cls) -> str:

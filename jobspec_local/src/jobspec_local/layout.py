@@ -10,13 +10,17 @@ Decisions for this machine (also in ``spec/spec.md``, section on the local backe
 * Capacity: ``cores`` option, else ``$JOBSPEC_LOCAL_CORES``, else ``os.cpu_count()``;
   ``gpus`` option, else ``$JOBSPEC_LOCAL_GPUS``, else the number of ``/dev/nvidiaN``.
 * An instance needs ``slots * cores_per_slot`` cores (and ``slots * gpus_per_slot`` gpus)
-  of the first resource alternative that fits its container. One that fits no alternative
-  renders (with a note) but is refused at submit time, before anything runs. Memory is
-  not budgeted.
+  of the first resource alternative that fits its container (the core rule,
+  :mod:`jobspec_core.alternatives`, with the container as one host). One that fits no
+  alternative renders (with a note) but is refused at submit time, before anything runs.
+  Memory is not budgeted.
 * A group holds its allocation while its children run inside it. A group whose resources
   are the sum of its children (none asked for) asks for that sum capped at its container's
-  capacity (at least its largest child), so that it runs here with less parallelism rather
-  than not at all.
+  capacity (at least its largest child's need, a nested sum group's need capped the same
+  way), so that it runs here with less parallelism rather than not at all; one that still
+  cannot fit is refused, never left pending.
+* Working directories are :func:`jobspec_core.workdirs.working_directory`; ``write`` steps
+  are carried out by the runner at submission.
 * ``local: true`` entries need no budget and are barriers in document order: a local entry
   starts once every earlier sibling has finished (whatever its outcome), and later siblings
   start after it has finished. ``depends_on`` stays after-ok.
@@ -31,9 +35,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from jobspec_core.alternatives import Capacity as Alloc
+from jobspec_core.alternatives import choose_alternative, unrunnable
 from jobspec_core.errors import EXIT_USAGE, JobspecError
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.transformer import RunContext, portable_environment
+from jobspec_core.workdirs import working_directory
 
 __all__ = ["SPEC_FORMAT", "CapacityError", "Capacity", "machine_capacity", "build_spec", "log_name"]
 
@@ -113,44 +120,70 @@ def log_name(task_id: str, index: int) -> str:
     return f"logs/{quote(task_id, safe='')}.{index}.log"
 
 
+def _host(budget: Capacity) -> Alloc:
+    """A container's budget as the core rule's capacity: one host holding every slot."""
+    return Alloc(cores_per_node=budget.cores, gpus_per_node=budget.gpus, single_host=True)
+
+
+def _hint(container_name: str) -> str:
+    if container_name != "this machine":
+        return ""
+    return (
+        " (set the option cores=N or JOBSPEC_LOCAL_CORES / gpus=N or JOBSPEC_LOCAL_GPUS to "
+        "change this machine's capacity)"
+    )
+
+
+def _sum_need(group: PlanGroup, container: Capacity) -> tuple[Capacity, str]:
+    """What a group whose resources are a sum asks of ``container``: the sum capped at the
+    container, never less than its largest entry's need (a nested sum group's need is
+    computed the same way, so it is capped too). Also returns the id of the task that makes
+    the largest need, for messages."""
+    total = _need(group.resources.preferred)
+    largest, culprit = Capacity(0, 0), group.id
+    for child in group.children:
+        if isinstance(child, PlanTask) and child.local:
+            continue
+        if isinstance(child, PlanGroup) and child.resources.preferred.origin == "sum":
+            need, who = _sum_need(child, container)
+        else:
+            chosen, _ = choose_alternative(child.resources, _host(container))
+            need, who = _need(chosen), child.id
+        if need.cores > largest.cores or need.gpus > largest.gpus:
+            culprit = who
+        largest = Capacity(max(largest.cores, need.cores), max(largest.gpus, need.gpus))
+    need = Capacity(
+        max(min(total.cores, container.cores), largest.cores, 1),
+        max(min(total.gpus, container.gpus), largest.gpus),
+    )
+    return need, culprit
+
+
 def _choose(
     node: PlanNode, container: Capacity, container_name: str, problems: list[str]
 ) -> Capacity:
+    """The budget ``node`` takes from its container: the first alternative that fits it
+    (:func:`jobspec_core.alternatives.choose_alternative`); a node that can never fit is
+    listed under ``problems`` (submission refuses it), never left pending."""
     if isinstance(node, PlanTask) and node.local:
         return Capacity(0, 0)
-    alts = node.resources.alternatives
-    if isinstance(node, PlanGroup) and alts[0].origin == "sum":
-        need = _need(alts[0])
-        largest = Capacity(0, 0)
-        for child in node.children:
-            if isinstance(child, PlanTask) and child.local:
-                continue
-            c = _need(child.resources.preferred)
-            largest = Capacity(max(largest.cores, c.cores), max(largest.gpus, c.gpus))
-        return Capacity(
-            max(min(need.cores, container.cores), largest.cores, 1),
-            max(min(need.gpus, container.gpus), largest.gpus),
+    if isinstance(node, PlanGroup) and node.resources.preferred.origin == "sum":
+        need, culprit = _sum_need(node, container)
+        if not need.fits_in(container):
+            problems.append(
+                f"{_where(node)}: group {node.id!r} can never run: its entry {culprit!r} needs "
+                f"{need.cores} cores and {need.gpus} gpus, but {container_name} offers "
+                f"{container.cores} cores and {container.gpus} gpus{_hint(container_name)}"
+            )
+        return need
+    chosen, _ = choose_alternative(node.resources, _host(container))
+    reason = unrunnable(node.resources, _host(container))
+    if reason:
+        problems.append(
+            f"{_where(node)}: {node.kind} {node.id!r} {reason}; {container_name} offers "
+            f"{container.cores} cores and {container.gpus} gpus{_hint(container_name)}"
         )
-    for alt in alts:
-        need = _need(alt)
-        if need.fits_in(container):
-            return need
-    asked = "; ".join(
-        f"{_need(a).cores} cores, {_need(a).gpus} gpus"
-        + (f" (resources {a.name!r})" if a.name else "")
-        for a in alts
-    )
-    hint = (
-        " (set the option cores=N or JOBSPEC_LOCAL_CORES / gpus=N or JOBSPEC_LOCAL_GPUS to "
-        "change this machine's capacity)"
-        if container_name == "this machine"
-        else ""
-    )
-    problems.append(
-        f"{_where(node)}: {node.kind} {node.id!r} needs {asked}, but {container_name} offers "
-        f"{container.cores} cores and {container.gpus} gpus{hint}"
-    )
-    return _need(alts[0])
+    return _need(chosen)
 
 
 def _check_nul(task: PlanTask, problems: list[str]) -> None:
@@ -167,13 +200,6 @@ def _check_nul(task: PlanTask, problems: list[str]) -> None:
                 f"{_where(task)}: environment variable {key!r} of task {task.id!r} contains a "
                 "NUL byte, which no process environment can carry"
             )
-
-
-def _resolve_dir(path: str | None, base: Path) -> str:
-    if not path:
-        return str(base)
-    p = Path(os.path.expanduser(path))
-    return str(p if p.is_absolute() else base / p)
 
 
 def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str, Any]:
@@ -197,7 +223,7 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
         for child in children:
             n = len(nodes)
             need = _choose(child, container, cname, problems)
-            staging = _resolve_dir(child.attributes.cwd, workdir)
+            staging = str(working_directory(child, context))
             entry: dict[str, Any] = {
                 "id": child.id,
                 "kind": child.kind,

@@ -26,8 +26,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from jobspec_core.alternatives import Capacity as Alloc
 from jobspec_core.errors import SubmitError
 from jobspec_core.features import FEATURES
+from jobspec_core.ordering import submission_order
 from jobspec_core.plan import Plan, PlanTask
 from jobspec_core.transformer import (
     RenderedFile,
@@ -41,7 +43,7 @@ from jobspec_core.transformer import (
 )
 
 from .events import EVENTS_FILE, EventLog, append_events
-from .layout import CapacityError, build_spec, log_name, machine_capacity
+from .layout import Capacity, CapacityError, build_spec, log_name, machine_capacity
 from .procinfo import alive, kill_group
 
 __all__ = ["LocalTransformer", "SPEC_FILE"]
@@ -60,17 +62,29 @@ class LocalTransformer(Transformer):
     description = "this machine: real processes, dependencies, replicas, a core budget"
     capabilities = frozenset(FEATURES)
     poll_interval = 0.05
+    #: the event log is cheap to read: poll every 5 ms at first (growing to poll_interval)
+    first_poll_interval = 0.005
 
     def __init__(self) -> None:
         self._logs: dict[str, EventLog] = {}
 
     # -- render ---------------------------------------------------------------------
+    def capacity(self, plan: Plan, context: RunContext) -> Alloc:
+        """This machine, one host: the ``cores`` / ``gpus`` options, else the environment,
+        else what the machine has (see :func:`~jobspec_local.layout.machine_capacity`)."""
+        budget = machine_capacity(context.options)
+        return Alloc(cores_per_node=budget.cores, gpus_per_node=budget.gpus, single_host=True)
+
     def render(self, plan: Plan, context: RunContext) -> Submission:
-        capacity = machine_capacity(context.options)
+        given = context.capacity
+        if given is None:
+            capacity = machine_capacity(context.options)
+        else:
+            capacity = Capacity(given.cores_per_node, given.gpus_per_node)
         spec = build_spec(plan, context, capacity)
         submission = Submission(self.name)
         submission.files[SPEC_FILE] = RenderedFile(_spec_text(spec))
-        for node in plan.children:
+        for node in submission_order(plan.children):
             if isinstance(node, PlanTask):
                 unit = SubmissionUnit(
                     node.id,
@@ -186,23 +200,6 @@ class LocalTransformer(Transformer):
         return TaskStatus(
             TaskState.NEVER_RUN, reason=f"not started: the supervisor (pid {sup_pid}) is gone"
         )
-
-    def wait(
-        self, handles: Sequence[TaskHandle], context: RunContext, timeout: float | None = None
-    ) -> dict[tuple[str, int], TaskStatus]:
-        """Poll the event log (cheap: only new lines are read) every 5 ms at first, then
-        every :attr:`poll_interval`, until every handle is terminal or ``timeout`` passes."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            statuses = self.status(handles, context)
-            if all(s.state.terminal for s in statuses.values()):
-                return statuses
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                return statuses
-            time.sleep(delay if deadline is None else min(delay, deadline - now))
-            delay = min(delay * 1.5, self.poll_interval)
 
     # -- cancel ---------------------------------------------------------------------
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:

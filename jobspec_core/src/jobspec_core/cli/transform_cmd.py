@@ -109,17 +109,17 @@ def _submit_list(submission) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _check_capabilities(plan, name: str, transformer) -> None:
-    from ..errors import UnsupportedFeature
-    from ..features import FEATURES, features_used
+def _capacity(transformer, plan, context) -> str | None:
+    """Ask the transformer's capacity as ``jobspec run`` does, so the render shows what would
+    run; a scheduler that cannot be asked leaves it unknown (the returned note says so)."""
+    from ..errors import JobspecError
 
-    missing = sorted(features_used(plan) - set(transformer.capabilities))
-    if missing:
-        listing = "\n".join(f"  - {f}: {FEATURES.get(f, '(not a known feature)')}" for f in missing)
-        raise UnsupportedFeature(
-            f"transformer {name!r} does not support {len(missing)} feature(s) that "
-            f"{plan.source or plan.name} uses; nothing was rendered:\n{listing}"
-        )
+    try:
+        context.capacity = transformer.capacity(plan, context)
+    except JobspecError as exc:
+        context.capacity = None
+        return f"capacity unknown ({exc}): resource alternatives are shown unchosen"
+    return None
 
 
 def _render(transformer, name: str, plan, context, debug: bool):
@@ -173,6 +173,7 @@ def _write(submission, directory: Path, stream: TextIO, quiet: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import load_plan
+    from ..capabilities import check_capabilities
     from ..plugins import get_registry
     from ..transformer import RunContext
 
@@ -180,12 +181,15 @@ def run(args: argparse.Namespace) -> int:
     registry = get_registry()
     transformer = registry.transformer(name)  # UnknownTransformer lists the installed ones
     plan = load_plan(args.file, registry)
-    _check_capabilities(plan, name, transformer)
+    check_capabilities(plan, transformer, name=name, nothing_was="rendered")
 
     cwd = Path.cwd()
     run_dir = Path(args.output).resolve() if args.output else cwd / PLACEHOLDER_RUN_DIR
     context = RunContext(run_id="RUN_ID", run_dir=run_dir, workdir=cwd)
+    note = _capacity(transformer, plan, context)
     submission = _render(transformer, name, plan, context, getattr(args, "debug", False))
+    if note:
+        submission.notes.append(note)
 
     if args.output:
         _write(submission, run_dir, sys.stdout, quiet=args.json)

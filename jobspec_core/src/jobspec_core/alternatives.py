@@ -1,0 +1,156 @@
+"""Which resource alternative fits a capacity: the one rule of every backend.
+
+A :class:`Capacity` says what one job can be given: nodes of ``cores_per_node`` cores,
+``gpus_per_node`` GPUs and ``memory_per_node`` MiB. A heterogeneous cluster is described
+by its largest node (a request fitting that may still wait for the larger nodes).
+``nodes=None`` leaves the number of nodes unchecked; ``memory_per_node=0`` leaves memory
+unchecked. ``single_host=True`` describes one machine that runs every instance (the local
+backend): the node count of a request is not a constraint there, all its slots share
+that one host.
+
+Rules (``spec/spec.md``, "Resource alternatives"):
+
+* :func:`misfit`: a request fits when one slot fits on one node, the nodes it names exist,
+  and its slots can be packed onto the nodes it may use (the nodes it names, else all of
+  them): ``cores_per_node // cores_per_slot`` slots per node (and likewise for GPUs and
+  memory).
+* :func:`choose_alternative`: the first alternative that fits; with an unknown capacity,
+  or when none fits, the first.
+* :func:`unrunnable`: a request no alternative of which can ever fit is refused before
+  anything is submitted, instead of pending forever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .plan import ResourceRequest, Resources
+
+__all__ = ["Capacity", "misfit", "choose_alternative", "unrunnable", "describe"]
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What a job can be given (see the module docstring)."""
+
+    cores_per_node: int
+    gpus_per_node: int = 0
+    memory_per_node: int = 0  #: MiB; 0 = unchecked
+    nodes: int | None = None  #: None = unchecked
+    single_host: bool = False
+
+    def describe(self) -> str:
+        """``2 nodes of 4 cores, 0 gpus`` (for messages)."""
+        mem = f", {self.memory_per_node} MiB" if self.memory_per_node else ""
+        if self.single_host:
+            return f"this machine's {self.cores_per_node} cores, {self.gpus_per_node} gpus{mem}"
+        count = "nodes" if self.nodes is None else f"{self.nodes} node(s)"
+        return f"{count} of {self.cores_per_node} cores, {self.gpus_per_node} gpus{mem}"
+
+
+def describe(request: ResourceRequest) -> str:
+    """``4 slots of 2 cores (8 cores)[, 1 gpus per slot][ on 2 nodes]`` (for messages)."""
+    text = (
+        f"{request.slots} slot(s) of {request.cores_per_slot} core(s) "
+        f"({request.slots * request.cores_per_slot} cores)"
+    )
+    if request.gpus_per_slot:
+        text += f", {request.gpus_per_slot} gpu(s) per slot"
+    if request.memory_per_slot:
+        text += f", {request.memory_per_slot} MiB per slot"
+    if request.nodes:
+        text += f" on {request.nodes} node(s)"
+    if request.name:
+        text += f" (resources {request.name!r})"
+    return text
+
+
+def _slots_per_node(request: ResourceRequest, capacity: Capacity) -> int:
+    fit = capacity.cores_per_node // max(request.cores_per_slot, 1)
+    if request.gpus_per_slot:
+        fit = min(fit, capacity.gpus_per_node // request.gpus_per_slot)
+    if request.memory_per_slot and capacity.memory_per_node:
+        fit = min(fit, capacity.memory_per_node // request.memory_per_slot)
+    return fit
+
+
+def misfit(request: ResourceRequest, capacity: Capacity) -> str | None:
+    """Why ``request`` can never be given within ``capacity``, or ``None`` when it fits."""
+    slots = max(request.slots, 1)
+    cores = max(request.cores_per_slot, 1)
+    if capacity.single_host:
+        checks = [
+            ("cores", slots * cores, capacity.cores_per_node),
+            ("gpus", slots * request.gpus_per_slot, capacity.gpus_per_node),
+        ]
+        if capacity.memory_per_node:
+            checks.append(("MiB", slots * request.memory_per_slot, capacity.memory_per_node))
+        for what, need, have in checks:
+            if need > have:
+                return f"needs {need} {what}, but {capacity.describe()} offer {have}"
+        return None
+    if capacity.nodes is not None and request.nodes > capacity.nodes:
+        return f"asks for {request.nodes} nodes, but there are {capacity.nodes}"
+    if cores > capacity.cores_per_node:
+        return f"a slot needs {cores} cores, but a node has {capacity.cores_per_node}"
+    if request.gpus_per_slot > capacity.gpus_per_node:
+        return f"a slot needs {request.gpus_per_slot} gpus, but a node has {capacity.gpus_per_node}"
+    if capacity.memory_per_node and request.memory_per_slot > capacity.memory_per_node:
+        return (
+            f"a slot needs {request.memory_per_slot} MiB, but a node has "
+            f"{capacity.memory_per_node} MiB"
+        )
+    usable = request.nodes or capacity.nodes
+    if usable is None:
+        return None
+    room = usable * _slots_per_node(request, capacity)
+    if slots > room:
+        return f"needs {slots} slots, but {usable} node(s) of {capacity.describe()} hold {room}"
+    return None
+
+
+def choose_alternative(
+    resources: Resources, capacity: Capacity | None
+) -> tuple[ResourceRequest, str | None]:
+    """The first alternative of ``resources`` that fits ``capacity``, with a note when it
+    is not the first; when none fits, the first, with a note saying so; with an unknown
+    capacity (``None``), the first (a note when there was a choice)."""
+    alternatives = resources.alternatives
+    if capacity is None:
+        if len(alternatives) > 1:
+            return alternatives[0], (
+                f"{len(alternatives)} resource alternatives and the capacity is unknown: "
+                "the first is used"
+            )
+        return alternatives[0], None
+    reasons = []
+    for position, alternative in enumerate(alternatives):
+        why = misfit(alternative, capacity)
+        if why is None:
+            if position == 0:
+                return alternative, None
+            label = alternative.name or f"alternative {position + 1}"
+            return alternative, (
+                f"resource alternative {label} is used: the earlier ones do not fit "
+                f"({'; '.join(reasons)})"
+            )
+        reasons.append(f"{alternative.name or f'alternative {position + 1}'} {why}")
+    return alternatives[0], "no resource alternative fits: " + "; ".join(reasons)
+
+
+def unrunnable(resources: Resources, capacity: Capacity | None) -> str | None:
+    """A reason when no alternative of ``resources`` can ever fit ``capacity`` (so the node
+    must be refused up front rather than left pending forever); ``None`` when one fits or
+    the capacity is unknown."""
+    if capacity is None:
+        return None
+    reasons = []
+    for position, alternative in enumerate(resources.alternatives):
+        why = misfit(alternative, capacity)
+        if why is None:
+            return None
+        label = alternative.name or (
+            "the request" if len(resources.alternatives) == 1 else f"alternative {position + 1}"
+        )
+        reasons.append(f"{label} ({describe(alternative)}) {why}")
+    return "can never run: " + "; ".join(reasons)

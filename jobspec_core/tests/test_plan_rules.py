@@ -1,0 +1,376 @@
+"""The plan rules every backend calls: working directories, safe writes, alternatives,
+submission order, placeholders, capabilities, the array index expression, the wait loop."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from jobspec_core.alternatives import Capacity, choose_alternative, misfit, unrunnable
+from jobspec_core.capabilities import check_capabilities, missing_features
+from jobspec_core.errors import BackendError, StepError, SubmitError, UnsupportedFeature
+from jobspec_core.ordering import fill_placeholders, placeholder, submission_order
+from jobspec_core.transformer import (
+    RunContext,
+    TaskHandle,
+    TaskState,
+    TaskStatus,
+    Transformer,
+    array_index_expression,
+)
+from jobspec_core.workdirs import (
+    carry_out_writes,
+    resolve_cwd,
+    safe_write,
+    working_directory,
+)
+
+from jobspec_core import api
+
+
+def plan_of(text: str):
+    return api.plan(api.load_text(textwrap.dedent(text), "job.yaml"))
+
+
+def ctx(tmp_path: Path, **kw) -> RunContext:
+    return RunContext("R", tmp_path / "run", tmp_path / "submit", home=tmp_path / "home", **kw)
+
+
+# -- working directories ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("cwd", "expected"),
+    [
+        (None, "submit"),
+        ("out/a", "submit/out/a"),
+        ("out/../b", "submit/b"),
+        ("~", "home"),
+        ("~/x/y", "home/x/y"),
+        ("/abs/dir", "/abs/dir"),
+    ],
+)
+def test_resolve_cwd_rules(tmp_path, cwd, expected):
+    want = Path(expected) if expected.startswith("/") else tmp_path / expected
+    assert resolve_cwd(cwd, ctx(tmp_path)) == want
+
+
+def test_tilde_user_is_refused_by_validation_and_resolution(tmp_path):
+    doc = api.load_text('version: 1\ntasks:\n- command: ["true"]\n  attributes: {cwd: ~root/x}\n')
+    problems = api.validate(doc)
+    assert [p.code for p in problems] == ["bad-cwd"]
+    assert problems[0].path == "tasks[0].attributes.cwd" and problems[0].line == 4
+    with pytest.raises(ValueError, match="~user"):
+        resolve_cwd("~root", ctx(tmp_path))
+
+
+def test_working_directory_is_inherited_from_the_group(tmp_path):
+    plan = plan_of(
+        """
+        version: 1
+        groups:
+        - name: g
+          attributes: {cwd: gdir}
+          tasks:
+          - {name: a, command: ["true"]}
+          - {name: b, command: ["true"], attributes: {cwd: /elsewhere}}
+        tasks:
+        - group: g
+        """
+    )
+    c = ctx(tmp_path)
+    assert working_directory(plan.node("g/a"), c) == tmp_path / "submit/gdir"
+    assert working_directory(plan.node("g/b"), c) == Path("/elsewhere")
+
+
+# -- safe writes ----------------------------------------------------------------------------
+
+
+def test_safe_write_writes_atomically_with_mode(tmp_path):
+    target = safe_write(tmp_path / "d", "sub/x.sh", "echo hi\n", executable=True)
+    assert target == tmp_path / "d/sub/x.sh"
+    assert target.read_text() == "echo hi\n"
+    assert target.stat().st_mode & 0o777 == 0o755
+    safe_write(tmp_path / "d", "sub/x.sh", b"again")
+    assert target.read_bytes() == b"again" and target.stat().st_mode & 0o777 == 0o644
+    assert sorted(os.listdir(tmp_path / "d/sub")) == ["x.sh"]  # no temporary left
+
+
+@pytest.mark.parametrize("relpath", ["/etc/x", "../x", "a/../x", "a//x", "./x", "", "a\x00b", "a/"])
+def test_safe_write_refuses_names_that_are_not_plain(tmp_path, relpath):
+    with pytest.raises(StepError):
+        safe_write(tmp_path / "d", relpath, "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_safe_write_refuses_a_symlinked_directory_and_file(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "link").symlink_to(outside)
+    with pytest.raises(StepError, match="symbolic link"):
+        safe_write(staging, "link/x", "x")
+    (staging / "file").symlink_to(outside / "victim")
+    with pytest.raises(StepError, match="symbolic link"):
+        safe_write(staging, "file", "x")
+    assert list(outside.iterdir()) == []
+
+
+def test_carry_out_writes_into_each_working_directory(tmp_path):
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - name: a
+          attributes: {cwd: rel}
+          steps: [{name: write, path: in/a.txt, content: "A"}]
+          command: ["true"]
+        - name: b
+          attributes: {cwd: ~/h}
+          steps: [{name: write, path: b.txt, content: "B", executable: true}]
+          command: ["true"]
+        """
+    )
+    written = carry_out_writes(plan, ctx(tmp_path))
+    assert written == [tmp_path / "submit/rel/in/a.txt", tmp_path / "home/h/b.txt"]
+    assert (tmp_path / "submit/rel/in/a.txt").read_text() == "A"
+    assert not (tmp_path / "submit/in").exists()
+
+
+def test_carry_out_writes_names_the_node_on_failure(tmp_path):
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - name: a
+          steps: [{name: write, path: link/a.txt, content: "A"}]
+          command: ["true"]
+        """
+    )
+    (tmp_path / "submit").mkdir()
+    (tmp_path / "submit/link").symlink_to(tmp_path)
+    with pytest.raises(StepError, match="^a: write") as info:
+        carry_out_writes(plan, ctx(tmp_path))
+    assert isinstance(info.value, SubmitError) and info.value.submitted == []
+    assert not (tmp_path / "a.txt").exists()
+
+
+# -- alternatives ---------------------------------------------------------------------------
+
+ALTS = """
+version: 1
+resources:
+  big: {type: slot, count: 1, with: [{type: core, count: 64}]}
+  wide: {type: node, count: 3, with: [{type: slot, count: 1, with: [{type: core, count: 2}]}]}
+  small: {type: slot, count: 2, with: [{type: core, count: 2}]}
+tasks:
+- {name: t, resources: "big|wide|small", command: ["true"]}
+"""
+
+
+def test_choose_alternative_takes_the_first_that_fits():
+    resources = plan_of(ALTS).node("t").resources
+    chosen, note = choose_alternative(resources, Capacity(cores_per_node=4, nodes=2))
+    assert chosen.name == "small"
+    assert "big a slot needs 64 cores" in note and "wide asks for 3 nodes" in note
+    chosen, note = choose_alternative(resources, Capacity(cores_per_node=64, nodes=1))
+    assert chosen.name == "big" and note is None
+
+
+def test_choose_alternative_without_capacity_or_fit_is_the_first():
+    resources = plan_of(ALTS).node("t").resources
+    chosen, note = choose_alternative(resources, None)
+    assert chosen.name == "big" and "capacity is unknown" in note
+    chosen, note = choose_alternative(resources, Capacity(cores_per_node=1, nodes=1))
+    assert chosen.name == "big" and note.startswith("no resource alternative fits")
+
+
+def test_misfit_packs_slots_onto_nodes():
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - {name: t, resources: {type: slot, count: 5, with: [{type: core, count: 3}]}, command: ["true"]}
+        """
+    )
+    request = plan.node("t").resources.preferred
+    # 4-core nodes hold one 3-core slot each: 5 slots need 5 nodes
+    assert misfit(request, Capacity(cores_per_node=4, nodes=5)) is None
+    assert "hold 4" in misfit(request, Capacity(cores_per_node=4, nodes=4))
+    assert misfit(request, Capacity(cores_per_node=4)) is None  # node count unchecked
+    assert "needs 15 cores" in misfit(request, Capacity(cores_per_node=8, single_host=True))
+    assert misfit(request, Capacity(cores_per_node=15, single_host=True)) is None
+
+
+def test_misfit_checks_gpus_and_memory():
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - name: t
+          resources: {type: slot, count: 2, with: [{type: core, count: 1}, {type: gpu, count: 1}, {type: memory, count: 1000}]}
+          command: ["true"]
+        """
+    )
+    request = plan.node("t").resources.preferred
+    assert "gpus" in misfit(request, Capacity(cores_per_node=8, nodes=4))
+    assert misfit(request, Capacity(cores_per_node=8, gpus_per_node=1, nodes=2)) is None
+    assert "hold 1" in misfit(request, Capacity(cores_per_node=8, gpus_per_node=1, nodes=1))
+    assert "MiB" in misfit(request, Capacity(8, 2, memory_per_node=500, nodes=1))
+    assert misfit(request, Capacity(8, 2, memory_per_node=0, nodes=1)) is None  # unchecked
+
+
+def test_unrunnable_gives_every_reason_or_none():
+    resources = plan_of(ALTS).node("t").resources
+    assert unrunnable(resources, None) is None
+    assert unrunnable(resources, Capacity(cores_per_node=4, nodes=2)) is None
+    reason = unrunnable(resources, Capacity(cores_per_node=1, nodes=1))
+    assert reason.startswith("can never run")
+    assert "big" in reason and "wide" in reason and "small" in reason
+
+
+# -- ordering and placeholders ----------------------------------------------------------------
+
+
+def test_submission_order_puts_dependencies_first_else_document_order():
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - {name: a, command: ["true"], depends_on: [c]}
+        - {name: b, command: ["true"]}
+        - {name: c, command: ["true"], depends_on: [d]}
+        - {name: d, command: ["true"]}
+        - {name: e, command: ["true"], depends_on: [a, b]}
+        """
+    )
+    assert [n.id for n in submission_order(plan.children)] == ["b", "d", "c", "a", "e"]
+
+
+def test_submission_order_is_linear_on_long_chains():
+    plan = plan_of(
+        "version: 1\ntasks:\n"
+        + "".join(
+            f'- {{name: t{i}, command: ["true"], depends_on: [t{i + 1}]}}\n' for i in range(3000)
+        )
+        + '- {name: t3000, command: ["true"]}\n'
+    )
+    order = [n.id for n in submission_order(plan.children)]
+    assert order == [f"t{i}" for i in range(3000, -1, -1)]
+
+
+def test_placeholders_round_trip_and_refuse_unknown_ids():
+    argv = ["sbatch", f"--dependency=afterok:{placeholder('a')}:{placeholder('g/b')}", "x"]
+    assert argv[1] == "--dependency=afterok:{id:a}:{id:g/b}"
+    assert fill_placeholders(argv, {"a": "1", "g/b": "2"})[1] == "--dependency=afterok:1:2"
+    with pytest.raises(SubmitError, match="'g/b' has no scheduler id"):
+        fill_placeholders(argv, {"a": "1"})
+
+
+# -- capabilities ---------------------------------------------------------------------------
+
+
+class _Caps:
+    name = "caps"
+    capabilities = frozenset({"replicas"})
+
+
+def test_missing_features_never_lists_core_features():
+    plan = plan_of('version: 1\ntasks:\n- {name: a, replicas: 2, command: ["true"]}\n')
+    assert missing_features(plan, set()) == ["replicas"]
+    assert missing_features(plan, {"replicas"}) == []
+    assert missing_features(plan, {"replicas"}, needed=["groups", "tasks"]) == ["groups"]
+    check_capabilities(plan, _Caps)  # nothing missing: no error
+
+
+def test_check_capabilities_lists_every_missing_feature():
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - {name: a, command: ["true"], attributes: {duration: 5, cwd: x}}
+        """
+    )
+    with pytest.raises(UnsupportedFeature) as info:
+        check_capabilities(plan, _Caps, nothing_was="rendered")
+    text = str(info.value)
+    assert "attributes.cwd" in text and "attributes.duration" in text
+    assert "nothing was rendered" in text and info.value.exit_code == 2
+
+
+# -- array index expression -------------------------------------------------------------------
+
+
+def test_array_index_expression():
+    assert array_index_expression("SLURM_ARRAY_TASK_ID", 0) == "${SLURM_ARRAY_TASK_ID}"
+    assert array_index_expression("SGE_TASK_ID", 1) == "$((SGE_TASK_ID - 1))"
+    for bad in [("A B", 0), ("X;rm", 1), ("X", -1), ("X", True)]:
+        with pytest.raises(ValueError):
+            array_index_expression(*bad)
+
+
+def test_array_index_expression_evaluates_in_sh():
+    import subprocess
+
+    expr = array_index_expression("SGE_TASK_ID", 1)
+    out = subprocess.run(
+        ["/bin/sh", "-c", f"echo {expr}"], env={"SGE_TASK_ID": "7"}, capture_output=True, text=True
+    )
+    assert out.stdout.strip() == "6"
+
+
+# -- the wait loop ----------------------------------------------------------------------------
+
+
+class _Flaky(Transformer):
+    """status fails ``errors`` times, then reports completed."""
+
+    name = "flaky"
+    poll_interval = 0.01
+    max_backoff = 0.04
+
+    def __init__(self, errors: int, budget: float = 600.0):
+        self.errors = errors
+        self.calls = 0
+        self.error_budget = budget
+
+    def render(self, plan, context):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def submit(self, plan, submission, context):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def cancel(self, handles, context):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def status(self, handles, context):
+        self.calls += 1
+        if self.calls <= self.errors:
+            raise BackendError("controller down")
+        return {h.key: TaskStatus(TaskState.COMPLETED) for h in handles}
+
+
+def test_wait_rides_out_transient_errors(tmp_path, monkeypatch):
+    import jobspec_core.transformer as mod
+
+    pauses = []
+    monkeypatch.setattr(mod.time, "sleep", pauses.append)
+    t = _Flaky(errors=4)
+    out = t.wait([TaskHandle("a", 0, "1")], ctx(tmp_path))
+    assert out[("a", 0)].state is TaskState.COMPLETED and t.calls == 5
+    assert pauses == [0.02, 0.04, 0.04, 0.04]  # doubled, capped at max_backoff
+
+
+def test_wait_gives_up_after_the_error_budget(tmp_path):
+    t = _Flaky(errors=10**9, budget=0.05)
+    with pytest.raises(BackendError, match="controller down"):
+        t.wait([TaskHandle("a", 0, "1")], ctx(tmp_path))
+
+
+def test_wait_timeout_during_errors_returns_unknown(tmp_path):
+    t = _Flaky(errors=10**9)
+    out = t.wait([TaskHandle("a", 0, "1")], ctx(tmp_path), timeout=0.05)
+    assert out[("a", 0)].state is TaskState.UNKNOWN and "controller down" in out[("a", 0)].reason

@@ -1,0 +1,134 @@
+"""Following a run until it ends: the loop shared by ``jobspec run`` and ``jobspec wait``.
+
+:func:`follow` asks the runner to wait in steps of :data:`REFRESH` seconds, hands every
+status to a :class:`~jobspec_core.cli.progress.Display` and streams the output of watched
+task instances (:class:`WatchedOutput`) through it. Ctrl-C cancels the run when the caller
+says so (``jobspec run`` owns its run; ``jobspec wait`` only watches one).
+
+A scheduler that cannot be asked makes the open instances ``unknown`` (transient, see
+:meth:`~jobspec_core.transformer.Transformer.wait`). Since each step is a short wait of its
+own, the transformer's ``error_budget`` is applied across steps here: when every open
+instance has been ``unknown`` that long, following stops with the last reason as a
+:class:`~jobspec_core.errors.BackendError`, as one long wait would.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ..errors import BackendError
+from ..runner import Runner, RunStatus
+from ..transformer import TaskState
+from .progress import Display
+
+__all__ = ["REFRESH", "WatchedOutput", "follow"]
+
+#: seconds between refreshes of the display and of watched output while following
+REFRESH = 0.25
+
+
+class WatchedOutput:
+    """The new output of watched instances' logs, as lines prefixed ``[task-id.index] ``.
+
+    :param logs: instance key -> log path, for the instances to watch.
+    """
+
+    def __init__(self, logs: dict[tuple[str, int], str]):
+        # key -> [path, bytes read so far, partial last line]
+        self.files = {key: [path, 0, b""] for key, path in logs.items()}
+
+    @classmethod
+    def of(cls, plan, status: RunStatus) -> WatchedOutput:
+        """The instances of ``status`` whose plan task has ``watch: true``."""
+        watched = {t.id for t in plan.tasks() if t.attributes.watch}
+        return cls({t.key: t.log for t in status.tasks if t.task_id in watched and t.log})
+
+    def read(self, final: bool = False) -> list[bytes]:
+        """Complete lines written since the last call (with ``final``, partial ones too)."""
+        out: list[bytes] = []
+        for (task_id, index), entry in self.files.items():
+            path, offset, partial = entry
+            try:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    data = f.read()
+            except OSError:
+                continue
+            if not data and not (final and partial):
+                continue
+            entry[1] = offset + len(data)
+            lines = (partial + data).split(b"\n")
+            entry[2] = lines.pop()
+            if final and entry[2]:
+                lines.append(entry[2])
+                entry[2] = b""
+            prefix = f"[{task_id}.{index}] ".encode()
+            out.extend(prefix + line + b"\n" for line in lines)
+        return out
+
+
+def follow(
+    runner: Runner,
+    run_id: str,
+    display: Display,
+    watch: WatchedOutput | None = None,
+    *,
+    timeout: float | None = None,
+    cancel_on_interrupt: bool = True,
+) -> RunStatus:
+    """Follow ``run_id`` until every instance ended (or ``timeout`` seconds passed);
+    the last status. The display is closed on the way out, whatever happens.
+
+    :param cancel_on_interrupt: on Ctrl-C, cancel the run (then re-raise).
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    budget = _error_budget(runner, run_id)
+    unknown_since: float | None = None
+    try:
+        while True:
+            # The transformer's own wait notices the end as soon as it can; the display and
+            # watched output refresh at least every REFRESH seconds meanwhile.
+            step = (
+                REFRESH if deadline is None else max(0.0, min(REFRESH, deadline - time.monotonic()))
+            )
+            status = runner.wait(run_id, timeout=step)
+            if watch is not None:
+                lines = watch.read()
+                if lines:
+                    display.output(lines)
+            display.update(status)
+            if status.finished or (deadline is not None and time.monotonic() >= deadline):
+                break
+            open_ = [t for t in status.tasks if not t.state.terminal]
+            if open_ and all(t.state is TaskState.UNKNOWN for t in open_):
+                unknown_since = unknown_since or time.monotonic()
+                if time.monotonic() - unknown_since >= budget:
+                    raise BackendError(
+                        f"run {run_id}: the scheduler could not be asked for {budget:g} s: "
+                        f"{open_[0].reason or 'no answer'}"
+                    )
+            else:
+                unknown_since = None
+        if watch is not None:
+            lines = watch.read(final=True)
+            if lines:
+                display.output(lines)
+    except KeyboardInterrupt:
+        display.close()
+        if cancel_on_interrupt:
+            print(f"jobspec: interrupted: cancelling run {run_id}", file=sys.stderr)
+            runner.cancel(run_id)
+        raise
+    except BaseException:
+        display.close()
+        raise
+    display.close()
+    return status
+
+
+def _error_budget(runner: Runner, run_id: str) -> float:
+    """The run's transformer's ``error_budget`` (seconds of nothing but errors)."""
+    name = runner.store.get_run(runner.store.resolve(run_id)).transformer
+    cls = runner.registry.transformers.get(name)
+    return float(getattr(cls, "error_budget", 600.0))

@@ -625,3 +625,29 @@ def test_readme_shows_the_mini_mummi_picture():
     plan = load_plan(EXAMPLES / "mini-mummi.yaml")
     assert drawn["node"] == {t.id for t in plan.tasks()}
     assert drawn["edge"] == set(graph.plan_edges(plan))
+
+
+def test_a_run_keeps_its_plan_with_or_without_a_source_file(tmp_path: Path):
+    """A file's run keeps a copy of the file; a plan made in memory is kept as JSON; both
+    come back as the plan that was submitted."""
+    pytest.importorskip("jobspec_local", reason="runs are recorded through the local backend")
+    from jobspec_core.runner import PLAN_FILE, SOURCE_FILE, Runner
+    from jobspec_core.store import RunStore
+
+    from jobspec_core import api
+
+    runner = Runner(RunStore(tmp_path / "runs.sqlite"))
+    job = tmp_path / "job.yaml"
+    job.write_text(FAILING)
+    from_file = api.load_plan(job)
+    in_memory = api.plan(api.load_text(FAILING.encode(), "<memory>"))
+    in_memory.source = None
+    ids = [runner.submit(p, "local", workdir=tmp_path) for p in (from_file, in_memory)]
+    for run_id in ids:
+        runner.wait(run_id, timeout=60)
+    kept = [
+        sorted(p.name for p in Path(runner.store.get_run(i).run_dir).glob("jobspec-*")) for i in ids
+    ]
+    assert kept == [[SOURCE_FILE], [PLAN_FILE]]
+    for run_id, submitted in zip(ids, (from_file, in_memory), strict=True):
+        assert runner.plan_of(run_id).to_dict() == submitted.to_dict()

@@ -200,3 +200,12 @@ def test_the_shell_lists_agree():
     from jobspec_core.cli import completion, completion_cmd
 
     assert completion.SHELLS == completion_cmd.SHELLS
+
+
+def test_without_argcomplete_the_script_command_says_what_to_install(monkeypatch):
+    from jobspec_core.cli import completion
+    from jobspec_core.errors import JobspecError
+
+    monkeypatch.setitem(sys.modules, "argcomplete", None)  # import fails
+    with pytest.raises(JobspecError, match=r"pip install 'jobspec-core\[completion\]'"):
+        completion.shellcode("bash")

@@ -323,3 +323,28 @@ def test_follow_gives_up_after_the_error_budget_of_a_silent_scheduler():
     with pytest.raises(BackendError, match="could not be asked for 0.3 s: slurmctld"):
         follow(Runner(), unknown.run.run_id, display)
     assert Runner.waits >= 2 and closed == [True]
+
+
+def test_a_terminal_without_rich_gets_the_one_line_display(monkeypatch):
+    monkeypatch.setitem(sys.modules, "jobspec_core.cli._live", None)  # as if rich were absent
+    err = io.StringIO()
+    status = status_of({("a", 0): TaskState.RUNNING})
+    display = progress.make_display(status, tty=True, out=io.BytesIO(), err=err)
+    assert isinstance(display, progress.LineDisplay)
+    display.update(status)
+    display.close()
+    assert "0/1 ended; 1 running" in err.getvalue() and err.getvalue().endswith("\r\033[K")
+
+
+def test_a_terminal_with_rich_gets_the_live_display(monkeypatch):
+    pytest.importorskip("rich", reason="the live display is the [progress] extra (rich)")
+    from jobspec_core.cli._live import LiveDisplay
+
+    status = status_of({("a", 0): TaskState.RUNNING, ("b", 0): TaskState.FAILED})
+    display = progress.make_display(status, tty=True, out=io.BytesIO(), err=io.StringIO())
+    try:
+        assert isinstance(display, LiveDisplay)
+        assert display.failed == ["b.0: failed (exit 1): exit code 1"]
+        assert display.progress.tasks[0].completed == 1 and display.progress.tasks[0].total == 2
+    finally:
+        display.close()

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with Python 3.11 and pip:
 #   1. install every workspace member (editable) and the test tools;
-#   2. install Slurm from Debian's packages when we are root with apt (the Slurm tests start
-#      a real slurmctld + slurmd on localhost themselves);
+#   2. install Slurm and Grid Engine from Debian's packages when we are root with apt (their
+#      tests start a real slurmctld + slurmd, sge_qmaster + sge_execd on localhost themselves);
 #   3. run the repository's tests;
 #   4. run the conformance suite for every backend available here: local (run mode),
 #      flux (render mode everywhere; run mode where `flux` is on PATH), slurm (run mode
@@ -35,6 +35,8 @@ step "install"
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt || exit 1
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     bash .ci/install-slurm.sh || failures+=("install slurm")
+    # Grid Engine likewise: its tests start a private sge_qmaster + sge_execd themselves.
+    bash .ci/install-gridengine.sh || failures+=("install gridengine")
     # Graphviz's dot draws `jobspec graph --format svg|png` and re-reads the DOT; tmux gives
     # the progress and zsh completion tests a real terminal; zsh and fish run the generated
     # completion scripts. Each test skips with its reason where its program is missing.
@@ -47,7 +49,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         fi
     done
 else
-    echo "not root or no apt-get: Slurm is not installed; its tests will skip"
+    echo "not root or no apt-get: Slurm and Grid Engine are not installed; their tests will skip"
 fi
 # The second validator of the JSON Schema (Ajv, as editors apply the schema), pinned by
 # dev/editor-check/package-lock.json.

@@ -39,8 +39,8 @@ REQUIRED_BASICS = [
 ]
 
 
-def test_there_are_at_least_45_cases_with_unique_ids_matching_file_names():
-    assert len(CASES) >= 45
+def test_there_are_at_least_95_cases_with_unique_ids_matching_file_names():
+    assert len(CASES) >= 95
     assert len(BY_ID) == len(CASES)
     for case in CASES:
         assert case.path.name == case.id + CASE_SUFFIX
@@ -73,9 +73,43 @@ def test_run_mode_cases_expect_something_observable(case):
     if "run" not in case.modes:
         assert case.render, "a render-only case needs render expectations"
         return
+    if case.must_refuse:
+        assert not case.expect, "a case that must be refused has nothing to run"
+        return
     expect = case.expect
     assert expect.get("tasks") or expect.get("order") or expect.get("concurrent")
     assert uses_results(case) or any("state" in t for t in (expect.get("tasks") or {}).values())
+
+
+def test_at_least_20_combination_cases_and_the_fault_cases_a_scheduler_site_needs():
+    """Combination cases (combo-*) each tag at least two features beyond tasks/command."""
+    combos = [c for c in CASES if c.id.startswith("combo-")]
+    assert len(combos) >= 20
+    for case in combos:
+        assert len(set(case.features) - {"tasks", "command"}) >= 2, case.id
+    actions = {c.fault["action"] for c in CASES if c.fault}
+    assert actions == {"delete_behind", "force_error", "limit_behind"}
+    assert any(c.may_refuse for c in CASES)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.fault], ids=lambda c: c.id)
+def test_a_fault_names_an_instance_of_the_plan_in_an_optional_case(case):
+    data = substitute(copy.deepcopy(case.jobspec), dict(RENDER_PLACES))
+    plan = api.plan(api.Document(data, str(case.path)))
+    tasks = {t.id: t for t in plan.tasks()}
+    assert case.fault["task"] in tasks
+    assert case.fault.get("index", 0) < tasks[case.fault["task"]].replicas
+    assert not case.required, "a fault case depends on optional conformance faults"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_index_states_name_existing_instances(case):
+    data = substitute(copy.deepcopy(case.jobspec), dict(RENDER_PLACES))
+    plan = api.plan(api.Document(data, str(case.path)))
+    replicas = {t.id: t.replicas for t in plan.tasks()}
+    for task, exp in (case.expect.get("tasks") or {}).items():
+        for index in exp.get("index_states") or {}:
+            assert int(index) < replicas[task], f"{task}@{index}"
 
 
 def test_case_schema_is_a_valid_schema():
@@ -107,6 +141,12 @@ GOOD_HEAD = "id: x\ndescription: d\nfeatures: [tasks]\nrequired: false\n"
             "'done' is not one of",
         ),
         (GOOD_HEAD + "jobspec: [unclosed\n", 6, "not valid YAML"),
+        (
+            GOOD_HEAD + "jobspec: {version: 1}\nfault: {action: limit_behind, task: a}\n",
+            6,
+            "'seconds' is a required property",
+        ),
+        (GOOD_HEAD + "jobspec: {version: 1}\nrun_in: a/b\n", 6, "does not match"),
         (GOOD_HEAD + "jobspec_file: nowhere.yaml\n", 5, "cannot read"),
         ("- just\n- a list\n", 1, "expected a mapping"),
     ],

@@ -391,3 +391,155 @@ def test_loading_the_plugin_imports_nothing_heavy():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+IMPOSSIBLE_CASE = """\
+id: site-impossible
+description: Cannot fit anywhere.
+features: [tasks, resources]
+required: false
+{may_refuse}jobspec:
+  version: 1
+  tasks:
+    - name: huge
+      resources: {{type: node, count: 1, with: [{{type: core, count: 100000}}]}}
+      command: sh "$CONFORMANCE_RESULTS_DIR/probe.sh"
+expect:
+  tasks:
+    huge: {{state: failed, with_reason: true}}
+"""
+
+
+@pytest.mark.parametrize("mode", ["run", "render"])
+def test_may_refuse_accepts_a_clear_refusal_and_nothing_else(pytester, mode):
+    """local refuses a node that fits no alternative at submit: with may_refuse that is a
+    pass (in run mode; render mode renders it, and the structure is checked); without it,
+    a failure naming the submission and the refusal."""
+    site = pytester.mkdir("site")
+    case = site / "site-impossible.jobspec-test.yaml"
+    args = ["--transformer", "local", "--conformance-cases", str(site), "-k", "site-impossible"]
+    args += ["--conformance-mode", mode, "-p", "no:cacheprovider"]
+    case.write_text(IMPOSSIBLE_CASE.format(may_refuse="may_refuse: true\n"))
+    pytester.runpytest_subprocess(*args).assert_outcomes(passed=1)
+    if mode == "render":
+        return
+    case.write_text(IMPOSSIBLE_CASE.format(may_refuse=""))
+    result = pytester.runpytest_subprocess(*args)
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "- submission" in out
+    assert "expected: the run is accepted and submitted" in out
+    no_traceback(out)
+
+
+MIXED_CASE = """\
+id: site-mixed
+description: Index 1 fails, the others complete.
+features: [tasks, replicas]
+required: false
+jobspec:
+  version: 1
+  tasks:
+    - name: r
+      replicas: 3
+      command: 'sh "$CONFORMANCE_RESULTS_DIR/probe.sh" exit $((JOBSPEC_TASK_INDEX == 1))'
+expect:
+  tasks:
+    r: {EXPECT}
+"""
+
+
+@pytest.mark.parametrize(
+    ("expect", "outcome", "needles"),
+    [
+        ('{index_states: {"1": failed}}', "passed", []),
+        ("{state: [completed, failed], indices: [0, 1, 2]}", "passed", []),
+        (
+            '{index_states: {"1": failed}, with_reason: true}',
+            "failed",
+            ["- task r@0: reason", "a non-empty reason"],
+        ),
+        (
+            '{index_states: {"2": failed, "7": failed}}',
+            "failed",
+            ["- task r@2: final state", "expected: failed", "- task r@7: final state"],
+        ),
+        ("{state: [cancelled, timeout]}", "failed", ["expected: cancelled or timeout"]),
+    ],
+)
+def test_state_lists_index_states_and_reasons(pytester, expect, outcome, needles):
+    site = pytester.mkdir("site")
+    text = MIXED_CASE.replace("{EXPECT}", expect)
+    (site / "site-mixed.jobspec-test.yaml").write_text(text)
+    result = pytester.runpytest_subprocess(
+        "--transformer",
+        "local",
+        "--conformance-cases",
+        str(site),
+        "-k",
+        "site-mixed",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(**{outcome: 1})
+    out = result.stdout.str()
+    for needle in needles:
+        assert needle in out, needle
+    no_traceback(out)
+
+
+CANARY_CASE = """\
+id: site-canary
+description: {description}
+features: [tasks]
+required: false
+{must_refuse}jobspec:
+  version: 1
+  tasks:
+    - name: t
+      command: {command}
+"""
+
+
+@pytest.mark.parametrize(
+    ("must_refuse", "command", "needles"),
+    [
+        (
+            "must_refuse: true\n",
+            "'true'",
+            [
+                "expected: refused with a clear error before anything runs (must_refuse)",
+                "seen:     accepted and run: t@0: completed",
+            ],
+        ),
+        (
+            "",
+            "'echo leaked > \"@OUTSIDE@/leak.txt\"'",
+            ["- files outside the run", "seen:     leak.txt"],
+        ),
+    ],
+)
+def test_must_refuse_and_the_outside_canary_fail_when_broken(
+    pytester, must_refuse, command, needles
+):
+    site = pytester.mkdir("site")
+    (site / "site-canary.jobspec-test.yaml").write_text(
+        CANARY_CASE.format(
+            description="Broken on purpose.", must_refuse=must_refuse, command=command
+        )
+    )
+    result = pytester.runpytest_subprocess(
+        "--transformer",
+        "local",
+        "--conformance-cases",
+        str(site),
+        "-k",
+        "site-canary",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    for needle in needles:
+        assert needle in out, needle
+    no_traceback(out)

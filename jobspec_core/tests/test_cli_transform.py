@@ -396,3 +396,29 @@ def test_help_still_lists_every_subcommand(capsys):
         main(["transfrom", "x.yaml"])
     assert exc.value.code == 2
     assert "invalid choice: 'transfrom'" in capsys.readouterr().err
+
+
+def test_capacity_is_asked_and_a_scheduler_that_cannot_be_asked_is_a_note(
+    registry, job, capsys, monkeypatch
+):
+    """transform asks the capacity like run does (so it shows what runs); when the
+    scheduler cannot be asked it still renders, with a one-line note."""
+    from jobspec_core.errors import BackendError
+
+    cls = type(registry.transformer("tiny"))
+    asked = []
+
+    def capacity(self, plan, context):
+        asked.append(context.run_id)
+        raise BackendError("sinfo: cannot reach slurmctld\nsecond line")
+
+    monkeypatch.setattr(cls, "capacity", capacity, raising=False)
+    monkeypatch.chdir(job.parent)
+    assert main(["transform", "-t", "tiny", "--json", str(job)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert asked == ["RUN_ID"]
+    assert data["notes"][-1] == (
+        "capacity unknown (sinfo: cannot reach slurmctld): the first resource alternatives "
+        "are rendered"
+    )
+    assert data["data"] == {}

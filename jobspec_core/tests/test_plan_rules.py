@@ -85,6 +85,22 @@ def test_working_directory_is_inherited_from_the_group(tmp_path):
     assert working_directory(plan.node("g/b"), c) == Path("/elsewhere")
 
 
+def test_step_path_is_relative_to_the_working_directory(tmp_path):
+    from jobspec_core.workdirs import step_path
+
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - {name: a, command: ["true"], attributes: {cwd: w}}
+        """
+    )
+    node, c = plan.node("a"), ctx(tmp_path)
+    assert step_path(node, "data/x", c) == tmp_path / "submit/w/data/x"
+    assert step_path(node, "~/x", c) == tmp_path / "home/x"
+    assert step_path(node, "/abs", c) == Path("/abs")
+
+
 # -- safe writes ----------------------------------------------------------------------------
 
 
@@ -374,3 +390,77 @@ def test_wait_timeout_during_errors_returns_unknown(tmp_path):
     t = _Flaky(errors=10**9)
     out = t.wait([TaskHandle("a", 0, "1")], ctx(tmp_path), timeout=0.05)
     assert out[("a", 0)].state is TaskState.UNKNOWN and "controller down" in out[("a", 0)].reason
+
+
+# -- the runner applies the rules in order ----------------------------------------------------
+
+
+class _Recorder(Transformer):
+    """Records what the runner hands it: the capacity at render, the files at submit."""
+
+    name = "recorder"
+    capabilities = frozenset(
+        {"steps.write", "attributes.cwd", "resources", "resources.named", "resources.alternatives"}
+    )
+    seen: dict = {}
+
+    def capacity(self, plan, context):
+        return Capacity(cores_per_node=2, nodes=1)
+
+    def render(self, plan, context):
+        from jobspec_core.transformer import Submission
+
+        request, _ = choose_alternative(plan.node("t").resources, context.capacity)
+        _Recorder.seen["render"] = (context.capacity, request.name)
+        return Submission(self.name, data={"chosen": request.name})
+
+    def submit(self, plan, submission, context):
+        written = context.workdir / "sub" / "f.txt"
+        _Recorder.seen["submit"] = (submission.data, written.read_text())
+        return [TaskHandle("t", 0, "r-1")]
+
+    def status(self, handles, context):
+        return {h.key: TaskStatus(TaskState.COMPLETED) for h in handles}
+
+    def cancel(self, handles, context):  # pragma: no cover - not used
+        pass
+
+
+def test_runner_asks_capacity_before_render_and_writes_before_submit(tmp_path):
+    from jobspec_core.plugins import Registry
+    from jobspec_core.runner import Runner
+    from jobspec_core.store import RunStore
+
+    from jobspec_core import builtin_steps, hookimpl
+
+    class _Plugin:
+        @hookimpl
+        def jobspec_register_transformers(self, register):
+            register(_Recorder)
+
+    registry = Registry.from_modules([("core_steps", builtin_steps), ("rec", _Plugin())])
+    runner = Runner(RunStore(tmp_path / "runs.sqlite"), registry)
+    plan = api.plan(
+        api.load_text(
+            textwrap.dedent(
+                """
+                version: 1
+                resources:
+                  big: {type: slot, count: 1, with: [{type: core, count: 8}]}
+                  small: {type: slot, count: 1, with: [{type: core, count: 2}]}
+                tasks:
+                - name: t
+                  resources: big|small
+                  attributes: {cwd: sub}
+                  steps: [{name: write, path: f.txt, content: "abc"}]
+                  command: ["true"]
+                """
+            ),
+            "job.yaml",
+        ),
+        registry,
+    )
+    _Recorder.seen.clear()
+    runner.submit(plan, "recorder", workdir=tmp_path)
+    assert _Recorder.seen["render"] == (Capacity(cores_per_node=2, nodes=1), "small")
+    assert _Recorder.seen["submit"] == ({"chosen": "small"}, "abc")

@@ -29,10 +29,15 @@ def plan_of(text: str) -> Plan:
 def run(
     plan: Plan, context: RunContext, api_choice: str = "cli", timeout: float = 120
 ) -> tuple[list[TaskHandle], dict[tuple[str, int], TaskStatus]]:
-    """Render, write, submit and wait, as the runner does; returns handles and statuses."""
+    """Ask the capacity, render, write, carry out write steps, submit and wait, as the
+    runner does; returns handles and statuses."""
+    from jobspec_core.workdirs import carry_out_writes
+
     context.options["api"] = api_choice
     transformer = FluxTransformer()
+    context.capacity = transformer.capacity(plan, context)
     submission = transformer.render(plan, context)
     submission.write(context.run_dir)
+    carry_out_writes(plan, context)
     handles = transformer.submit(plan, submission, context)
     return handles, transformer.wait(handles, context, timeout=timeout)

@@ -356,6 +356,9 @@ def test_resource_alternative_that_fits_is_chosen(api, context):
     assert statuses[("flexible", 0)].state is TaskState.COMPLETED, statuses
     job = _flux_jobs([handles[0].native_id])[int(handles[0].native_id)]
     assert job["ncores"] == 2
+    # drift 5: what ran is what was rendered (chosen before rendering, not at submit)
+    argv = FluxTransformer().render(plan, context).units[0].argv
+    assert argv[argv.index("-c") + 1] == "2"
 
 
 def test_watch_streams_output_and_keeps_the_log(api, context, capfd):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from flux_helpers import NASTY, plan_of
-from jobspec_flux.jobs import Capacity, choose, fits, option_value_text
+from jobspec_core.alternatives import Capacity
+from jobspec_flux.jobs import option_value_text, resource_request
 from jobspec_flux.render import render_plan
 from jobspec_flux.transformer import FluxTransformer
 
@@ -234,19 +235,27 @@ def test_stage_and_write_steps(context):
     argv = sub.units[0].argv
     assert argv[argv.index("-o") + 1] == f"stage-in.names={archive.name}"
     assert "flux archive create --overwrite" in sub.files["submit.sh"].content
-    assert sub.files["writes/t/1"].content == "[x]\n"
-    assert result.writes[0].target == f"{context.workdir}/conf.ini"
+    # the write itself is the runner's (jobspec_core.workdirs); submit.sh names it
+    assert f"# jobspec writes {context.workdir}/conf.ini" in sub.files["submit.sh"].content
+    assert not any(name.startswith("writes/") for name in sub.files)
 
 
-def test_alternatives_choose_the_first_that_fits():
-    huge = {"nodes": 1, "slots": 1, "cores_per_slot": 4096, "gpus_per_slot": 0, "exclusive": False}
-    small = dict(huge, cores_per_slot=1)
-    capacity = Capacity.of_totals(4, 8)
-    assert not fits(huge, capacity) and fits(small, capacity)
-    assert choose([huge, small], capacity) is small
-    assert choose([huge, small], None) is huge
-    assert not fits(dict(small, slots=9), capacity)
-    assert not fits(dict(small, gpus_per_slot=1), capacity)
+def test_alternatives_choose_the_first_that_fits_the_capacity(context):
+    plan = plan_of(
+        """
+        version: 1
+        resources:
+          huge: {type: slot, count: 1, with: [{type: core, count: 4096}]}
+          small: {type: slot, count: 1, with: [{type: core, count: 1}]}
+        tasks:
+          - {name: t, resources: "huge|small", command: ["true"]}
+        """
+    )
+    node = plan.node("t")
+    notes: list[str] = []
+    assert resource_request(node, notes, Capacity(cores_per_node=8, nodes=4))["cores_per_slot"] == 1
+    assert resource_request(node, notes, None)["cores_per_slot"] == 4096
+    assert any("unknown here: the first is rendered" in n for n in notes)
 
 
 def test_inner_duration_not_longer_than_the_group(context):
@@ -359,3 +368,88 @@ def test_braced_passthrough_value_of_replicas_is_refused(context):
     )
     with pytest.raises(InvalidJobspec, match="--cc"):
         FluxTransformer().render(plan, context)
+
+
+def test_drift_write_with_relative_cwd_targets_the_working_directory(context):
+    """Drift 1: a write step of a task with a relative cwd lands in the task's working
+    directory (not the submit directory) on Flux as on every backend."""
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+          - name: t
+            command: ["cat", "conf.ini"]
+            attributes: {cwd: sub}
+            steps: [{name: write, path: conf.ini, content: "x"}]
+        """
+    )
+    script = render_plan(plan, context).submission.files["submit.sh"].content
+    assert f"{context.workdir}/sub/conf.ini" in script
+    assert f"{context.workdir}/conf.ini" not in script
+
+
+def test_drift_tilde_cwd_is_the_submitting_users_home(tmp_path):
+    """Drift 2: ``cwd: ~/x`` is RunContext.home/x, the same directory on every backend."""
+    from jobspec_core.transformer import RunContext
+
+    context = RunContext("R", tmp_path / "run", tmp_path / "work", home=tmp_path / "home")
+    plan = plan_of(
+        'version: 1\ntasks:\n  - {name: t, command: ["true"], attributes: {cwd: "~/x"}}\n'
+    )
+    result = render_plan(plan, context)
+    assert result.requests["t"].cwd == f"{tmp_path}/home/x"
+    assert f"cd {tmp_path}/home/x" in result.submission.files["tasks/t.sh"].content
+
+
+def test_drift_submit_reads_back_what_render_produced(context):
+    """Drift 5: the submission carries its requests (Submission.data) through a JSON round
+    trip, so submit submits what render produced instead of rendering again."""
+    import json
+
+    from jobspec_core.transformer import Submission
+    from jobspec_flux.render import RenderResult
+
+    plan = plan_of(BASIC)
+    result = render_plan(plan, context)
+    sub = Submission.from_dict(json.loads(json.dumps(result.submission.to_dict())))
+    back = RenderResult.from_submission(sub)
+    assert back.order == result.order == ["build", "sim"]
+    assert back.requests == result.requests
+    assert back.stages == result.stages
+    with pytest.raises(ValueError, match="not a Flux submission"):
+        RenderResult.from_submission(Submission("slurm"))
+
+
+def test_drift_write_through_a_planted_symlink_is_refused_before_submission(tmp_path):
+    """Drift 3: a symlink planted in the staging directory is never followed on Flux either:
+    the runner's write (jobspec_core.workdirs) refuses the run before anything is
+    submitted (no Flux is needed to see it)."""
+    from jobspec_core.errors import StepError
+    from jobspec_core.plugins import Registry
+    from jobspec_core.runner import Runner
+    from jobspec_core.store import RunStore
+
+    from jobspec_core import builtin_steps
+    from jobspec_flux import plugin
+
+    registry = Registry.from_modules([("core_steps", builtin_steps), ("flux", plugin)])
+    runner = Runner(RunStore(tmp_path / "runs.sqlite"), registry)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "conf").symlink_to(outside)
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+          - name: t
+            command: ["true"]
+            steps: [{name: write, path: conf/evil, content: "x"}]
+        """
+    )
+    with pytest.raises(StepError, match="symbolic link"):
+        runner.submit(plan, "flux", workdir=work)
+    assert list(outside.iterdir()) == []
+    (run,) = runner.list_runs()
+    assert run.state == "failed"

@@ -22,7 +22,12 @@ def plan_of(doc: dict | str):
 
 
 def submit(transformer: SlurmTransformer, plan, context: RunContext):
-    """Render, write the files like the runner does, submit; the handles."""
+    """Like the runner: ask the capacity, render, write the files, carry out the write
+    steps, submit; the handles."""
+    from jobspec_core.workdirs import carry_out_writes
+
+    context.capacity = transformer.capacity(plan, context)
     submission = transformer.render(plan, context)
     submission.write(context.run_dir)
+    carry_out_writes(plan, context)
     return transformer.submit(plan, submission, context)

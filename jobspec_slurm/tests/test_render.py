@@ -78,7 +78,7 @@ def test_replicas_are_one_array_with_index_from_slurm(ctx):
     assert unit.kind == "array" and unit.instances == 100
     text = sub.files["slurm/many.sh"].content
     assert "--array=0-99" in sbatch_lines(text)
-    assert 'export JOBSPEC_TASK_INDEX="${SLURM_ARRAY_TASK_ID:-0}"' in text
+    assert "export JOBSPEC_TASK_INDEX=${SLURM_ARRAY_TASK_ID}" in text
     assert "export JOBSPEC_TASK_COUNT=100" in text
     assert f"--output={ctx.run_dir}/logs/many-%a.out" in sbatch_lines(text)
 
@@ -264,3 +264,35 @@ def test_names_are_sanitized_and_unique(ctx):
     assert sorted(sub.files) == ["slurm/g.a.sh", "slurm/g.sh", "slurm/jobspec-lib.sh"]
     group_script = sub.files["slurm/g.sh"].content
     assert "_js_keys=(g.a-2.0)" in group_script
+
+
+def test_drift_tilde_cwd_is_the_submitting_users_home(tmp_path):
+    """Drift 2: ``cwd: ~/x`` is RunContext.home/x (the submitting user's home), the same
+    directory on every backend; a relative cwd joins the submit directory."""
+    ctx = RunContext("R1", tmp_path / "run", tmp_path / "work", home=tmp_path / "home")
+    sub = render(
+        """
+        version: 1
+        tasks:
+        - {name: a, command: [x], attributes: {cwd: "~/x"}}
+        - {name: b, command: [x], attributes: {cwd: "rel"}}
+        """,
+        ctx,
+    )
+    assert f"cd -- {tmp_path}/home/x ||" in sub.files["slurm/a.sh"].content
+    assert f"cd -- {tmp_path}/work/rel ||" in sub.files["slurm/b.sh"].content
+
+
+def test_write_notes_name_the_working_directory(ctx):
+    sub = render(
+        """
+        version: 1
+        tasks:
+        - name: a
+          command: [x]
+          attributes: {cwd: sub}
+          steps: [{name: write, path: f.txt, content: "abc"}]
+        """,
+        ctx,
+    )
+    assert f"a: write {ctx.workdir}/sub/f.txt (3 bytes) before submission" in sub.notes

@@ -397,7 +397,10 @@ def test_missing_cwd_fails_the_task_instead_of_running_in_tmp(transformer, conte
     assert "cannot enter the working directory" in log and missing in log
 
 
-def test_first_resource_alternative_that_fits_is_chosen_at_submission(transformer, context):
+def test_drift_submit_submits_what_render_produced(transformer, context):
+    """Drift 5: the alternative is chosen when rendering, from the capacity sinfo gave
+    (``Transformer.capacity``), and submit submits exactly the rendered files: no second
+    render, so ``jobspec transform`` shows what runs."""
     plan = plan_of(
         """
         version: 1
@@ -413,13 +416,18 @@ def test_first_resource_alternative_that_fits_is_chosen_at_submission(transforme
           command: ["sh", "-c", "echo cpus=$SLURM_CPUS_PER_TASK"]
         """
     )
+    context.capacity = transformer.capacity(plan, context)
+    assert context.capacity is not None
     rendered = transformer.render(plan, context)
-    assert "--nodes=64" in rendered.files["slurm/flexible.sh"].content  # render: the first
-    handles = submit(transformer, plan, context)
+    script = rendered.files["slurm/flexible.sh"].content
+    assert "--nodes=64" not in script and "--cpus-per-task=2" in script
+    assert any("small is used" in n for n in rendered.notes)
+    rendered.write(context.run_dir)
+    handles = transformer.submit(plan, rendered, context)
     final = transformer.wait(handles, context, timeout=WAIT)
     assert final[("flexible", 0)].state is TaskState.COMPLETED
-    script = (context.run_dir / "slurm" / "flexible.sh").read_text()
-    assert "--nodes=64" not in script and "--cpus-per-task=2" in script
+    for name, file in rendered.files.items():
+        assert (context.run_dir / name).read_text() == file.content, name
     assert "cpus=2" in Path(handles[0].log).read_text()
 
 

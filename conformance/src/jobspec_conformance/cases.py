@@ -67,6 +67,16 @@ class Case:
     render: dict[str, Any] = field(default_factory=dict)
     given_files: dict[str, str] = field(default_factory=dict)
     modes: tuple[str, ...] = ("run", "render")
+    #: run mode: the folder name (under the case's temporary folder) the whole run lives in.
+    run_in: str | None = None
+    #: a clear refusal (a ``JobspecError`` at render or submit) is an acceptable outcome.
+    may_refuse: bool = False
+    #: run mode: the backend-specific fault to cause (see :mod:`jobspec_conformance.faults`).
+    fault: dict[str, Any] | None = None
+    #: run mode: only a clear refusal passes.
+    must_refuse: bool = False
+    #: symbolic links (name -> target) planted in the work folder before the run.
+    given_links: dict[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -185,6 +195,11 @@ def load_case(path: Path) -> Case:
         render=data.get("render") or {},
         given_files=data.get("given_files") or {},
         modes=tuple(data.get("modes") or ("run", "render")),
+        run_in=data.get("run_in"),
+        may_refuse=bool(data.get("may_refuse", False) or data.get("must_refuse", False)),
+        fault=data.get("fault"),
+        must_refuse=bool(data.get("must_refuse", False)),
+        given_links=data.get("given_links") or {},
     )
 
 
@@ -225,4 +240,9 @@ def _schema_message(err: jsonschema.ValidationError) -> str:
         return f"{err.message}; allowed keys: {', '.join(allowed)}" if allowed else err.message
     if err.validator == "oneOf" and not err.absolute_path:
         return "a case needs exactly one of 'jobspec' (inline) or 'jobspec_file' (a path)"
+    if err.validator in ("oneOf", "anyOf") and err.context:
+        # "one state or a list of states": say what is wrong with the form that was meant
+        # (the enum's list for a string), not "not valid under any of the given schemas"
+        meant = [e for e in err.context if e.validator != "type"] or list(err.context)
+        return meant[0].message
     return err.message

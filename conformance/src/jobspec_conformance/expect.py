@@ -73,6 +73,11 @@ def _walk(group: PlanGroup):
             yield from _walk(child)
 
 
+def _accepted(state: str | list[str]) -> list[str]:
+    """The final states a case accepts: one state, or a list of them."""
+    return [state] if isinstance(state, str) else list(state)
+
+
 def _quote(value: str | None) -> str:
     return "(not set / absent)" if value is None else repr(value)
 
@@ -126,10 +131,28 @@ class _Checker:
                 f"{count} (indices 0..{count - 1})",
                 f"{len(records)}: indices {[r.index for r in records]}",
             )
-        state = exp.get("state", self.expect.get("default_state", "completed"))
+        state = _accepted(exp.get("state", self.expect.get("default_state", "completed")))
+        by_index = {int(i): _accepted(s) for i, s in (exp.get("index_states") or {}).items()}
+        for index in sorted(set(by_index) - {r.index for r in records}):
+            self.add(
+                f"task {tid}@{index}: final state",
+                " or ".join(by_index[index]),
+                "no such instance recorded (index_states names an index the run lacks)",
+            )
         for record in records:
-            if _state(record) != state:
-                self.add(f"task {tid}@{record.index}: final state", state, describe_record(record))
+            wanted = by_index.get(record.index, state)
+            if _state(record) not in wanted:
+                self.add(
+                    f"task {tid}@{record.index}: final state",
+                    " or ".join(wanted),
+                    describe_record(record),
+                )
+            if exp.get("with_reason") and not (getattr(record, "reason", None) or "").strip():
+                self.add(
+                    f"task {tid}@{record.index}: reason",
+                    "the record says why the instance did not succeed (a non-empty reason)",
+                    describe_record(record),
+                )
             if "exit_code" in exp and record.exit_code != exp["exit_code"]:
                 self.add(
                     f"task {tid}@{record.index}: exit code",
@@ -146,7 +169,7 @@ class _Checker:
                 self.check_elapsed(tid, record, exp["max_seconds"])
             if "output_contains" in exp:
                 self.check_output(tid, record, exp["output_contains"])
-        self.check_probes(task, exp, state)
+        self.check_probes(task, exp, set(state).union(*by_index.values()))
 
     def check_elapsed(self, tid: str, record: Any, limit: float) -> None:
         start, end = record.started_at, record.finished_at
@@ -183,16 +206,16 @@ class _Checker:
                     f"{log}: {shown!r}",
                 )
 
-    def check_probes(self, task: PlanTask, exp: dict[str, Any], state: str) -> None:
+    def check_probes(self, task: PlanTask, exp: dict[str, Any], states: set[str]) -> None:
+        """``states``: every final state the case accepts for some instance of the task."""
         tid = task.id
         probes = self.task_probes(task)
         ran_expected = exp.get("ran")
-        if ran_expected is None and state == "never_run":
+        if ran_expected is None and states == {"never_run"}:
             ran_expected = False
         elif ran_expected is None and "probe.sh" in " ".join(task.command):
             # a task whose command calls the probe and that started must have reported
-            ran_expected = state in ("completed", "failed", "timeout")
-            ran_expected = ran_expected or None
+            ran_expected = states <= {"completed", "failed", "timeout"} or None
         if ran_expected is False and probes:
             self.add(
                 f"task {tid}: started",

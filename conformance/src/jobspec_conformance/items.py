@@ -10,7 +10,16 @@ from typing import Any
 import pytest
 
 from .cases import Case, CaseError, load_case
-from .execute import RENDER_PLACES, describe_exception, prepare_dirs, render_case, run_case
+from .execute import (
+    RENDER_PLACES,
+    Refused,
+    describe_exception,
+    outside_dir,
+    prepare_dirs,
+    render_case,
+    run_case,
+    written_outside,
+)
 from .expect import check_run, describe_record
 from .outcome import CaseFailed, Mismatch
 from .prepare import missing_features, prepare_plan, substitute
@@ -72,6 +81,19 @@ def _skip(reason: str) -> None:
         pytest.skip(reason)
 
 
+def _stray(workdir: Path) -> Mismatch | None:
+    """A mismatch when anything of the run landed in the outside canary folder."""
+    stray = written_outside(workdir)
+    if not stray:
+        return None
+    return Mismatch(
+        "files outside the run",
+        f"nothing written into {outside_dir(workdir)} (outside every working and staging "
+        "directory)",
+        ", ".join(stray),
+    )
+
+
 class CaseItem(pytest.Item):
     """One conformance case, carried out in the session's mode against its transformer."""
 
@@ -106,7 +128,11 @@ class CaseItem(pytest.Item):
         else:
             base = self._base_dir()
             workdir, results = prepare_dirs(base, case)
-            placeholders = {"@WORKDIR@": str(workdir), "@RESULTS@": str(results)}
+            placeholders = {
+                "@WORKDIR@": str(workdir),
+                "@RESULTS@": str(results),
+                "@OUTSIDE@": str(outside_dir(workdir)),
+            }
         plan = prepare_plan(case, placeholders)
         missing = missing_features(case, plan, transformer.capabilities)
         if missing:
@@ -130,12 +156,50 @@ class CaseItem(pytest.Item):
                 )
             _skip(reason)
         if settings.mode == "render":
-            self._render(settings, plan)
-        else:
-            self._run(settings, plan, base, workdir, results, placeholders)
+            try:
+                self._render(settings, plan)
+            except Refused as refusal:  # may_refuse: a clear error is a conforming outcome
+                self.details = [f"refused with a clear error: {refusal}"]
+            return
+        fault = self._fault(settings, plan)
+        try:
+            self._run(settings, plan, base, workdir, results, placeholders, fault)
+        except Refused as refusal:  # may_refuse / must_refuse
+            self.details = [f"refused with a clear error: {refusal}"]
+            stray = _stray(workdir)
+            if stray:
+                raise CaseFailed([stray], self.details) from None
+            return
+
+    def _fault(self, settings: Settings, plan):
+        """The bound fault method the case needs (``None`` without ``fault:``); skips the
+        case, with the reason, when the transformer does not offer it."""
+        spec = self.case.fault
+        if spec is None:
+            return None
+        from .faults import FaultUnavailable, fault_method
+
+        task = next((t for t in plan.tasks() if t.id == spec["task"]), None)
+        index = int(spec.get("index", 0))
+        if task is None or index >= task.replicas:
+            raise CaseFailed(
+                [
+                    Mismatch(
+                        "the case's fault",
+                        "names a task instance of the plan (the case itself is broken)",
+                        f"{spec['task']}@{index}",
+                    )
+                ]
+            )
+        try:
+            return fault_method(settings.transformer_name, settings.transformer, spec["action"])
+        except FaultUnavailable as exc:
+            _skip(str(exc))
 
     def _render(self, settings: Settings, plan) -> None:
-        submission = render_case(settings.transformer, plan, settings.options)
+        submission = render_case(
+            settings.transformer, plan, settings.options, may_refuse=self.case.may_refuse
+        )
         mismatches = check_structure(plan, submission, settings.transformer, self.case.render)
         mismatches += check_notes(submission, self.case.render)
         if settings.golden is not None:
@@ -150,7 +214,7 @@ class CaseItem(pytest.Item):
         if mismatches:
             raise CaseFailed(mismatches, self.details)
 
-    def _run(self, settings: Settings, plan, base, workdir, results, placeholders) -> None:
+    def _run(self, settings: Settings, plan, base, workdir, results, placeholders, fault) -> None:
         timeout = self.case.timeout or settings.timeout
         observed = run_case(
             self.case,
@@ -161,9 +225,22 @@ class CaseItem(pytest.Item):
             results,
             timeout,
             settings.options,
+            fault,
         )
         expect = substitute(self.case.expect, {**placeholders, "@RUN_ID@": observed.run_id})
-        mismatches = check_run(plan, observed, expect, settings.duration_slack)
+        if self.case.must_refuse:
+            mismatches = [
+                Mismatch(
+                    "submission",
+                    "refused with a clear error before anything runs (must_refuse)",
+                    "accepted and run: " + "; ".join(describe_record(r) for r in observed.records),
+                )
+            ]
+        else:
+            mismatches = check_run(plan, observed, expect, settings.duration_slack)
+        stray = _stray(workdir)
+        if stray:
+            mismatches.append(stray)
         self.details = ["task records:"]
         for record in observed.records:
             line = f"  {describe_record(record)}"

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from jobspec_core.ordering import PLACEHOLDER
 from jobspec_core.plan import Plan, PlanGroup, PlanTask
 from jobspec_core.transformer import Submission, Transformer
 
@@ -33,7 +33,6 @@ from .outcome import Mismatch
 __all__ = ["check_structure", "golden_files", "compare_golden", "update_golden", "UNITS_FILE"]
 
 UNITS_FILE = "_units.json"
-_PLACEHOLDER = re.compile(r"\{id:([^}]+)\}")
 
 
 def _total_instances(plan: Plan) -> int:
@@ -55,7 +54,7 @@ def check_structure(
         if unit.script is not None and unit.script not in submission.files:
             out.append(Mismatch(f"{where}: script", "one of the rendered files", unit.script))
         for word in unit.argv:
-            for ref in _PLACEHOLDER.findall(word):
+            for ref in PLACEHOLDER.findall(word):
                 if ref not in submitted:
                     out.append(
                         Mismatch(

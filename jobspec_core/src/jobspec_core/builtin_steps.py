@@ -13,7 +13,9 @@ __all__ = ["StageStep", "WriteStep", "write_target_problem"]
 
 
 class StageStep(StepType):
-    """``stage``: make ``path`` (a file or directory) present on every node of the task."""
+    """``stage``: make ``path`` (a file or directory) present on every node of the task.
+    ``path`` is relative to the task's working directory (``~`` is the submitting user's
+    home; ``~user`` is refused, as in ``cwd``)."""
 
     name = "stage"
     description = "make a path present on every node before the task runs"
@@ -23,6 +25,12 @@ class StageStep(StepType):
         "required": ["path"],
         "additionalProperties": False,
     }
+
+    def check(self, options: dict[str, Any]) -> list[tuple[str, str]]:
+        from .workdirs import cwd_problem
+
+        problem = cwd_problem(options["path"])
+        return [("path", problem)] if problem else []
 
 
 def write_target_problem(path: str) -> str | None:

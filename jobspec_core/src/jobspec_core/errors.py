@@ -15,6 +15,7 @@ __all__ = [
     "Problem",
     "JobspecError",
     "InvalidJobspec",
+    "UsageError",
     "PluginError",
     "UnknownTransformer",
     "UnsupportedFeature",
@@ -100,6 +101,12 @@ class InvalidJobspec(JobspecError):
 
     def format(self) -> str:
         return "\n".join(p.format() for p in self.problems)
+
+
+class UsageError(JobspecError):
+    """A command-line value is wrong (a malformed ``--remote`` target, say); nothing was done."""
+
+    exit_code = EXIT_USAGE
 
 
 class PluginError(JobspecError):

@@ -10,7 +10,7 @@ backend and the runner call them:
   the user a scheduler runs the job as. ``~user`` is refused by validation. The result is
   normalised lexically (``a/../b`` is ``b``); symbolic links are not resolved.
 * The working directory is also the node's **staging directory**: ``write`` steps write
-  there, ``stage`` paths are relative to it.
+  there, ``stage`` paths are relative to it (:func:`step_path`).
 * :func:`carry_out_writes`: every ``write`` step of a plan, written by the runner at
   submission, on the submitting host, before anything is submitted. Batch backends rely
   on the working directory being on a file system shared with the compute nodes (the
@@ -35,6 +35,7 @@ from .transformer import RunContext
 __all__ = [
     "resolve_cwd",
     "working_directory",
+    "step_path",
     "planned_writes",
     "safe_write",
     "carry_out_writes",
@@ -65,14 +66,25 @@ def resolve_cwd(cwd: str | None, context: RunContext) -> Path:
     """
     if not cwd:
         return Path(os.path.normpath(str(context.workdir)))
-    problem = cwd_problem(cwd)
+    return _resolve(cwd, Path(context.workdir), context)
+
+
+def _resolve(path: str, base: Path, context: RunContext) -> Path:
+    problem = cwd_problem(path)
     if problem:
         raise ValueError(problem)
-    if cwd == "~" or cwd.startswith("~/"):
-        base, rest = str(context.home), cwd[2:]
+    if path == "~" or path.startswith("~/"):
+        root, rest = str(context.home), path[2:]
     else:
-        base, rest = str(context.workdir), cwd
-    return Path(os.path.normpath(os.path.join(base, rest) if rest else base))
+        root, rest = str(base), path
+    return Path(os.path.normpath(os.path.join(root, rest) if rest else root))
+
+
+def step_path(node: PlanNode, path: str, context: RunContext) -> Path:
+    """The absolute path a step of ``node`` names (a ``stage`` path): relative to the node's
+    working directory, ``~`` and ``~/x`` in the submitting user's home, absolute as is;
+    normalised like :func:`resolve_cwd`."""
+    return _resolve(path, working_directory(node, context), context)
 
 
 def working_directory(node: PlanNode, context: RunContext) -> Path:

@@ -18,10 +18,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import BackendError
 
 from .driver import Driver, Refused
-from .jobs import Capacity, JobRequest
+from .jobs import JobRequest, of_totals
 
 __all__ = ["ApiDriver", "build_jobspec"]
 
@@ -188,7 +189,7 @@ class ApiDriver(Driver):
             up = flux.resource.resource_list(self.handle).get().up
         except OSError as exc:
             raise BackendError(f"Flux: cannot read the instance's resources: {exc}") from exc
-        return Capacity.of_totals(up.nnodes, up.ncores, up.ngpus)
+        return of_totals(up.nnodes, up.ncores, up.ngpus)
 
     def create_archive(self, argv: list[str]) -> None:
         try:

@@ -2,7 +2,7 @@
 
 A mixin of the renderer in :mod:`jobspec_flux.render` (it uses the renderer's layout,
 files and requests). The script's shape is ``templates/batch.sh``; this module writes its
-body: one block per child in :func:`~jobspec_flux.render.ordered` order, ``flux submit
+body: one block per child in :func:`jobspec_core.ordering.submission_order`, ``flux submit
 --flags=waitable`` (or ``flux batch``) with captured ids for tasks and nested groups, plain
 lines for ``local: true`` entries.
 """
@@ -12,31 +12,14 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from jobspec_core.ordering import submission_order
 from jobspec_core.plan import PlanGroup, PlanNode, PlanTask
 from jobspec_core.transformer import RenderedFile
 
 from .jobs import JobRequest, is_submitted, kind_of, resource_request
 from .scripts import comment_safe, flux_argv, stage_archive_argv, template
 
-__all__ = ["BatchScripts", "ordered"]
-
-
-def ordered(nodes: list[PlanNode]) -> list[PlanNode]:
-    """``nodes`` in document order, except that a node comes after the nodes it depends on
-    (a stable topological order; the plan has no cycles)."""
-    done: set[str] = set()
-    out: list[PlanNode] = []
-    pending = list(nodes)
-    while pending:
-        for i, node in enumerate(pending):
-            if all(dep in done for dep in node.depends_on):
-                out.append(pending.pop(i))
-                done.add(node.id)
-                break
-        else:  # a cycle or a dependency outside this level: keep document order
-            out.extend(pending)
-            break
-    return out
+__all__ = ["BatchScripts"]
 
 
 class BatchScripts:
@@ -45,22 +28,19 @@ class BatchScripts:
     def _batch(self, group: PlanGroup, ancestors: list[PlanGroup]) -> None:
         inside = [*ancestors, group]
         fields = resource_request(group, [], self._capacity(ancestors))
-        fields.pop("alternatives")
         self.group_fields[group.id] = fields
         var = {child.id: f"J_{i}" for i, child in enumerate(group.children)}
         lines: list[str] = []
         submitted_before: list[str] = []
         self._locals.update(c.id for c in group.children if not is_submitted(c))
-        for child in ordered(group.children):
+        for child in submission_order(group.children):
             lines.append("")
             if isinstance(child, PlanTask):
                 self._launcher(child, inside, inner=True)
-                self._writes(child)
             if not is_submitted(child):
                 lines += self._local_lines(child, var, submitted_before)
                 continue
             if isinstance(child, PlanGroup):
-                self._writes(child)
                 self._batch(child, inside)
             request = self._request(child, inside, inner=True)
             lines += self._submit_lines(child, request, var)

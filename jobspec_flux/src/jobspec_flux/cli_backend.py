@@ -16,10 +16,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import BackendError
 
 from .driver import Driver, Refused
-from .jobs import Capacity, JobRequest
+from .jobs import JobRequest, of_totals
 from .scripts import flux_argv
 from .states import parse_jobid
 
@@ -159,7 +160,7 @@ class CliDriver(Driver):
             raise BackendError(
                 f"Flux: cannot read the instance's resources: {proc.stderr.strip() or proc.stdout!r}"
             ) from exc
-        return Capacity.of_totals(nodes, cores, gpus)
+        return of_totals(nodes, cores, gpus)
 
     def create_archive(self, argv: list[str]) -> None:
         proc = self._run(argv[1:])

@@ -9,7 +9,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
-from .jobs import Capacity, JobRequest
+from jobspec_core.alternatives import Capacity
+
+from .jobs import JobRequest
 
 __all__ = ["Driver", "Refused"]
 

@@ -6,10 +6,11 @@ into a ``JobspecV1``. Keeping the decisions here means both paths submit the sam
 
 Decisions (also in ``jobspec_flux/README.md``):
 
-* Resources: with ``a|b`` alternatives, the first that fits is used: for a top-level node,
-  fits the instance's resources that are up (asked once at submission); for a node inside
-  a group, fits the group's allocation (decided when rendering). Rendering shows the first
-  alternative for top-level nodes and says so in a note. A task asks for
+* Resources: with ``a|b`` alternatives, the first that fits is used
+  (:mod:`jobspec_core.alternatives`): for a top-level node, the instance's resources that
+  are up (asked once before rendering, ``Transformer.capacity``; unknown in a plain
+  ``jobspec transform``: the first, with a note); for a node inside a group, the group's
+  allocation. Always decided when rendering: submit submits what was rendered. A task asks for
   ``-n slots -c cores_per_slot [-g gpus_per_slot] [-N nodes] [--exclusive]``; its command
   runs **once per instance** like on every other backend (the launcher exits at once on
   every Flux task rank but 0), so the job holds all the slots it asked for. A group asks for
@@ -27,9 +28,10 @@ Decisions (also in ``jobspec_flux/README.md``):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from jobspec_core.alternatives import Capacity, choose_alternative
 from jobspec_core.plan import PlanGroup, PlanNode, PlanTask, ResourceRequest
 
 __all__ = [
@@ -39,9 +41,7 @@ __all__ = [
     "option_value_text",
     "resource_request",
     "resource_fields",
-    "Capacity",
-    "fits",
-    "choose",
+    "of_totals",
 ]
 
 #: flux.KEY passthrough keys that map to a flux-submit(1) option of the same name.
@@ -88,13 +88,16 @@ class JobRequest:
     #: for replicas at top level: where flux submit --log writes each replica's job id
     #: (``{cc}`` in it); the ids printed on stdout come in no particular order
     ids_file: str = ""
-    #: every resource alternative (dicts of :func:`resource_fields`), in order of preference
-    alternatives: list[dict[str, Any]] = field(default_factory=list)
 
-    def use_resources(self, fields: dict[str, Any]) -> None:
-        """Ask for ``fields`` (one of :attr:`alternatives`)."""
-        for key, value in fields.items():
-            setattr(self, key, value)
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able (``Submission.data``): what submit reads back instead of re-rendering."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRequest:
+        data = dict(data)
+        data["options"] = [tuple(o) for o in data.get("options", [])]
+        return cls(**data)
 
     @property
     def job_name(self) -> str:
@@ -153,66 +156,35 @@ def resource_fields(request: ResourceRequest) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Capacity:
-    """What a job can be given: nodes, and cores and gpus on each node."""
-
-    nodes: int
-    cores_per_node: int
-    gpus_per_node: int = 0
-
-    @classmethod
-    def of_totals(cls, nodes: int, cores: int, gpus: int = 0) -> Capacity:
-        nodes = max(nodes, 1)
-        return cls(nodes, cores // nodes, gpus // nodes)
-
-
-def fits(fields: dict[str, Any], capacity: Capacity) -> bool:
-    """Whether a job asking for ``fields`` can ever be scheduled within ``capacity``."""
-    nodes, slots = fields["nodes"], fields["slots"]
-    cores, gpus = fields["cores_per_slot"], fields["gpus_per_slot"]
-    if nodes > capacity.nodes or cores > capacity.cores_per_node:
-        return False
-    if gpus > capacity.gpus_per_node:
-        return False
-    if nodes:
-        per_node = -(-slots // nodes)
-        return (
-            per_node * cores <= capacity.cores_per_node
-            and per_node * gpus <= capacity.gpus_per_node
-        )
-    total_cores = capacity.nodes * capacity.cores_per_node
-    total_gpus = capacity.nodes * capacity.gpus_per_node
-    return slots * cores <= total_cores and slots * gpus <= total_gpus
-
-
-def choose(alternatives: list[dict[str, Any]], capacity: Capacity | None) -> dict[str, Any]:
-    """The first alternative that fits ``capacity`` (the first when none fits or unknown)."""
-    if capacity is not None:
-        for fields in alternatives:
-            if fits(fields, capacity):
-                return fields
-    return alternatives[0]
+def of_totals(nodes: int, cores: int, gpus: int = 0) -> Capacity:
+    """A Flux instance's (or a batch allocation's) totals as a core
+    :class:`~jobspec_core.alternatives.Capacity`: ``nodes`` nodes sharing the cores and
+    gpus evenly."""
+    nodes = max(nodes, 1)
+    return Capacity(cores_per_node=cores // nodes, gpus_per_node=gpus // nodes, nodes=nodes)
 
 
 def resource_request(
     node: PlanNode, notes: list[str], capacity: Capacity | None = None
 ) -> dict[str, Any]:
     """The resource fields of a :class:`JobRequest`: the first alternative fitting
-    ``capacity`` (``None``: decided at submission; the first is shown), plus all of them."""
-    alternatives = [resource_fields(a) for a in node.resources.alternatives]
-    if len(alternatives) > 1 and capacity is None:
+    ``capacity`` (:func:`jobspec_core.alternatives.choose_alternative`; ``None``: unknown,
+    the first, with a note)."""
+    chosen, note = choose_alternative(node.resources, capacity)
+    if note and capacity is None:
         notes.append(
-            f"{node.id}: {len(alternatives)} resource alternatives; the first that fits the "
-            "Flux instance is chosen at submission (the first is shown here)"
+            f"{node.id}: {len(node.resources.alternatives)} resource alternatives and the Flux "
+            "instance's resources are unknown here: the first is rendered (jobspec run asks "
+            "the instance first and renders the first that fits)"
         )
-    chosen = node.resources.alternatives[alternatives.index(choose(alternatives, capacity))]
+    elif note:
+        notes.append(f"{node.id}: {note}")
     if chosen.memory_per_slot:
         notes.append(
             f"{node.id}: memory ({chosen.memory_per_slot} MiB per slot) has no flux-submit "
             "option and is not requested"
         )
-    return {**resource_fields(chosen), "alternatives": alternatives}
+    return resource_fields(chosen)
 
 
 def kind_of(node: PlanNode) -> Literal["task", "group"]:

@@ -11,7 +11,6 @@ and the status reader use, so they cannot drift apart.
     RUN_DIR/status/<node>.<index>     start/end markers written by launchers inside groups
     RUN_DIR/status/<group>.jobs       what a batch script submitted (or could not)
     RUN_DIR/status/<group>.json       `flux jobs -a --json` of the group's instance at its end
-    RUN_DIR/writes/<node>/<n>         content of the node's n-th ``write`` step
 
 ``<node>`` is the plan id with ``/`` turned into ``+`` and any character outside
 ``[A-Za-z0-9._+-]`` into ``_`` (plan ids are names, so collisions do not arise in practice).
@@ -48,10 +47,6 @@ class Layout:
     @staticmethod
     def batch(node_id: str) -> str:
         return f"groups/{safe_name(node_id)}.sh"
-
-    @staticmethod
-    def write_content(node_id: str, n: int) -> str:
-        return f"writes/{safe_name(node_id)}/{n}"
 
     def log(self, node_id: str, index: int | str) -> str:
         return self.path(f"logs/{safe_name(node_id)}.{index}.log")

@@ -13,8 +13,9 @@
   are submitted in document order, except that an entry waits for the entries it depends on.
 * Every task's environment, working directory and command live in its launcher
   ``tasks/<id>.sh`` (see :func:`jobspec_flux.scripts.launcher_text`).
-* ``write`` steps are rendered as ``writes/<id>/<n>`` and copied into the staging directory
-  before submission; ``stage`` steps become ``flux archive create`` (before submission, or
+* ``write`` steps are carried out by the runner before submission, into each task's
+  working directory (:mod:`jobspec_core.workdirs`; ``submit.sh`` names them in comments);
+  ``stage`` steps become ``flux archive create`` (before submission, or
   in the batch script for tasks inside a group) and ``-o stage-in.names=``.
 """
 
@@ -22,10 +23,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
+from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import InvalidJobspec, Problem
+from jobspec_core.ordering import PLACEHOLDER, submission_order
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
 from jobspec_core.transformer import (
     RenderedFile,
@@ -34,24 +37,26 @@ from jobspec_core.transformer import (
     SubmissionUnit,
     portable_environment,
 )
+from jobspec_core.workdirs import planned_writes, step_path, working_directory
 
-from .batch import BatchScripts, ordered
+from .batch import BatchScripts
 from .jobs import (
-    Capacity,
     JobRequest,
     kind_of,
+    of_totals,
     passthrough_options,
     resource_request,
 )
 from .layout import Layout, safe_name
 from .scripts import (
-    DEP_PLACEHOLDER,
+    DEPENDENCY_PREFIX,
+    dependency_word,
     flux_argv,
     launcher_text,
     stage_archive_argv,
 )
 
-__all__ = ["render_plan", "RenderResult", "StageArchive", "WriteFile", "ordered"]
+__all__ = ["render_plan", "RenderResult", "StageArchive"]
 
 TRANSFORMER = "flux"
 
@@ -67,23 +72,40 @@ class StageArchive:
 
 
 @dataclass
-class WriteFile:
-    """A ``write`` step: copy ``RUN_DIR/source`` to ``target`` before submission."""
-
-    source: str
-    target: str
-    executable: bool
-
-
-@dataclass
 class RenderResult:
-    """Everything the backends need besides the :class:`Submission` itself."""
+    """Everything submit needs: the :class:`Submission` and, carried in its ``data`` so
+    that submit reads back what was rendered (:meth:`to_data`, :meth:`from_submission`),
+    the structured requests, their order and the stage archives."""
 
     submission: Submission
     requests: dict[str, JobRequest] = field(default_factory=dict)  #: top-level node id ->
     order: list[str] = field(default_factory=list)  #: top-level node ids, submission order
     stages: dict[str, list[StageArchive]] = field(default_factory=dict)  #: top-level node ->
-    writes: list[WriteFile] = field(default_factory=list)
+
+    def to_data(self) -> dict:
+        """The JSON-able form stored in ``Submission.data``."""
+        return {
+            "requests": {k: r.to_dict() for k, r in self.requests.items()},
+            "order": list(self.order),
+            "stages": {k: [asdict(a) for a in v] for k, v in self.stages.items()},
+        }
+
+    @classmethod
+    def from_submission(cls, submission: Submission) -> RenderResult:
+        """What :func:`render_plan` produced, read back from ``submission.data``; a
+        submission rendered by something else is refused."""
+        data = submission.data
+        if submission.transformer != TRANSFORMER or "requests" not in data:
+            raise ValueError(
+                f"not a Flux submission (transformer {submission.transformer!r}, no requests "
+                "in its data): submit what FluxTransformer.render produced"
+            )
+        return cls(
+            submission,
+            {k: JobRequest.from_dict(r) for k, r in data["requests"].items()},
+            list(data["order"]),
+            {k: [StageArchive(**a) for a in v] for k, v in data["stages"].items()},
+        )
 
 
 _BRACES = re.compile(r"[{}]")
@@ -125,10 +147,7 @@ class _Renderer(BatchScripts):
     # -- common pieces ---------------------------------------------------------------
 
     def _cwd(self, node: PlanNode) -> str:
-        cwd = node.attributes.cwd
-        if cwd is None:
-            return str(self.context.workdir)
-        return str(PurePosixPath(self.context.workdir) / cwd)
+        return str(working_directory(node, self.context))
 
     def _stages(self, node: PlanNode, ancestors: list[PlanGroup]) -> list[StageArchive]:
         out = []
@@ -137,21 +156,11 @@ class _Renderer(BatchScripts):
                 if step.name != "stage":
                     continue
                 path = str(step.options["path"])
-                full = PurePosixPath(self._cwd(node)) / path
+                full = PurePosixPath(step_path(node, path, self.context))
                 base = full.name or "."
                 name = f"jobspec.{safe_name(self.context.run_id)}.{safe_name(owner.id)}.{n}"
                 out.append(StageArchive(name, str(full.parent), base, path))
         return out
-
-    def _writes(self, node: PlanNode) -> None:
-        for n, step in enumerate(node.steps):
-            if step.name != "write":
-                continue
-            source = self.layout.write_content(node.id, n)
-            self.files[source] = RenderedFile(str(step.options["content"]))
-            target = str(PurePosixPath(self.context.workdir) / step.options["path"])
-            executable = bool(step.options.get("executable", False))
-            self.result.writes.append(WriteFile(source, target, executable))
 
     def _request(self, node: PlanNode, ancestors: list[PlanGroup], *, inner: bool) -> JobRequest:
         attrs = node.attributes
@@ -198,9 +207,10 @@ class _Renderer(BatchScripts):
         return request
 
     def _capacity(self, ancestors: list[PlanGroup]) -> Capacity | None:
-        """What the nearest enclosing group's allocation offers (``None`` at top level)."""
+        """What the nearest enclosing group's allocation offers; at the top level, the
+        instance's resources as asked before rendering (``context.capacity``)."""
         if not ancestors:
-            return None
+            return self.context.capacity
         group = ancestors[-1]
         fields = self.group_fields.get(group.id)
         if fields is None:
@@ -208,7 +218,7 @@ class _Renderer(BatchScripts):
         nodes = max(fields["nodes"], 1)
         cores = fields["slots"] * fields["cores_per_slot"]
         gpus = fields["slots"] * fields["gpus_per_slot"]
-        return Capacity.of_totals(nodes, cores, gpus)
+        return of_totals(nodes, cores, gpus)
 
     def _check_cc_safe(self, node: PlanNode, request: JobRequest) -> None:
         # With --cc, flux-submit(1) formats every argument with str.format ({cc}). A working
@@ -273,19 +283,18 @@ class _Renderer(BatchScripts):
             "set -e",
             'deps() { for j in "$@"; do printf \' --dependency=afterok:%s\' "$j"; done; }',
         ]
-        for node in ordered(self.plan.children):
+        for node in submission_order(self.plan.children):
             if isinstance(node, PlanTask):
                 self._launcher(node, [], inner=False)
             else:
                 self._batch(node, [])
-            self._writes(node)
             request = self._request(node, [], inner=False)
             self.result.requests[node.id] = request
             self.result.order.append(node.id)
             stages = self._current_stages.get(node.id, [])
             self.result.stages[node.id] = stages
             argv = flux_argv(request)
-            argv += [DEP_PLACEHOLDER.format(node=d) for d in request.depends_on]
+            argv += [dependency_word(d) for d in request.depends_on]
             argv += request.command
             kind = (
                 "allocation"
@@ -324,16 +333,16 @@ class _Renderer(BatchScripts):
                 ids = shlex.quote(request.ids_file.replace("{cc}", "")).replace("..", ".*.")
                 shown.append(f"&& cat {ids}")
             script.append(f"J_{safe_var(node.id)}=$({' '.join(shown)})")
-        for write in self.result.writes:
-            script.insert(
-                5,
-                shlex.join(["cp", self.layout.path(write.source), write.target])
-                + (f" && chmod +x {shlex.quote(write.target)}" if write.executable else ""),
-            )
+        writes = [
+            f"# jobspec writes {shlex.quote(str(target))} (write step of {node.id}) before this"
+            for node, _, target in planned_writes(self.plan, self.context)
+        ]
+        script[5:5] = writes
         self.files["submit.sh"] = RenderedFile("\n".join(script) + "\n", executable=True)
         sub = self.result.submission
         sub.files = dict(sorted(self.files.items()))
         sub.notes = list(dict.fromkeys(self.notes))
+        sub.data = self.result.to_data()
         return self.result
 
 
@@ -343,10 +352,11 @@ def safe_var(node_id: str) -> str:
 
 
 def _deps_for(argv: list[str]) -> list[str]:
+    """For each word: the node id it depends on (a dependency word), else ``""``."""
     out = []
     for a in argv:
-        m = re.fullmatch(r"--dependency=afterok:\{id:(.*)\}", a)
-        out.append(m.group(1) if m else "")
+        m = PLACEHOLDER.fullmatch(a[len(DEPENDENCY_PREFIX) :])
+        out.append(m.group(1) if a.startswith(DEPENDENCY_PREFIX) and m else "")
     return out
 
 

@@ -17,7 +17,6 @@ Status asks Flux once (``flux jobs --json ID...``) for every top-level job of th
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .driver import Driver, Refused
-from .jobs import Capacity, choose
 from .layout import Layout
 from .render import RenderResult
 from .scripts import stage_archive_argv
@@ -76,15 +74,6 @@ def _never_handles(node: PlanNode, reason: str, layout: Layout) -> list[TaskHand
     ]
 
 
-def _apply_writes(result: RenderResult, context: RunContext) -> None:
-    for write in result.writes:
-        target = Path(write.target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(context.run_dir) / write.source, target)
-        if write.executable:
-            target.chmod(0o755)
-
-
 def submit_run(
     plan: Plan, result: RenderResult, context: RunContext, driver: Driver
 ) -> list[TaskHandle]:
@@ -98,13 +87,9 @@ def submit_run(
     (Path(context.run_dir) / "logs").mkdir(parents=True, exist_ok=True)
     (Path(context.run_dir) / "status").mkdir(parents=True, exist_ok=True)
     (Path(context.run_dir) / "ids").mkdir(parents=True, exist_ok=True)
-    _apply_writes(result, context)
     top = {node.id: node for node in plan.children}
     ids: dict[str, list[int]] = {}
     handles: list[TaskHandle] = []
-    capacity: Capacity | None = None
-    if any(len(r.alternatives) > 1 for r in result.requests.values()):
-        capacity = driver.capacity()
     try:
         for node_id in result.order:
             request = result.requests[node_id]
@@ -118,8 +103,6 @@ def submit_run(
                 driver.create_archive(
                     stage_archive_argv(archive.name, archive.directory, archive.base)
                 )
-            if capacity is not None and len(request.alternatives) > 1:
-                request.use_resources(choose(request.alternatives, capacity))
             deps = [job for d in request.depends_on for job in ids[d]]
             try:
                 ids[node_id] = driver.submit(request, deps)

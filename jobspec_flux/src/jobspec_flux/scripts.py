@@ -12,6 +12,9 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from jobspec_core.ordering import placeholder
+from jobspec_core.transformer import array_index_expression
+
 from .jobs import JobRequest, option_value_text
 
 __all__ = [
@@ -19,12 +22,19 @@ __all__ = [
     "stage_archive_argv",
     "flux_argv",
     "launcher_text",
-    "DEP_PLACEHOLDER",
+    "dependency_word",
+    "DEPENDENCY_PREFIX",
 ]
 
-#: In unit argv (Python side), ``--dependency=afterok:{id:NODE}`` is replaced at submission
-#: by one ``--dependency=afterok:ID`` per job id of NODE.
-DEP_PLACEHOLDER = "--dependency=afterok:{{id:{node}}}"
+#: A unit's dependency word is ``--dependency=afterok:{id:NODE}``
+#: (:func:`jobspec_core.ordering.placeholder`); at submission it stands for one
+#: ``--dependency=afterok:ID`` per job id of NODE.
+DEPENDENCY_PREFIX = "--dependency=afterok:"
+
+
+def dependency_word(node_id: str) -> str:
+    """The dependency word of a unit's argv for a dependency on ``node_id``."""
+    return DEPENDENCY_PREFIX + placeholder(node_id)
 
 
 def template(name: str) -> Template:
@@ -109,6 +119,10 @@ def _run_lines(command: list[str], *, mode: str, log: str, marker: str | None) -
     )
 
 
+#: What ``flux submit --cc=0-N-1`` sets in each replica's environment: its index, from 0.
+ARRAY_INDEX = "FLUX_JOB_CC"
+
+
 def launcher_text(
     *,
     task_id: str,
@@ -152,7 +166,7 @@ def launcher_text(
         cwd=shlex.quote(cwd),
         stage=stage,
         run=_run_lines(command, mode=mode, log=log, marker=marker),
-        index_default="${FLUX_JOB_CC:-0}" if replicas > 1 else "0",
+        index_default=array_index_expression(ARRAY_INDEX, 0) if replicas > 1 else "0",
         index_doc="$FLUX_JOB_CC (--cc)" if replicas > 1 else "0: one replica",
     )
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from jobspec_core.errors import BackendError
+from jobspec_core.alternatives import Capacity
+from jobspec_core.errors import BackendError, SubmitError
 from jobspec_core.plan import Plan
 from jobspec_core.transformer import (
     RunContext,
@@ -121,10 +122,20 @@ class FluxTransformer(Transformer):
         """The full render result (requests and order as well as the submission)."""
         return render_plan(plan, context)
 
+    def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
+        """The instance's resources that are up, asked only when a top-level node has
+        resource alternatives to choose from (inner nodes choose within their group)."""
+        if not any(len(n.resources.alternatives) > 1 for n in plan.children):
+            return None
+        return self.driver(context, plan=plan).capacity()
+
     def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
-        # The submission is re-derived from the plan (rendering is deterministic) so that
-        # the structured requests are at hand; the files on disk are the runner's copy.
-        result = render_plan(plan, context)
+        """Submit exactly what :meth:`render` produced: the requests, their order and the
+        stage archives are read back from ``submission.data``, never re-rendered."""
+        try:
+            result = RenderResult.from_submission(submission)
+        except ValueError as exc:
+            raise SubmitError(f"Flux: {exc}; nothing was submitted") from exc
         return submit_run(plan, result, context, self.driver(context, plan=plan))
 
     def status(

@@ -40,7 +40,7 @@ from jobspec_core.alternatives import choose_alternative, unrunnable
 from jobspec_core.errors import EXIT_USAGE, JobspecError
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.transformer import RunContext, portable_environment
-from jobspec_core.workdirs import working_directory
+from jobspec_core.workdirs import step_path, working_directory
 
 __all__ = ["SPEC_FORMAT", "CapacityError", "Capacity", "machine_capacity", "build_spec", "log_name"]
 
@@ -186,6 +186,15 @@ def _choose(
     return _need(chosen)
 
 
+def _step_entry(step, node: PlanNode, context: RunContext) -> dict[str, Any]:
+    """A step of the spec; a ``stage`` step carries its absolute ``target``
+    (:func:`jobspec_core.workdirs.step_path`)."""
+    entry: dict[str, Any] = {"name": step.name, "options": step.options}
+    if step.name == "stage":
+        entry["target"] = str(step_path(node, str(step.options["path"]), context))
+    return entry
+
+
 def _check_nul(task: PlanTask, problems: list[str]) -> None:
     """execve takes NUL-terminated strings: a NUL byte cannot reach a process."""
     for i, word in enumerate(task.command):
@@ -230,7 +239,7 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
                 "parent": parent,
                 "need": list(need),
                 "duration": child.attributes.duration,
-                "steps": [{"name": s.name, "options": s.options} for s in child.steps],
+                "steps": [_step_entry(s, child, context) for s in child.steps],
                 "staging": staging,
                 "deps": [],
                 "after": [],

@@ -1,7 +1,7 @@
 """The built-in steps on one machine.
 
 * ``stage``: every node is this machine, so the path is already present; the step checks
-  that it exists (relative to the staging directory) and logs one line.
+  that it exists (its ``target``, :func:`jobspec_core.workdirs.step_path`) and logs one line.
 * ``write``: carried out by the runner at submission, like on every backend
   (:func:`jobspec_core.workdirs.carry_out_writes`: never through a symbolic link); the
   step logs one line when its node starts.
@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ def run_step(step: dict[str, Any], staging: str, log) -> None:
     if name == "write":
         log(f"write: {Path(staging) / str(options['path'])} was written at submission")
     elif name == "stage":
-        target = Path(staging) / os.path.expanduser(str(options["path"]))
+        target = Path(step.get("target") or Path(staging) / str(options["path"]))
         if not target.exists():
             raise StepFailed(f"stage: {target} does not exist")
         log(f"stage: {target} is present on this machine (one node: nothing to copy)")

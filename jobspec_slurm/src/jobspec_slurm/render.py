@@ -17,15 +17,23 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import shlex
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from string import Template
 
+from jobspec_core.alternatives import Capacity, choose_alternative, unrunnable
+from jobspec_core.ordering import placeholder, submission_order
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
-from jobspec_core.transformer import RenderedFile, RunContext, Submission, SubmissionUnit
+from jobspec_core.transformer import (
+    RenderedFile,
+    RunContext,
+    Submission,
+    SubmissionUnit,
+    array_index_expression,
+)
+from jobspec_core.workdirs import planned_writes, step_path, working_directory
 
 from .names import LIBRARY, Names
 from .options import (
@@ -52,8 +60,12 @@ __all__ = [
     "comment_lines",
     "source_comment",
     "sbatch_unit",
-    "submission_order",
+    "alternative_choices",
 ]
+
+
+#: The variable holding a job array element's index (0-based: the array is 0-N-1).
+ARRAY_INDEX = "SLURM_ARRAY_TASK_ID"
 
 
 class ScriptTemplate(Template):
@@ -69,19 +81,31 @@ def load_template(name: str) -> str:
 
 
 def node_cwd(node: PlanNode, context: RunContext) -> str:
-    """Where ``node`` runs: its ``cwd`` (relative ones against the submit directory), or
-    the directory the run was submitted from."""
-    cwd = node.attributes.cwd
-    if not cwd:
-        return str(context.workdir)
-    return os.path.normpath(os.path.join(str(context.workdir), cwd))
+    """Where ``node`` runs: :func:`jobspec_core.workdirs.working_directory`, as text."""
+    return str(working_directory(node, context))
+
+
+def alternative_choices(plan: Plan, capacity: Capacity | None) -> dict[str, int]:
+    """Node id -> index of the resource alternative used, for nodes where it is not the
+    first: the first that fits ``capacity`` (:func:`jobspec_core.alternatives.choose_alternative`;
+    ``None``: the first everywhere)."""
+    if capacity is None:
+        return {}
+    choices = {}
+    for node, _ in plan.walk():
+        alternatives = node.resources.alternatives
+        if len(alternatives) > 1:
+            request, _ = choose_alternative(node.resources, capacity)
+            index = next(i for i, a in enumerate(alternatives) if a is request)
+            if index:
+                choices[node.id] = index
+    return choices
 
 
 def stage_paths(node: PlanNode, context: RunContext) -> list[str]:
-    """Absolute paths of ``node``'s ``stage`` steps (relative ones against its cwd)."""
-    base = node_cwd(node, context)
+    """Absolute paths of ``node``'s ``stage`` steps (:func:`jobspec_core.workdirs.step_path`)."""
     return [
-        os.path.normpath(os.path.join(base, str(step.options["path"])))
+        str(step_path(node, str(step.options["path"]), context))
         for step in node.steps
         if step.name == "stage"
     ]
@@ -146,7 +170,7 @@ def source_comment(node: PlanNode) -> str:
 def sbatch_unit(node: PlanNode, script: Path, kind: str, instances: int) -> SubmissionUnit:
     argv = ["sbatch", "--parsable"]
     if node.depends_on:
-        ids = ":".join(f"{{id:{dep}}}" for dep in node.depends_on)
+        ids = ":".join(placeholder(dep) for dep in node.depends_on)
         argv += [f"--dependency=afterok:{ids}", "--kill-on-invalid-dep=yes"]
     argv.append(str(script))
     return SubmissionUnit(
@@ -192,6 +216,7 @@ def render_task(
         library=shlex.quote(str(names.library())),
         environment="\n".join(export_lines(task.attributes.environment, task)),
         count=task.replicas,
+        index=array_index_expression(ARRAY_INDEX, 0) if task.replicas > 1 else "0",
         key=shlex.quote(names.key(task.id)),
         cd=cd_line(task, context, '_js_record "$_js_key" failed 1; exit 1'),
         stage="\n".join(stage),
@@ -201,25 +226,6 @@ def render_task(
     path = context.run_dir / names.script(task.id)
     kind = "array" if task.replicas > 1 else "job"
     return script, sbatch_unit(task, path, kind, task.replicas)
-
-
-def submission_order(nodes: list[PlanNode]) -> list[PlanNode]:
-    """Top-level nodes in the order they are submitted: document order, except that a node
-    comes after every node it depends on (its dependencies' ids must exist first). The
-    plan is acyclic (validation guarantees it)."""
-    remaining = list(nodes)
-    done: set[str] = set()
-    ordered: list[PlanNode] = []
-    while remaining:
-        for node in remaining:
-            if all(dep in done for dep in node.depends_on):
-                break
-        else:  # a cycle cannot pass validation; keep document order rather than loop
-            node = remaining[0]
-        remaining.remove(node)
-        done.add(node.id)
-        ordered.append(node)
-    return ordered
 
 
 _EMPTY = "\x00jobspec-empty\x00"
@@ -234,16 +240,16 @@ def fill(template: str, **values: object) -> str:
     return "\n".join(line for line in text.split("\n") if line != _EMPTY).replace(_EMPTY, "")
 
 
-def render_plan(
-    plan: Plan, context: RunContext, choices: Mapping[str, int] | None = None
-) -> Submission:
+def render_plan(plan: Plan, context: RunContext) -> Submission:
     """The whole submission: the shared library, one script and one unit per top-level
-    node, in document order, and notes for whatever Slurm cannot say exactly.
-
-    :param choices: node id -> index of the resource alternative chosen at submission
-        (default: the preferred, first, alternative everywhere).
+    node, in submission order (:func:`jobspec_core.ordering.submission_order`), and notes
+    for whatever Slurm cannot say exactly. Resource alternatives: the first that fits
+    ``context.capacity`` (what sinfo said before rendering), the first when unknown; what
+    is rendered is what :func:`~jobspec_slurm.submit.submit_plan` submits.
     """
     from .group import render_group  # group rendering builds on this module
+
+    choices = alternative_choices(plan, context.capacity)
 
     names = Names(context.run_dir)
     for node, _ in plan.walk():
@@ -267,18 +273,22 @@ def render_plan(
         note = duration_note(node)
         if note:
             submission.notes.append(note)
-        if len(node.resources.alternatives) > 1 and node.id not in (choices or {}):
-            submission.notes.append(
-                f"{node.id}: resource alternatives "
-                + " | ".join(a.name or "inline" for a in node.resources.alternatives)
-                + "; rendered with the first, the first that fits the cluster (sinfo) is "
-                "chosen at submission"
-            )
-        for step in node.steps:
-            if step.name == "write":
-                target = os.path.join(node_cwd(node, context), str(step.options["path"]))
-                size = len(str(step.options.get("content", "")).encode())
+        if len(node.resources.alternatives) > 1:
+            if context.capacity is None:
                 submission.notes.append(
-                    f"{node.id}: write {target} ({size} bytes) before submission"
+                    f"{node.id}: resource alternatives "
+                    + " | ".join(a.name or "inline" for a in node.resources.alternatives)
+                    + "; the cluster's capacity is unknown here, so the first is rendered "
+                    "(jobspec run asks sinfo first and renders the first that fits)"
                 )
+            else:
+                _, note = choose_alternative(node.resources, context.capacity)
+                if note:
+                    submission.notes.append(f"{node.id}: {note}")
+        reason = unrunnable(node.resources, context.capacity)
+        if reason:
+            submission.notes.append(f"{node.id}: {reason}; sbatch will refuse it")
+    for node, step, target in planned_writes(plan, context):
+        size = len(str(step.options.get("content", "")).encode())
+        submission.notes.append(f"{node.id}: write {target} ({size} bytes) before submission")
     return submission

@@ -1,6 +1,8 @@
-"""Submitting a rendered plan: ``write`` steps, the choice of resource alternatives, then one
-``sbatch --parsable`` per unit in order, each dependency filled in with the ids printed by
-the earlier ones.
+"""Submitting a rendered plan exactly as rendered: one ``sbatch --parsable`` per unit in
+order, each dependency filled in with the ids printed by the earlier ones
+(:func:`jobspec_core.ordering.fill_placeholders`). Nothing is re-rendered: resource
+alternatives were chosen when rendering, from :func:`cluster_capacity` (the runner asks
+:meth:`SlurmTransformer.capacity` first), and ``write`` steps are the runner's.
 
 No orphans: when an ``sbatch`` is refused part-way, every job already submitted is
 cancelled (``scancel``) before :class:`~jobspec_core.errors.SubmitError` is raised with
@@ -15,25 +17,23 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import BackendError, SubmitError
-from jobspec_core.plan import Plan, PlanGroup, PlanTask, ResourceRequest
+from jobspec_core.ordering import fill_placeholders
+from jobspec_core.plan import Plan, PlanGroup, PlanTask
 from jobspec_core.transformer import RunContext, Submission, TaskHandle
 
 from .commands import controller_unreachable, run_command, slurm_conf_in_use
 from .group import flatten
 from .names import LOG_DIR, Names
-from .render import node_cwd, render_plan
 
 __all__ = [
     "submit_plan",
-    "write_steps",
-    "choose_alternatives",
-    "fits",
+    "cluster_capacity",
     "ClusterShape",
     "handles_for",
 ]
 
-_PLACEHOLDER = re.compile(r"\{id:([^}]*)\}")
 _JOB_ID = re.compile(r"\d+")
 
 
@@ -61,73 +61,26 @@ class ClusterShape:
                 continue
         return cls(list(seen.values()))
 
-
-def fits(request: ResourceRequest, shape: ClusterShape) -> bool:
-    """Whether ``request`` can ever be satisfied by the cluster's nodes."""
-    if not shape.nodes:
-        return False
-    nodes = max(request.nodes, 1)
-    if nodes > len(shape.nodes):
-        return False
-    biggest = sorted(shape.nodes, reverse=True)[:nodes]
-    cores = request.cores_per_slot
-    if cores > max(c for c, _ in biggest):
-        return False
-    slots_possible = sum(c // cores for c, _ in biggest)
-    if request.slots > slots_possible:
-        return False
-    gpus = request.gpus_per_slot * request.slots
-    return gpus <= sum(g for _, g in biggest)
+    def capacity(self) -> Capacity:
+        """The nodes as one :class:`~jobspec_core.alternatives.Capacity`: their number and
+        the largest node (a request fitting it may wait for the larger nodes)."""
+        if not self.nodes:
+            raise BackendError(f"sinfo lists no usable node ({slurm_conf_in_use()})")
+        return Capacity(
+            cores_per_node=max(c for c, _ in self.nodes),
+            gpus_per_node=max(g for _, g in self.nodes),
+            nodes=len(self.nodes),
+        )
 
 
-def choose_alternatives(plan: Plan, options: Mapping[str, str]) -> dict[str, int]:
-    """Node id -> index of the first resource alternative that fits, for nodes whose first
-    alternative does not fit (asks ``sinfo`` once, and only if some node has a choice)."""
-    with_choice = [n for n, _ in plan.walk() if len(n.resources.alternatives) > 1]
-    if not with_choice:
-        return {}
-    shape = ClusterShape.query(options)
-    choices = {}
-    for node in with_choice:
-        for index, alternative in enumerate(node.resources.alternatives):
-            if fits(alternative, shape):
-                if index:
-                    choices[node.id] = index
-                break
-    return choices
-
-
-def write_steps(plan: Plan, context: RunContext) -> list[Path]:
-    """Carry out every ``write`` step: the file is written into the node's working
-    directory before anything is submitted. A target escaping that directory (through
-    ``..`` or a symbolic link) is refused."""
-    written = []
-    for node, _ in plan.walk():
-        for step in node.steps:
-            if step.name != "write":
-                continue
-            base = Path(node_cwd(node, context))
-            target = base / str(step.options["path"])
-            try:
-                base.mkdir(parents=True, exist_ok=True)
-                root = base.resolve()
-                resolved = target.resolve()
-                if root not in resolved.parents:
-                    raise SubmitError(
-                        f"{node.id}: write step path {step.options['path']!r} escapes "
-                        f"{base}; nothing was submitted"
-                    )
-                resolved.parent.mkdir(parents=True, exist_ok=True)
-                resolved.write_text(str(step.options.get("content", "")), encoding="utf-8")
-                if step.options.get("executable"):
-                    resolved.chmod(0o755)
-            except OSError as exc:
-                raise SubmitError(
-                    f"{node.id}: write step cannot write {target}: {exc.strerror}; "
-                    "nothing was submitted"
-                ) from exc
-            written.append(resolved)
-    return written
+def cluster_capacity(plan: Plan, options: Mapping[str, str]) -> Capacity | None:
+    """The cluster as :class:`~jobspec_core.alternatives.Capacity` (its node count and its
+    largest node), asked of ``sinfo`` once and only when some node of ``plan`` has
+    resource alternatives to choose from (``None`` otherwise: sbatch itself refuses a
+    request no partition can ever run, with its reason)."""
+    if not any(len(n.resources.alternatives) > 1 for n, _ in plan.walk()):
+        return None
+    return ClusterShape.query(options).capacity()
 
 
 def handles_for(
@@ -196,27 +149,23 @@ def submit_plan(
         names.key(node.id)
     (run_dir / LOG_DIR).mkdir(parents=True, exist_ok=True)
     names.status_dir().mkdir(parents=True, exist_ok=True)
-    choices = choose_alternatives(plan, options)
-    if choices:
-        submission = render_plan(plan, context, choices)  # the chosen alternatives
-        submission.notes.append(
-            "resource alternatives chosen from sinfo: "
-            + ", ".join(f"{k} -> alternative {v + 1}" for k, v in sorted(choices.items()))
-        )
     for name, rendered in submission.files.items():
         target = run_dir / name
-        if choices or not target.exists():
+        if not target.exists():  # the runner has written them; a direct caller may not
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(rendered.content, encoding="utf-8")
             if rendered.executable:
                 os.chmod(target, 0o755)
-    write_steps(plan, context)
 
     ids: dict[str, str] = {}
     handles: list[TaskHandle] = []
     total = len(submission.units)
     for position, unit in enumerate(submission.units, start=1):
-        args = [_PLACEHOLDER.sub(lambda m: ids[m.group(1)], a) for a in unit.argv[1:]]
+        try:
+            args = fill_placeholders(unit.argv[1:], ids)
+        except SubmitError as exc:
+            done = _cancel_quietly(list(ids.values()), options)
+            raise SubmitError(f"submitting {unit.node_id}: {exc}; {done}", handles) from exc
         try:
             result = run_command(
                 "sbatch", args, options, timeout=sbatch_timeout, check_controller=False

@@ -8,23 +8,21 @@ Options (``RunContext.options``, or ``JOBSPEC_SLURM_<NAME>`` in the environment)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
-from jobspec_core.errors import BackendError
+from jobspec_core.alternatives import Capacity
 from jobspec_core.plan import Plan
 from jobspec_core.transformer import (
     RunContext,
     Submission,
     TaskHandle,
-    TaskState,
     TaskStatus,
     Transformer,
 )
 
 from .render import render_plan
 from .status import cancel_jobs, query_status
-from .submit import submit_plan
+from .submit import cluster_capacity, submit_plan
 
 __all__ = ["SlurmTransformer"]
 
@@ -64,8 +62,11 @@ class SlurmTransformer(Transformer):
     poll_interval = 1.0
     #: replicas of a top-level task are one job array (one sbatch).
     array_submissions = True
-    #: longest pause between two status attempts while the controller does not answer.
-    max_backoff = 10.0
+
+    def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
+        """The cluster from one ``sinfo``, only when the plan has resource alternatives;
+        see :func:`jobspec_slurm.submit.cluster_capacity`."""
+        return cluster_capacity(plan, context.options)
 
     def render(self, plan: Plan, context: RunContext) -> Submission:
         """Scripts for every top-level node; see :mod:`jobspec_slurm.render`."""
@@ -84,32 +85,3 @@ class SlurmTransformer(Transformer):
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
         """scancel the jobs carrying ``handles`` (a step's whole allocation)."""
         cancel_jobs(handles, context)
-
-    def wait(
-        self,
-        handles: Sequence[TaskHandle],
-        context: RunContext,
-        timeout: float | None = None,
-    ) -> dict[tuple[str, int], TaskStatus]:
-        """Poll until every handle is terminal or ``timeout`` passes. While the controller
-        does not answer, keep trying with a growing pause (up to :attr:`max_backoff`)
-        and report the handles as ``unknown`` meanwhile; carry on when it is back."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        pause = self.poll_interval
-        statuses: dict[tuple[str, int], TaskStatus] = {}
-        while True:
-            try:
-                statuses = self.status(handles, context)
-                pause = self.poll_interval
-            except BackendError as exc:
-                statuses = {h.key: TaskStatus(TaskState.UNKNOWN, None, str(exc)) for h in handles}
-                pause = min(pause * 2, self.max_backoff)
-            else:
-                if all(s.state.terminal for s in statuses.values()):
-                    return statuses
-            if deadline is not None and time.monotonic() >= deadline:
-                return statuses
-            if deadline is not None:
-                time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
-            else:
-                time.sleep(pause)

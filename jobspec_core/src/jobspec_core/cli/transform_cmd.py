@@ -118,7 +118,10 @@ def _capacity(transformer, plan, context) -> str | None:
         context.capacity = transformer.capacity(plan, context)
     except JobspecError as exc:
         context.capacity = None
-        return f"capacity unknown ({exc}): resource alternatives are shown unchosen"
+        why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if len(why) > 120:
+            why = why[:117] + "..."
+        return f"capacity unknown ({why}): the first resource alternatives are rendered"
     return None
 
 

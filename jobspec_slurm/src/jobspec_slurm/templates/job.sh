@@ -11,7 +11,7 @@ export JOBSPEC_SLURM_STATUS=@{status_dir_quoted}
 @{environment}
 export JOBSPEC_RUN_ID=@{run_id_quoted}
 export JOBSPEC_TASK_NAME=@{task_id_quoted}
-export JOBSPEC_TASK_INDEX="${SLURM_ARRAY_TASK_ID:-0}"
+export JOBSPEC_TASK_INDEX=@{index}
 export JOBSPEC_TASK_COUNT=@{count}
 _js_key=@{key}."$JOBSPEC_TASK_INDEX"
 @{cd}

@@ -10,7 +10,7 @@
 export JOBSPEC_RUN_ID=RUN_ID
 export JOBSPEC_TASK_NAME=mini-mummi/test
 export JOBSPEC_TASK_COUNT=4
-export JOBSPEC_TASK_INDEX="${1:-${FLUX_JOB_CC:-0}}"
+export JOBSPEC_TASK_INDEX="${1:-${FLUX_JOB_CC}}"
 cd /WORKDIR || exit 1
 M=/RUN_DIR/status/mini-mummi+test."$JOBSPEC_TASK_INDEX"
 printf 'start %s %s\n' "${FLUX_JOB_ID:-local}" "$(date +%s.%N)" > "$M"

@@ -10,7 +10,7 @@
 export JOBSPEC_RUN_ID=RUN_ID
 export JOBSPEC_TASK_NAME=hello
 export JOBSPEC_TASK_COUNT=4
-export JOBSPEC_TASK_INDEX="${1:-${FLUX_JOB_CC:-0}}"
+export JOBSPEC_TASK_INDEX="${1:-${FLUX_JOB_CC}}"
 cd /WORKDIR || exit 1
 exec /bin/sh -c 'echo "replica $JOBSPEC_TASK_INDEX of $JOBSPEC_TASK_COUNT ($JOBSPEC_TASK_NAME)"'
 

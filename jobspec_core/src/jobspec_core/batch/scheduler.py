@@ -1,0 +1,449 @@
+"""The scheduler's vocabulary: the :class:`Scheduler` protocol, the SDK's contract.
+
+A batch transformer is :class:`~jobspec_core.batch.transformer.BatchTransformer` plus one
+object that fills this protocol: the words of one scheduler (Grid Engine, PBS, LSF, a
+site's wrapper). Everything else — the job script and its quoting, staging, per-instance
+records, never-run propagation, rollback of a partial submission, log paths, polling — is
+the layer's, and a site never copies it.
+
+Most sites subclass :class:`BaseScheduler`, which gives a default for every member, and set
+a dozen attributes and two or three parsing methods. The protocol is what the layer calls;
+``isinstance(obj, Scheduler)`` checks the members are present.
+
+Options.
+    Every ``*_options`` method returns a list of **options**; an option is a list of argv
+    words that belong together (``["-l", "h_rt=0:02:00"]``). The layer writes an option as
+    one directive line (``#$ -l h_rt=0:02:00``) when the scheduler has a
+    :attr:`~Scheduler.directive_prefix` and every word is safe in a directive line
+    (:func:`jobspec_core.batch.naming.directive_safe`: no white space, quotes, backslash or
+    ``#``); otherwise it passes the words on the submit command line, as argv, exactly.
+    So a run directory whose path holds spaces or quotes still works, and nothing from a
+    jobspec is ever parsed by a shell or by the scheduler's directive reader.
+
+Job states.
+    :meth:`~Scheduler.parse_status` and :meth:`~Scheduler.parse_accounting` report each
+    job as a :class:`NativeStatus`: the scheduler's own word (``qw``, ``Eqw``, ``PEND``)
+    and its :class:`JobState` (through :attr:`~Scheduler.state_map`). The layer combines
+    it with the records the job script writes for each instance: the records decide how
+    an instance ended; the job state decides everything else (waiting, held, in an error
+    state, killed by the scheduler, deleted, lost).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from ..alternatives import Capacity
+from ..plan import PlanTask
+from .commands import CommandResult
+
+__all__ = [
+    "JobState",
+    "NativeStatus",
+    "DependencyKind",
+    "JobRequest",
+    "Option",
+    "Scheduler",
+    "BaseScheduler",
+]
+
+#: One option: argv words that belong together (``["-N", "build"]``).
+Option = list[str]
+
+
+class JobState(StrEnum):
+    """Where one job (one submission) is, as far as the scheduler says."""
+
+    PENDING = "pending"  #: queued: waiting for resources, its start time or dependencies
+    HELD = "held"  #: held by a user or an operator (``hqw``, ``PSUSP``): pending, reason shown
+    RUNNING = "running"  #: running (suspended and exiting count as running)
+    FINISHED = "finished"  #: ended; the job script's records say how each instance ended
+    FAILED = "failed"  #: ended badly by the scheduler's account (node failure, killed)
+    TIMEOUT = "timeout"  #: killed by the scheduler at its own time limit
+    CANCELLED = "cancelled"  #: deleted (``qdel``, ``bkill``), by anyone
+    #: in an error state it does not leave by itself (Grid Engine ``Eqw``): the layer ends
+    #: its instances as failed, with the reason, and deletes the job.
+    ERROR = "error"
+    UNKNOWN = "unknown"  #: the scheduler does not know this id (any more)
+
+
+@dataclass
+class NativeStatus:
+    """One job's state as the scheduler reports it.
+
+    :ivar state: the common :class:`JobState`.
+    :ivar native: the scheduler's own word for it (``Eqw``), shown in reasons.
+    :ivar exit_code: the job's exit code when the scheduler reports one.
+    :ivar reason: the scheduler's explanation (an error reason, ``h_rt limit``), if any.
+    """
+
+    state: JobState
+    native: str = ""
+    exit_code: int | None = None
+    reason: str | None = None
+
+
+class DependencyKind(StrEnum):
+    """What the scheduler's dependency flag means."""
+
+    #: the dependent starts only when every dependency ended with exit 0 (``afterok``,
+    #: ``done()``); a dependent of a failure stays pending: the layer cancels it.
+    AFTER_OK = "afterok"
+    #: the dependent starts when every dependency ended, however (Grid Engine
+    #: ``-hold_jid``): the job script then checks its dependencies' records itself and,
+    #: when one did not succeed, records its instances never_run without running them.
+    AFTER_ANY = "afterany"
+
+
+@dataclass
+class JobRequest:
+    """One submission, in the scheduler-neutral words the ``*_options`` methods read.
+
+    :ivar node_id: the plan node it submits (a top-level task or group).
+    :ivar kind: ``job`` (one instance), ``array`` (the replicas of a task), ``allocation``
+        (a group: one job running everything inside it).
+    :ivar name: the job name, already valid under the scheduler's job-name rules.
+    :ivar script: absolute path of the job script (in the run directory).
+    :ivar duration: the task's own limit in seconds (``None``: none). The job script
+        enforces it exactly; the scheduler is asked for :attr:`walltime`.
+    :ivar walltime: seconds to ask the scheduler for: duration plus
+        :attr:`Scheduler.walltime_grace`, so the script, not the scheduler, records the
+        timeout (``None``: no limit).
+    :ivar slots: task slots for one job (for an array: for one element).
+    :ivar cores_per_slot: / :ivar gpus_per_slot: / :ivar memory_per_slot: (MiB) one slot.
+    :ivar nodes: nodes asked for (0 when the jobspec does not say).
+    :ivar exclusive: whole nodes were asked for.
+    :ivar array: the number of array elements, or 0 when it is not an array.
+    :ivar output: absolute path for the job's own standard output and error (each
+        instance's output goes to its own log, written by the script).
+    :ivar cwd: the directory the job starts in (the run directory; each instance changes
+        to its own working directory itself).
+    :ivar environment: variables the scheduler itself must set (empty unless a site
+        fills it): the script exports each task's environment exactly, in any case.
+    :ivar passthrough: this transformer's passthrough options (``mysite.queue: debug``
+        gives ``{"queue": "debug"}``), values as one-line strings.
+    :ivar requires: the node's ``requires`` metadata (for directives that depend on it).
+    """
+
+    node_id: str
+    kind: str
+    name: str
+    script: str
+    duration: int | None
+    walltime: int | None
+    slots: int
+    cores_per_slot: int
+    gpus_per_slot: int = 0
+    memory_per_slot: int = 0
+    nodes: int = 0
+    exclusive: bool = False
+    array: int = 0
+    output: str = ""
+    cwd: str = ""
+    environment: dict[str, str] = field(default_factory=dict)
+    passthrough: dict[str, str] = field(default_factory=dict)
+    requires: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Scheduler(Protocol):
+    """The vocabulary of one batch scheduler: what the layer asks of a site.
+
+    Attributes (class attributes on :class:`BaseScheduler` subclasses):
+
+    * ``name``: the scheduler's name for messages (``Grid Engine``).
+    * ``directive_prefix``: the start of a directive line (``#$``, ``#PBS``, ``#BSUB``),
+      or ``None`` when every option goes on the submit command line.
+    * ``script_on_stdin``: the submit command reads the script on standard input (LSF's
+      ``bsub < script``) instead of as its last argument.
+    * ``submit_command``, ``status_command``, ``cancel_command``: argv lists (``["qsub",
+      "-terse"]``); job ids are appended to status (when ``status_takes_ids``) and cancel.
+    * ``status_takes_ids``: the status command is given the job ids; when false it lists
+      every job of the user (Grid Engine's ``qstat -xml``) and the layer picks its own.
+    * ``accounting_command``: the command that reports finished jobs (``qacct``,
+      ``sacct``, ``bhist``), or ``None``. Asked only about a job that left the queue
+      before its script recorded every instance's end (killed, deleted, failed).
+    * ``lost_grace``: seconds a job may be missing from both the queue and accounting
+      (which can learn of a finished job late: ``qacct`` after about 15 s) before its
+      unfinished instances are declared lost.
+    * ``validate_command``: a command that checks a submission without submitting it
+      (``["qsub", "-w", "v"]``, ``["sbatch", "--test-only"]``), or ``None``. Run on every
+      unit before the first real submission, so a request no queue can ever run is
+      refused with the scheduler's reason and nothing submitted.
+    * ``array_variable``: the variable holding an array element's index in the job
+      (``SGE_TASK_ID``), or ``None`` when the scheduler has no arrays (the replicas then
+      run in parallel inside one job). ``array_base``: the first index (0 or 1); the layer
+      asks for ``array_base .. array_base + N - 1`` and derives the 0-based
+      ``JOBSPEC_TASK_INDEX`` with :func:`~jobspec_core.transformer.array_index_expression`.
+    * ``array_output_token``: what the scheduler expands to the element's index in an
+      output path (``$TASK_ID``, ``%I``, ``^array_index^``), or ``None``.
+    * ``dependency_kind``: :class:`DependencyKind` of :meth:`dependency_options`.
+    * ``state_map``: native state word -> :class:`JobState`, with the error and held
+      states (a comment naming the manual it follows). Words not in it are
+      :attr:`JobState.UNKNOWN`.
+    * ``job_name_max``: the longest job name accepted (``None``: no limit).
+      ``job_name_first``: a regular-expression character class the first character must
+      match (Grid Engine refuses a name starting with a digit: ``[A-Za-z_]``); the layer
+      prefixes ``j`` otherwise. Names are otherwise made of ``[A-Za-z0-9_.-]``.
+    * ``largest_node``: a :class:`~jobspec_core.alternatives.Capacity`: ``a|b`` resource
+      alternatives use the first that fits; a request none can ever fit is refused.
+    * ``walltime_grace``: seconds added to a task's duration for the scheduler's limit.
+    """
+
+    name: str
+    directive_prefix: str | None
+    script_on_stdin: bool
+    submit_command: Sequence[str]
+    status_command: Sequence[str]
+    status_takes_ids: bool
+    cancel_command: Sequence[str]
+    accounting_command: Sequence[str] | None
+    lost_grace: float
+    validate_command: Sequence[str] | None
+    array_variable: str | None
+    array_base: int
+    array_output_token: str | None
+    dependency_kind: DependencyKind
+    state_map: Mapping[str, JobState]
+    job_name_max: int | None
+    job_name_first: str
+    largest_node: Capacity
+    walltime_grace: int
+
+    def name_options(self, name: str) -> list[Option]:
+        """Options giving the job its name (``[["-N", name]]``)."""
+        ...
+
+    def resource_options(self, request: JobRequest) -> list[Option]:
+        """Options asking for ``request``'s slots, cores, gpus, memory and nodes."""
+        ...
+
+    def duration_options(self, seconds: int) -> list[Option]:
+        """Options setting the scheduler's time limit to ``seconds`` (the walltime)."""
+        ...
+
+    def environment_options(self, environment: Mapping[str, str]) -> list[Option]:
+        """Options making the scheduler set ``environment`` (:attr:`JobRequest.environment`)."""
+        ...
+
+    def cwd_options(self, path: str) -> list[Option]:
+        """Options making the job start in the directory ``path``."""
+        ...
+
+    def output_options(self, path: str) -> list[Option]:
+        """Options sending the job's standard output and error to the file ``path``."""
+        ...
+
+    def array_options(self, first: int, last: int, name: str) -> list[Option]:
+        """Options making the job an array of elements ``first..last`` (inclusive)."""
+        ...
+
+    def passthrough_options(self, options: Mapping[str, str]) -> list[Option]:
+        """Options for this transformer's passthrough attributes (``queue: debug``)."""
+        ...
+
+    def dependency_options(self, job_ids: Sequence[str]) -> list[str]:
+        """Submit-command words making the job wait for ``job_ids`` (``{id:NODE}``
+        placeholders at render time, filled in at submission); ``[]`` when empty."""
+        ...
+
+    def launcher(self, task: PlanTask) -> list[str]:
+        """Words put before each instance's command in the job script to place it on the
+        allocation's nodes (``["mpiexec", "-n", "4"]``); ``[]``: run where the script runs."""
+        ...
+
+    def parse_submit(self, result: CommandResult) -> str:
+        """The new job's id from a successful submit command's result (for an array: the
+        id of the whole array). Raises :class:`ValueError` when there is none."""
+        ...
+
+    def parse_status(
+        self, result: CommandResult, job_ids: Sequence[str]
+    ) -> dict[str, NativeStatus]:
+        """Each job's :class:`NativeStatus`, keyed by job id (an array element's own state
+        may be keyed by :meth:`array_element_id`). Jobs it does not know are left out.
+        Raises :class:`ValueError` when the output cannot be read (a transient error)."""
+        ...
+
+    def parse_accounting(
+        self, results: Sequence[CommandResult], job_ids: Sequence[str]
+    ) -> dict[str, NativeStatus]:
+        """What accounting says of finished jobs (from :meth:`accounting_argv`'s commands);
+        jobs it does not know (yet) are left out."""
+        ...
+
+    def submit_argv(
+        self,
+        command: Sequence[str],
+        options: Sequence[str],
+        dependencies: Sequence[str],
+        script: str,
+    ) -> list[str]:
+        """The whole submit command: ``command``, the options that did not go into
+        directive lines, the dependency words, and the script (unless on stdin)."""
+        ...
+
+    def status_argv(self, command: Sequence[str], job_ids: Sequence[str]) -> list[str]:
+        """The one status query for ``job_ids``."""
+        ...
+
+    def cancel_argv(self, command: Sequence[str], job_ids: Sequence[str]) -> list[str]:
+        """The cancel command for ``job_ids`` (its exit code is ignored: cancelling a job
+        that already ended is not an error)."""
+        ...
+
+    def accounting_argv(self, command: Sequence[str], job_ids: Sequence[str]) -> list[list[str]]:
+        """The accounting commands for ``job_ids`` (one for all, or one per job)."""
+        ...
+
+    def array_element_id(self, job_id: str, element: int) -> str:
+        """The scheduler's name of element ``element`` of array job ``job_id``
+        (``12.3``, ``12[3]``): the handle's ``native_id``."""
+        ...
+
+    def notes(self, request: JobRequest) -> list[str]:
+        """Things a user should know about how ``request`` is submitted."""
+        ...
+
+
+def _hms(seconds: int) -> str:
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class BaseScheduler:
+    """A default for every member of :class:`Scheduler`; subclass it and set what differs.
+
+    The defaults describe a scheduler with no directives, no arrays and no accounting,
+    whose commands are ``submit``, ``status ID...`` and ``cancel ID...``; ``parse_submit``
+    reads the last line of output as the id. A subclass must at least set the commands,
+    :attr:`state_map` and :meth:`parse_status`.
+    """
+
+    name: ClassVar[str] = "batch scheduler"
+    directive_prefix: ClassVar[str | None] = None
+    script_on_stdin: ClassVar[bool] = False
+    submit_command: ClassVar[Sequence[str]] = ("submit",)
+    status_command: ClassVar[Sequence[str]] = ("status",)
+    status_takes_ids: ClassVar[bool] = True
+    cancel_command: ClassVar[Sequence[str]] = ("cancel",)
+    accounting_command: ClassVar[Sequence[str] | None] = None
+    lost_grace: ClassVar[float] = 60.0
+    validate_command: ClassVar[Sequence[str] | None] = None
+    array_variable: ClassVar[str | None] = None
+    array_base: ClassVar[int] = 1
+    array_output_token: ClassVar[str | None] = None
+    dependency_kind: ClassVar[DependencyKind] = DependencyKind.AFTER_OK
+    state_map: ClassVar[Mapping[str, JobState]] = {}
+    job_name_max: ClassVar[int | None] = None
+    job_name_first: ClassVar[str] = "[A-Za-z0-9_]"
+    #: As given: this machine (right for the stand-in scheduler); set your largest node.
+    largest_node: ClassVar[Capacity] = Capacity(cores_per_node=os.cpu_count() or 1)
+    walltime_grace: ClassVar[int] = 60
+
+    def name_options(self, name: str) -> list[Option]:
+        return []
+
+    def resource_options(self, request: JobRequest) -> list[Option]:
+        return []
+
+    def duration_options(self, seconds: int) -> list[Option]:
+        return []
+
+    def environment_options(self, environment: Mapping[str, str]) -> list[Option]:
+        return []
+
+    def cwd_options(self, path: str) -> list[Option]:
+        return []
+
+    def output_options(self, path: str) -> list[Option]:
+        return []
+
+    def array_options(self, first: int, last: int, name: str) -> list[Option]:
+        return []
+
+    def passthrough_options(self, options: Mapping[str, str]) -> list[Option]:
+        """Default: ``KEY: VALUE`` gives ``-KEY VALUE`` for a one-letter key, else
+        ``-l KEY=VALUE`` (the PBS and Grid Engine habit)."""
+        out = []
+        for key, value in options.items():
+            out.append([f"-{key}", value] if len(key) == 1 else ["-l", f"{key}={value}"])
+        return out
+
+    def dependency_options(self, job_ids: Sequence[str]) -> list[str]:
+        return []
+
+    def launcher(self, task: PlanTask) -> list[str]:
+        return []
+
+    def parse_submit(self, result: CommandResult) -> str:
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        if not lines or " " in lines[-1]:
+            raise ValueError(f"expected a job id on the last line, got {result.stdout!r}")
+        return lines[-1]
+
+    def parse_status(
+        self, result: CommandResult, job_ids: Sequence[str]
+    ) -> dict[str, NativeStatus]:
+        raise NotImplementedError(f"{type(self).__name__}.parse_status")
+
+    def parse_accounting(
+        self, results: Sequence[CommandResult], job_ids: Sequence[str]
+    ) -> dict[str, NativeStatus]:
+        return {}
+
+    def submit_argv(
+        self,
+        command: Sequence[str],
+        options: Sequence[str],
+        dependencies: Sequence[str],
+        script: str,
+    ) -> list[str]:
+        tail = [] if self.script_on_stdin else [script]
+        return [*command, *options, *dependencies, *tail]
+
+    def status_argv(self, command: Sequence[str], job_ids: Sequence[str]) -> list[str]:
+        return [*command, *job_ids] if self.status_takes_ids else list(command)
+
+    def cancel_argv(self, command: Sequence[str], job_ids: Sequence[str]) -> list[str]:
+        return [*command, *job_ids]
+
+    def accounting_argv(self, command: Sequence[str], job_ids: Sequence[str]) -> list[list[str]]:
+        return [[*command, *job_ids]] if job_ids else []
+
+    def array_element_id(self, job_id: str, element: int) -> str:
+        return f"{job_id}.{element}"
+
+    def state(self, word: str) -> JobState:
+        """:attr:`state_map`'s state for ``word`` (:attr:`JobState.UNKNOWN` if absent)."""
+        return self.state_map.get(word, JobState.UNKNOWN)
+
+    def notes(self, request: JobRequest) -> list[str]:
+        if request.walltime is None:
+            return []
+        return [
+            f"{request.node_id}: time limit {request.duration}s enforced by the job script; "
+            f"the scheduler is asked for {_hms(request.walltime)} "
+            f"({self.walltime_grace}s more, to let the script record it)"
+        ]
+
+    # -- helpers for subclasses ----------------------------------------------------------
+    @staticmethod
+    def hms(seconds: int) -> str:
+        """``H:MM:SS`` (Grid Engine ``h_rt``, PBS ``walltime``)."""
+        return _hms(seconds)
+
+    @staticmethod
+    def minutes(seconds: int) -> int:
+        """Whole minutes, rounded up, at least 1 (LSF ``-W``, Slurm ``--time``)."""
+        return max(1, math.ceil(seconds / 60))
+
+    @staticmethod
+    def valid_name(name: str) -> bool:
+        """Whether ``name`` is made of ``[A-Za-z0-9_.-]`` only."""
+        return re.fullmatch(r"[A-Za-z0-9_.-]+", name) is not None

@@ -1,0 +1,336 @@
+"""Scheduler commands and files on another host, through the system OpenSSH client.
+
+:class:`SshRunner` is a :class:`~jobspec_core.batch.commands.CommandRunner`: a backend that
+sends its scheduler commands through a runner submits remotely when it is given this one.
+
+Contract:
+
+* The user's own OpenSSH set-up is used as it is: ``~/.ssh/config``, agents, ProxyJump,
+  Kerberos, keys. jobspec adds only connection sharing (``ControlMaster`` with
+  ``ControlPersist``) so one login, and at most one second-factor prompt, serves every
+  command of a run and of the commands that follow it; the control sockets live in a
+  directory private to the user (mode 0700). Host keys are always checked: jobspec never
+  passes ``StrictHostKeyChecking=no`` or an empty known-hosts file.
+* Every remote command is built from an argv list, each word quoted with
+  :func:`shlex.quote`, so nothing from a document reaches the remote shell unquoted. The
+  remote side needs a POSIX shell and ``tar`` (for :meth:`SshRunner.put_tree`), nothing of
+  jobspec's.
+* Failures of ssh itself (exit 255) become :class:`SshError` (a
+  :class:`~jobspec_core.errors.BackendError`) with a clear message and a ``kind``:
+  ``host-key`` (unknown or changed host key), ``auth`` (login refused), ``unreachable``
+  (no connection), ``lost`` (the connection broke; transient: a wait loop retries).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .batch.commands import DEFAULT_TIMEOUT, CommandResult
+from .errors import BackendError, UsageError
+
+__all__ = ["RemoteTarget", "SshError", "SshRunner", "control_directory"]
+
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,252})|\[[0-9A-Fa-f:.]+\]")
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+#: ssh's own exit code for its failures (the remote command's code passes through otherwise).
+SSH_FAILED = 255
+#: Seconds a shared connection stays open after its last command.
+CONTROL_PERSIST = 600
+
+
+@dataclass(frozen=True)
+class RemoteTarget:
+    """``[USER@]HOST[:PORT]``: where remote commands run. ``HOST`` may be an alias of the
+    user's ``~/.ssh/config``; ``user`` and ``port`` of ``None`` leave them to that file."""
+
+    host: str
+    user: str | None = None
+    port: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> RemoteTarget:
+        """Read ``[USER@]HOST[:PORT]``; :class:`UsageError` naming what is wrong otherwise.
+
+        Refused: empty parts, a host or user starting with ``-`` (it would be read as an
+        option of ssh), characters outside letters, digits, ``._-`` (IPv6 in brackets).
+        """
+        rest = text.strip()
+        user = None
+        if "@" in rest:
+            user, rest = rest.rsplit("@", 1)
+            if not _USER.fullmatch(user):
+                raise UsageError(
+                    f"--remote {text!r}: the user {user!r} is not a user name "
+                    "(letters, digits, '.', '_', '-'; not starting with '-')"
+                )
+        port = None
+        match = re.fullmatch(r"(.*?)(?::(\d{1,5}))?", rest)
+        host, port_text = (match.group(1), match.group(2)) if match else (rest, None)
+        if port_text is not None:
+            port = int(port_text)
+            if not 0 < port < 65536:
+                raise UsageError(f"--remote {text!r}: port {port} is not between 1 and 65535")
+        if not _HOST.fullmatch(host):
+            raise UsageError(
+                f"--remote {text!r}: expected [USER@]HOST[:PORT] with a host name of letters, "
+                "digits, '.', '_' and '-' (not starting with '-')"
+            )
+        return cls(host=host, user=user, port=port)
+
+    def __str__(self) -> str:
+        text = f"{self.user}@{self.host}" if self.user else self.host
+        return f"{text}:{self.port}" if self.port else text
+
+
+class SshError(BackendError):
+    """ssh itself failed; :attr:`kind` says how (see the module's contract)."""
+
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in ("lost", "unreachable")
+
+
+def control_directory() -> Path:
+    """The private directory (0700) of the shared connections' sockets.
+
+    ``JOBSPEC_SSH_CONTROL_DIR``, else ``$XDG_RUNTIME_DIR/jobspec-ssh``, else
+    ``/tmp/jobspec-ssh-UID``. Socket paths must stay short (about 100 bytes), hence not
+    under the state directory.
+    """
+    configured = os.environ.get("JOBSPEC_SSH_CONTROL_DIR")
+    if configured:
+        path = Path(configured)
+    elif os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "jobspec-ssh"
+    else:
+        path = Path(tempfile.gettempdir()) / f"jobspec-ssh-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not path.is_dir() or path.is_symlink() or info.st_uid != os.getuid():
+        raise BackendError(f"{path}: not a directory of this user: cannot keep ssh sockets there")
+    if info.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def _classify(target: RemoteTarget, stderr: str) -> SshError:
+    said = stderr.strip().splitlines()
+    last = said[-1] if said else "ssh failed with no message"
+    text = stderr.lower()
+    if "host key verification failed" in text or "remote host identification has changed" in text:
+        return SshError(
+            f"{target}: the host key is unknown or has changed; jobspec never skips the check: "
+            f"verify it and add it to your known_hosts (ssh {target.host}) ({last})",
+            "host-key",
+        )
+    if "permission denied" in text or "too many authentication failures" in text:
+        return SshError(f"{target}: the login was refused ({last})", "auth")
+    if any(
+        word in text
+        for word in ("could not resolve", "connection refused", "no route", "timed out")
+    ):
+        return SshError(f"{target}: cannot connect ({last})", "unreachable")
+    return SshError(f"{target}: the ssh connection failed ({last})", "lost")
+
+
+class SshRunner:
+    """Runs commands on ``target`` through one shared OpenSSH connection.
+
+    :param config_file: an ssh configuration file used instead of ``~/.ssh/config``
+        (``ssh -F``); ``JOBSPEC_SSH_CONFIG`` when not given.
+    :param connect_timeout: seconds ssh may take to connect.
+    """
+
+    def __init__(
+        self,
+        target: RemoteTarget,
+        *,
+        config_file: str | os.PathLike[str] | None = None,
+        connect_timeout: int = 30,
+    ):
+        self.target = target
+        self.config_file = config_file or os.environ.get("JOBSPEC_SSH_CONFIG") or None
+        self.connect_timeout = connect_timeout
+        self._home: str | None = None
+        self._connected = False
+
+    # -- the ssh command line ------------------------------------------------------
+    def ssh_argv(self, *options: str) -> list[str]:
+        """``ssh``, its options (``options`` added), ``--`` and the host: nothing after it.
+
+        Commands go through the shared connection only (``ControlMaster=no``): the master
+        itself is started once by :meth:`connect`, in the background, so no command's
+        output pipes are held open by it.
+        """
+        argv = ["ssh"]
+        if self.config_file:
+            argv += ["-F", str(self.config_file)]
+        argv += [
+            "-o",
+            f"ControlPath={control_directory()}/%C",
+            "-o",
+            f"ConnectTimeout={self.connect_timeout}",
+            *options,
+        ]
+        if self.target.port:
+            argv += ["-p", str(self.target.port)]
+        if self.target.user:
+            argv += ["-l", self.target.user]
+        return argv + ["--", self.target.host]
+
+    def connect(self) -> None:
+        """Make sure the shared connection is up: reuse a live one (another jobspec
+        process may have opened it), else log in once (prompts, if any, are asked on the
+        terminal) and keep it for :data:`CONTROL_PERSIST` seconds after its last use."""
+        if self._connected:
+            return
+        check = subprocess.run(
+            self.ssh_argv("-O", "check"), capture_output=True, timeout=30, check=False
+        )
+        if check.returncode != 0:
+            with tempfile.TemporaryFile() as errors:
+                try:
+                    done = subprocess.run(
+                        self.ssh_argv(
+                            "-o",
+                            "ControlMaster=yes",
+                            "-o",
+                            f"ControlPersist={CONTROL_PERSIST}",
+                            "-N",
+                            "-f",
+                        ),
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=errors,
+                        timeout=self.connect_timeout + 60,
+                        check=False,
+                    )
+                except FileNotFoundError as exc:
+                    raise BackendError(
+                        "cannot run ssh: the OpenSSH client is not installed"
+                    ) from exc
+                except subprocess.TimeoutExpired as exc:
+                    raise SshError(
+                        f"{self.target}: the login did not finish", "unreachable"
+                    ) from exc
+                if done.returncode != 0:
+                    errors.seek(0)
+                    raise _classify(self.target, errors.read().decode("utf-8", errors="replace"))
+        self._connected = True
+
+    @staticmethod
+    def remote_command(
+        argv: Sequence[str],
+        cwd: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> str:
+        """The one line the remote shell runs for ``argv``: every word quoted; ``cd`` into
+        ``cwd`` first; ``env`` set through ``env NAME=VALUE`` words (names validated)."""
+        words = [str(word) for word in argv]
+        if not words:
+            raise BackendError("an empty remote command")
+        if env:
+            bad = [name for name in env if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name)]
+            if bad:
+                raise BackendError(f"not environment variable names: {', '.join(bad)}")
+            words = ["env", *(f"{name}={value}" for name, value in env.items()), *words]
+        line = "exec " + shlex.join(words)
+        if cwd is not None:
+            line = f"cd -- {shlex.quote(str(cwd))} && {line}"
+        return line
+
+    # -- running -------------------------------------------------------------------
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path | None = None,
+        stdin: bytes | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        """Run ``argv`` on the remote host (see :class:`CommandRunner`); ``cwd`` is a remote
+        path. :class:`SshError` when ssh itself fails."""
+        line = self.remote_command(argv, cwd, env)
+        done = self._ssh([line], stdin, timeout)
+        return CommandResult(tuple(str(w) for w in argv), done[0], done[1], done[2])
+
+    def _ssh(self, remote: list[str], stdin: bytes | None, timeout: float) -> tuple[int, str, str]:
+        self.connect()
+        argv = self.ssh_argv("-o", "ControlMaster=no") + remote
+        try:
+            done = subprocess.run(
+                argv,
+                input=stdin if stdin is not None else b"",
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise BackendError("cannot run ssh: the OpenSSH client is not installed") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise SshError(f"{self.target}: no answer within {timeout:g}s", "lost") from exc
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        if done.returncode == SSH_FAILED:
+            raise _classify(self.target, stderr)
+        return done.returncode, done.stdout.decode("utf-8", errors="replace"), stderr
+
+    def home(self) -> str:
+        """The remote user's home directory (asked once per runner)."""
+        if self._home is None:
+            code, out, err = self._ssh(['printf "%s" "$HOME"'], None, DEFAULT_TIMEOUT)
+            if code != 0 or not out.startswith("/"):
+                raise BackendError(f"{self.target}: cannot read the remote home: {err.strip()}")
+            self._home = out
+        return self._home
+
+    def put_tree(self, local_dir: Path, remote_dir: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Copy the contents of ``local_dir`` into ``remote_dir`` (created, mode 0700 for new
+        folders) in one remote command: a tar stream on standard input."""
+        remote = PurePosixPath(remote_dir)
+        if not remote.is_absolute():
+            raise BackendError(f"remote directory {remote_dir!r} is not absolute")
+        try:
+            archive = subprocess.run(
+                ["tar", "-C", str(local_dir), "-cf", "-", "."],
+                capture_output=True,
+                check=True,
+                timeout=timeout,
+            ).stdout
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise BackendError(f"cannot pack {local_dir} for {self.target}: {exc}") from exc
+        quoted = shlex.quote(str(remote))
+        line = f"umask 077 && mkdir -p -- {quoted} && tar -C {quoted} -xf -"
+        code, _, err = self._ssh([line], archive, timeout)
+        if code != 0:
+            raise BackendError(f"{self.target}: cannot unpack into {remote}: {err.strip()}")
+
+    def read_file(self, remote_path: str, offset: int = 0) -> bytes:
+        """The bytes of ``remote_path`` from ``offset`` (for logs); empty when absent."""
+        start = shlex.quote(f"+{offset + 1}")
+        line = f"[ -f {shlex.quote(remote_path)} ] && tail -c {start} -- {shlex.quote(remote_path)}"
+        self.connect()
+        argv = self.ssh_argv("-o", "ControlMaster=no") + [line]
+        try:
+            done = subprocess.run(argv, capture_output=True, timeout=DEFAULT_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise SshError(f"{self.target}: cannot read {remote_path}: {exc}", "lost") from exc
+        if done.returncode == SSH_FAILED:
+            raise _classify(self.target, done.stderr.decode("utf-8", errors="replace"))
+        return done.stdout if done.returncode == 0 else b""
+
+    def close(self) -> None:
+        """End the shared connection (``ssh -O exit``); harmless when none is open."""
+        subprocess.run(self.ssh_argv("-O", "exit"), capture_output=True, timeout=30, check=False)
+        self._connected = False

@@ -5,8 +5,8 @@
 #      tests start a real slurmctld + slurmd, sge_qmaster + sge_execd on localhost themselves);
 #   3. run the repository's tests;
 #   4. run the conformance suite for every backend available here: local (run mode),
-#      flux (render mode everywhere; run mode where `flux` is on PATH), slurm (run mode
-#      against a real cluster started for it).
+#      flux (render mode everywhere; run mode where `flux` is on PATH), slurm and sge
+#      (render mode, and run mode against a real cluster started for each).
 # Every pytest run must execute tests: exit code 5 ("no tests collected") counts as failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +80,8 @@ pytest_step "conformance: flux (render)" "$CONF_DIR" -p no:cacheprovider \
     --transformer flux --conformance-mode render --conformance-report "$REPORTS/flux-render.json"
 pytest_step "conformance: slurm (render)" "$CONF_DIR" -p no:cacheprovider \
     --transformer slurm --conformance-mode render --conformance-report "$REPORTS/slurm-render.json"
+pytest_step "conformance: sge (render)" "$CONF_DIR" -p no:cacheprovider \
+    --transformer sge --conformance-mode render --conformance-report "$REPORTS/sge-render.json"
 
 if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
     SLURM_DIR=$(mktemp -d)
@@ -96,6 +98,24 @@ if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
     fi
 else
     echo "Slurm is not installed: skipping the Slurm run-mode conformance suite"
+fi
+
+if [ -x /usr/lib/gridengine/sge_qmaster ]; then
+    SGE_DIR=$(mktemp -d)
+    step "start a Grid Engine cluster for conformance"
+    if env_lines=$(python3 -m jobspec_sge.testing.cluster start --dir "$SGE_DIR"); then
+        eval "$env_lines"
+        # the test cluster's one host has 8 slots (jobspec_sge.testing.cluster)
+        JOBSPEC_SGE_CORES_PER_NODE=8 pytest_step "conformance: sge (run)" "$CONF_DIR" \
+            -p no:cacheprovider --transformer sge --conformance-report "$REPORTS/sge-run.json" \
+            --conformance-duration-slack 120 --conformance-timeout 300
+        python3 -m jobspec_sge.testing.cluster stop --dir "$SGE_DIR"
+        unset SGE_ROOT SGE_CELL SGE_QMASTER_PORT SGE_EXECD_PORT
+    else
+        failures+=("start gridengine cluster")
+    fi
+else
+    echo "Grid Engine is not installed: skipping the Grid Engine run-mode conformance suite"
 fi
 
 if command -v flux >/dev/null; then

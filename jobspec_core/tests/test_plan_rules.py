@@ -464,3 +464,29 @@ def test_runner_asks_capacity_before_render_and_writes_before_submit(tmp_path):
     runner.submit(plan, "recorder", workdir=tmp_path)
     assert _Recorder.seen["render"] == (Capacity(cores_per_node=2, nodes=1), "small")
     assert _Recorder.seen["submit"] == ({"chosen": "small"}, "abc")
+
+
+def test_fitted_sums_the_alternatives_children_will_use():
+    from jobspec_core.alternatives import fitted
+
+    plan = plan_of(
+        """
+        version: 1
+        resources:
+          huge: {type: slot, count: 1, with: [{type: core, count: 64}]}
+          small: {type: slot, count: 1, with: [{type: core, count: 2}]}
+        groups:
+        - name: g
+          tasks:
+          - {name: a, resources: "huge|small", replicas: 2, command: ["true"]}
+          - {name: b, command: ["true"]}
+        tasks:
+        - group: g
+        """
+    )
+    group = plan.node("g")
+    assert fitted(group, None) is group.resources  # unknown capacity: the planner's sum
+    assert group.resources.preferred.totals["core"] == 129
+    summed = fitted(group, Capacity(cores_per_node=8, nodes=1)).preferred
+    assert summed.totals["core"] == 5 and summed.origin == "sum"
+    assert fitted(plan.node("g/a"), Capacity(cores_per_node=8)) is plan.node("g/a").resources

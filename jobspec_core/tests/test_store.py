@@ -153,3 +153,50 @@ def test_eight_processes_writing_at_once_lose_nothing(tmp_path):
         tasks = store.tasks(run.run_id)
         assert run.state == "completed" and len(tasks) == 20
         assert all(t.state is TaskState.COMPLETED and t.native_id for t in tasks)
+
+
+def test_a_version_2_store_is_migrated_keeping_its_runs(tmp_path):
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE schema_version (version INTEGER NOT NULL);
+        INSERT INTO schema_version VALUES (2);
+        CREATE TABLE runs (run_id TEXT PRIMARY KEY, name TEXT NOT NULL,
+            transformer TEXT NOT NULL, source TEXT, workdir TEXT NOT NULL,
+            run_dir TEXT NOT NULL, options TEXT NOT NULL DEFAULT '{}', submitter TEXT,
+            created_at REAL NOT NULL, updated_at REAL NOT NULL, finished_at REAL,
+            state TEXT NOT NULL, error TEXT);
+        INSERT INTO runs VALUES ('20260101-000000-abcd', 'old', 'local', NULL, '/w', '/r',
+            '{}', NULL, 1.0, 1.0, 2.0, 'completed', NULL);
+        """
+    )
+    db.commit()
+    db.close()
+    store = RunStore(path)
+    (run,) = store.list_runs()
+    assert (run.run_id, run.name, run.state, run.owner) == (
+        "20260101-000000-abcd",
+        "old",
+        "completed",
+        None,
+    )
+    assert store.list_runs(owner="alice") == []
+    store.close()
+    assert sqlite3.connect(path).execute("SELECT version FROM schema_version").fetchone()[0] == 3
+
+
+def test_runs_and_tokens_by_owner(tmp_path):
+    from jobspec_core.tokens import create_token, revoke, verify_token
+
+    store = RunStore(tmp_path / "s.sqlite")
+    mine = store.create_run(name="a", transformer="local", source=None, workdir="/w", owner="al")
+    store.create_run(name="b", transformer="local", source=None, workdir="/w", owner="bo")
+    assert [r.run_id for r in store.list_runs(owner="al")] == [mine.run_id]
+    assert len(store.list_runs()) == 2
+    token_id, token = create_token(store, "al")
+    assert verify_token(store, token).user == "al"
+    assert verify_token(store, token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert revoke(store, "al", token_id) == 1
+    assert verify_token(store, token) is None
+    assert revoke(store, "al") == 0

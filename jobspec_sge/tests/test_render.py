@@ -100,17 +100,19 @@ def test_group_is_one_job_with_its_cores(tmp_path: Path, monkeypatch) -> None:
         render(GROUP, tmp_path)
 
 
-def test_request_no_host_can_run_is_refused(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("JOBSPEC_SGE_CORES_PER_NODE", "8")
-    spec = """
+HUGE = """
 version: 1
 tasks:
   - name: huge
-    resources: {type: slot, count: 1, with: [{type: core, count: 9}]}
+    resources: {type: slot, count: 1, with: [{type: core, count: 100000}]}
     command: ["true"]
 """
+
+
+def test_request_no_host_can_run_is_refused(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("JOBSPEC_SGE_CORES_PER_NODE", "8")
     with pytest.raises(InvalidJobspec, match="Grid Engine's largest node"):
-        render(spec, tmp_path)
+        render(HUGE, tmp_path)
 
 
 def test_pe_name_from_the_environment(tmp_path: Path, monkeypatch) -> None:
@@ -138,3 +140,10 @@ tasks:
     )
     lines = directives(sub.files[sub.units[0].script].content)
     assert "#$ -q all.q" in lines and "#$ -l arch=lx-amd64" in lines
+
+
+def test_unknown_host_size_leaves_the_refusal_to_qsub(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("JOBSPEC_SGE_CORES_PER_NODE", raising=False)
+    sub, _ = render(HUGE, tmp_path)
+    assert "#$ -pe smp 100000" in directives(sub.files[sub.units[0].script].content)
+    assert sub.units[0].argv[:4] == ["qsub", "-terse", "-w", "e"]

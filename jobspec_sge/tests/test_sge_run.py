@@ -242,3 +242,18 @@ def test_refused_submission_leaves_nothing(transformer, context, sge_cluster, mo
     job = fine.data["job"]
     assert ["qdel", job] in transformer.runner.calls
     leaves_queue(sge_cluster, job)
+
+
+def test_request_no_queue_can_run_is_refused_by_qsub(transformer, context, monkeypatch):
+    """With the host size unknown, qsub -w e refuses it with Grid Engine's reason."""
+    monkeypatch.delenv("JOBSPEC_SGE_CORES_PER_NODE")
+    spec = """
+    version: 1
+    tasks:
+      - name: impossible
+        resources: {type: slot, count: 1, with: [{type: core, count: 100000}]}
+        command: ["true"]
+    """
+    with pytest.raises(SubmitError, match="no suitable queues") as info:
+        submit(transformer, spec, context)
+    assert info.value.submitted == []

@@ -296,3 +296,32 @@ def test_write_notes_name_the_working_directory(ctx):
         ctx,
     )
     assert f"a: write {ctx.workdir}/sub/f.txt (3 bytes) before submission" in sub.notes
+
+
+def test_alternatives_are_chosen_from_the_capacity_when_rendering(tmp_path):
+    """With a known capacity (what sinfo said before rendering) render chooses, so what
+    is rendered is what is submitted; a group without resources asks for the sum of what
+    its tasks use."""
+    from jobspec_core.alternatives import Capacity
+
+    ctx = RunContext("R1", tmp_path / "run", tmp_path / "work", capacity=Capacity(8, nodes=1))
+    sub = render(
+        """
+        version: 1
+        resources:
+          huge: {type: slot, count: 1, with: [{type: core, count: 64}]}
+          small: {type: slot, count: 1, with: [{type: core, count: 2}]}
+        groups:
+        - name: g
+          tasks:
+          - {name: a, resources: "huge|small", replicas: 2, command: [x]}
+        tasks:
+        - {name: t, resources: "huge|small", command: [x]}
+        - group: g
+        """,
+        ctx,
+    )
+    assert "--cpus-per-task=2" in sbatch_lines(sub.files["slurm/t.sh"].content)
+    group = sbatch_lines(sub.files["slurm/g.sh"].content)
+    assert "--ntasks=2" in group and "--cpus-per-task=2" in group  # not 64: huge does not fit
+    assert any("t: resource alternative small is used" in n for n in sub.notes)

@@ -18,15 +18,17 @@ Rules (``spec/spec.md``, "Resource alternatives"):
   or when none fits, the first.
 * :func:`unrunnable`: a request no alternative of which can ever fit is refused before
   anything is submitted, instead of pending forever.
+* :func:`fitted`: a group without resources asks for the sum of what its entries will use:
+  each child's chosen alternative (not its first), nested sum groups summed the same way.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .plan import ResourceRequest, Resources
+from .plan import PlanGroup, PlanNode, PlanTask, ResourceRequest, Resources
 
-__all__ = ["Capacity", "misfit", "choose_alternative", "unrunnable", "describe"]
+__all__ = ["Capacity", "misfit", "choose_alternative", "unrunnable", "describe", "fitted"]
 
 
 @dataclass(frozen=True)
@@ -154,3 +156,24 @@ def unrunnable(resources: Resources, capacity: Capacity | None) -> str | None:
         )
         reasons.append(f"{label} ({describe(alternative)}) {why}")
     return "can never run: " + "; ".join(reasons)
+
+
+def fitted(node: PlanNode, capacity: Capacity | None) -> Resources:
+    """``node``'s resources to fit against ``capacity``: as planned, except a group whose
+    resources are the sum of its children's, summed again (with the planner's
+    :func:`~jobspec_core.resources.sum_requests`) from the alternative each non-local child
+    uses there: a child asking ``huge|small`` counts as ``small`` where ``huge`` does not
+    fit. With an unknown capacity this is the planner's sum (every first alternative)."""
+    if not isinstance(node, PlanGroup) or node.resources.preferred.origin != "sum":
+        return node.resources
+    if capacity is None:
+        return node.resources
+    from .resources import sum_requests
+
+    parts: list[tuple[ResourceRequest, int]] = []
+    for child in node.children:
+        if isinstance(child, PlanTask) and child.local:
+            continue
+        chosen, _ = choose_alternative(fitted(child, capacity), capacity)
+        parts.append((chosen, child.replicas if isinstance(child, PlanTask) else 1))
+    return Resources([sum_requests(parts)])

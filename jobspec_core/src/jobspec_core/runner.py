@@ -23,12 +23,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .capabilities import check_capabilities
 from .errors import StoreError, SubmitError
 from .liveness import identity, process_alive
+from .logs import log_chunks, select_instances
 from .plan import Plan
 from .plugins import Registry, get_registry
 from .store import RunRecord, RunStore, TaskRecord
@@ -102,6 +104,13 @@ class RunStatus:
             "counts": self.counts(),
             "tasks": [t.to_dict() for t in self.tasks],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunStatus:
+        """The status :meth:`to_dict` gave (as a service answers it)."""
+        return cls(
+            RunRecord.from_dict(data["run"]), [TaskRecord.from_dict(t) for t in data["tasks"]]
+        )
 
 
 def _keep_plan(plan: Plan, run_dir: Path) -> None:
@@ -181,6 +190,7 @@ class Runner:
         *,
         workdir: Path | None = None,
         options: dict[str, str] | None = None,
+        owner: str | None = None,
     ) -> str:
         """Submit ``plan`` through ``transformer`` (default :func:`default_transformer`);
         return the run id at once, without waiting for the tasks.
@@ -202,6 +212,7 @@ class Runner:
             options=options,
             instances=instances_of(plan),
             submitter=identity(),
+            owner=owner,
         )
         context = self._context(run)
         try:
@@ -315,6 +326,23 @@ class Runner:
             self.store.set_run_state(run.run_id, _final_state(tasks, True))
         return self.record(run.run_id)
 
+    def resolve(self, ref: str | None) -> str:
+        """The run id ``ref`` names: an id, a unique prefix, or ``None``/``latest``."""
+        return self.store.resolve(ref)
+
+    def logs(self, run_id: str, task: str | None = None) -> Iterator[bytes]:
+        """The logs of the run's instances (all, a task's, or ``ID.INDEX``), in chunks;
+        :class:`~jobspec_core.errors.StoreError` listing the run's tasks when ``task``
+        names none."""
+        tasks = self.store.tasks(run_id)
+        chosen = select_instances(tasks, task)
+        if not chosen:
+            names = sorted({t.task_id for t in tasks})
+            raise StoreError(
+                f"run {run_id} has no task {task!r}; its tasks: {', '.join(names) or '(none)'}"
+            )
+        return log_chunks(chosen)
+
     def plan_of(self, run_id: str) -> Plan:
         """The plan a run was submitted with, from what its run directory kept
         (:data:`SOURCE_FILE` or :data:`PLAN_FILE`).
@@ -344,6 +372,6 @@ class Runner:
             f"and its source {run.source or '(none)'} is gone"
         )
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The most recent runs first."""
-        return self.store.list_runs(limit)
+    def list_runs(self, limit: int = 50, owner: str | None = None) -> list[RunRecord]:
+        """The most recent runs first (only ``owner``'s when given)."""
+        return self.store.list_runs(limit, owner)

@@ -32,6 +32,7 @@ class RunRecord:
     error: str | None = None
     options: dict[str, str] = field(default_factory=dict)
     submitter: dict[str, int | None] | None = None
+    owner: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -39,6 +40,12 @@ class RunRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """The record :meth:`to_dict` gave (keys it does not know are ignored)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 @dataclass
@@ -77,6 +84,15 @@ class TaskRecord:
         out["state"] = self.state.value
         return out
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TaskRecord:
+        """The record :meth:`to_dict` gave, without its handle (keys it does not know are
+        ignored)."""
+        known = set(cls.__dataclass_fields__) - {"handle_json"}
+        fields = {k: v for k, v in data.items() if k in known}
+        fields["state"] = TaskState(fields["state"])
+        return cls(**fields)
+
 
 def run_from_row(row: sqlite3.Row) -> RunRecord:
     return RunRecord(
@@ -93,6 +109,7 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         error=row["error"],
         options=json.loads(row["options"] or "{}"),
         submitter=json.loads(row["submitter"]) if row["submitter"] else None,
+        owner=row["owner"],
     )
 
 

@@ -9,11 +9,15 @@ the writer), a ``busy_timeout`` so concurrent writers queue instead of failing, 
 Tables (``schema_version`` holds :data:`SCHEMA_VERSION`):
 
 * ``runs``: run_id, name, transformer, source, workdir, run_dir, options (JSON),
-  submitter (JSON ``{pid, start}`` of the submitting process), created_at, updated_at,
+  submitter (JSON ``{pid, start}`` of the submitting process), owner (the user a service
+  submitted it for; ``None`` for runs submitted on this machine), created_at, updated_at,
   finished_at (Unix times), state, error.
 * ``tasks``: one row per task instance: run_id, task_id, idx, native_id, handle (JSON of
   the :class:`~jobspec_core.transformer.TaskHandle`), state, exit_code, reason,
   started_at, finished_at, updated_at, log.
+* ``tokens``: the service's bearer tokens (:mod:`jobspec_core.tokens`): token_id, user,
+  admin, secret_hash (SHA-256 of the secret: the secret itself is never stored),
+  created_at, revoked_at.
 
 Run states: ``submitting`` (recorded, not yet submitted), ``running``, then one of
 ``completed`` (every instance succeeded), ``failed``, ``cancelled``.
@@ -44,9 +48,15 @@ __all__ = [
     "recent_runs_readonly",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: version -> statements that bring a store of that version to the next one
-_MIGRATIONS = {1: ["ALTER TABLE runs ADD COLUMN submitter TEXT"]}
+_MIGRATIONS = {
+    1: ["ALTER TABLE runs ADD COLUMN submitter TEXT"],
+    2: [
+        "ALTER TABLE runs ADD COLUMN owner TEXT",
+        "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created_at)",
+    ],
+}
 RUN_STATES = ("submitting", "running", "completed", "failed", "cancelled")
 
 _SCHEMA = """
@@ -60,6 +70,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_dir TEXT NOT NULL,
     options TEXT NOT NULL DEFAULT '{}',
     submitter TEXT,
+    owner TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     finished_at REAL,
@@ -67,6 +78,14 @@ CREATE TABLE IF NOT EXISTS runs (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_id TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    admin INTEGER NOT NULL DEFAULT 0,
+    secret_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    revoked_at REAL
+);
 CREATE TABLE IF NOT EXISTS tasks (
     run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
     task_id TEXT NOT NULL,
@@ -180,12 +199,14 @@ class RunStore:
         options: Mapping[str, str] | None = None,
         instances: Iterable[tuple[str, int]] = (),
         submitter: Mapping[str, int | None] | None = None,
+        owner: str | None = None,
     ) -> RunRecord:
         """Record a new run in state ``submitting`` with a fresh id, its run directory
         (created, mode 0700) and one ``pending`` row per task instance.
 
         :param submitter: ``{"pid", "start"}`` of the submitting process, so that a run
             whose submitter died during submission can be recognised later.
+        :param owner: the user the run belongs to (runs submitted through the service).
         """
         now = time.time()
         for _attempt in range(20):
@@ -195,8 +216,8 @@ class RunStore:
                 with self._write() as db:
                     db.execute(
                         "INSERT INTO runs (run_id, name, transformer, source, workdir, run_dir,"
-                        " options, submitter, created_at, updated_at, state)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
+                        " options, submitter, owner, created_at, updated_at, state)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
                         (
                             run_id,
                             name,
@@ -206,6 +227,7 @@ class RunStore:
                             str(run_dir),
                             json.dumps(dict(options or {})),
                             json.dumps(dict(submitter)) if submitter else None,
+                            owner,
                             now,
                             now,
                         ),
@@ -261,12 +283,53 @@ class RunStore:
             raise StoreError(f"run {ref!r} is ambiguous: it matches {shown}")
         return ids[0]
 
-    def list_runs(self, limit: int = 50) -> list[RunRecord]:
-        """The most recent runs first."""
-        rows = self._read(
-            "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (int(limit),)
-        )
+    def list_runs(self, limit: int = 50, owner: str | None = None) -> list[RunRecord]:
+        """The most recent runs first; only ``owner``'s when given."""
+        if owner is None:
+            rows = self._read(
+                "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (int(limit),)
+            )
+        else:
+            rows = self._read(
+                "SELECT * FROM runs WHERE owner = ? ORDER BY created_at DESC, run_id DESC LIMIT ?",
+                (owner, int(limit)),
+            )
         return [run_from_row(r) for r in rows]
+
+    # -- tokens (the service's; see jobspec_core.tokens) --------------------------------
+    def add_token(self, token_id: str, user: str, admin: bool, secret_hash: str) -> None:
+        """Record a token by its id and the hash of its secret."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO tokens (token_id, user, admin, secret_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (token_id, user, int(admin), secret_hash, time.time()),
+            )
+
+    def token(self, token_id: str) -> dict[str, Any] | None:
+        """The token row with this id (revoked ones included), or ``None``."""
+        rows = self._read("SELECT * FROM tokens WHERE token_id = ?", (token_id,))
+        return dict(rows[0]) if rows else None
+
+    def tokens(self, user: str | None = None) -> list[dict[str, Any]]:
+        """Every token row (of ``user`` when given), oldest first; hashes included."""
+        if user is None:
+            rows = self._read("SELECT * FROM tokens ORDER BY created_at, token_id")
+        else:
+            rows = self._read(
+                "SELECT * FROM tokens WHERE user = ? ORDER BY created_at, token_id", (user,)
+            )
+        return [dict(r) for r in rows]
+
+    def revoke_tokens(self, user: str, token_id: str | None = None) -> int:
+        """Revoke ``user``'s tokens (only ``token_id`` when given); how many were revoked."""
+        sql = "UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL"
+        params: list[Any] = [time.time(), user]
+        if token_id is not None:
+            sql += " AND token_id = ?"
+            params.append(token_id)
+        with self._write() as db:
+            return db.execute(sql, params).rowcount
 
     def set_run_state(self, run_id: str, state: str, error: str | None = None) -> None:
         """Set a run's state (one of :data:`RUN_STATES`); final states stamp ``finished_at``."""

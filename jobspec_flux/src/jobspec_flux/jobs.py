@@ -31,7 +31,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from jobspec_core.alternatives import Capacity, choose_alternative
+from jobspec_core.alternatives import Capacity, choose_alternative, fitted
 from jobspec_core.plan import PlanGroup, PlanNode, PlanTask, ResourceRequest
 
 __all__ = [
@@ -168,9 +168,10 @@ def resource_request(
     node: PlanNode, notes: list[str], capacity: Capacity | None = None
 ) -> dict[str, Any]:
     """The resource fields of a :class:`JobRequest`: the first alternative fitting
-    ``capacity`` (:func:`jobspec_core.alternatives.choose_alternative`; ``None``: unknown,
-    the first, with a note)."""
-    chosen, note = choose_alternative(node.resources, capacity)
+    ``capacity`` (:func:`jobspec_core.alternatives.choose_alternative`; a group without
+    resources: the sum of what its children use, :func:`~jobspec_core.alternatives.fitted`;
+    ``None``: unknown, the first, with a note)."""
+    chosen, note = choose_alternative(fitted(node, capacity), capacity)
     if note and capacity is None:
         notes.append(
             f"{node.id}: {len(node.resources.alternatives)} resource alternatives and the Flux "

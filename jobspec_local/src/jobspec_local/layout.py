@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jobspec_core.alternatives import Capacity as Alloc
-from jobspec_core.alternatives import choose_alternative, unrunnable
+from jobspec_core.alternatives import choose_alternative, fitted, unrunnable
 from jobspec_core.errors import EXIT_USAGE, JobspecError
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.transformer import RunContext, portable_environment
@@ -135,11 +135,11 @@ def _hint(container_name: str) -> str:
 
 
 def _sum_need(group: PlanGroup, container: Capacity) -> tuple[Capacity, str]:
-    """What a group whose resources are a sum asks of ``container``: the sum capped at the
-    container, never less than its largest entry's need (a nested sum group's need is
+    """What a group whose resources are a sum asks of ``container``: the sum of what its
+    entries use there (:func:`jobspec_core.alternatives.fitted`) capped at the container, never less than its largest entry's need (a nested sum group's need is
     computed the same way, so it is capped too). Also returns the id of the task that makes
     the largest need, for messages."""
-    total = _need(group.resources.preferred)
+    total = _need(fitted(group, _host(container)).preferred)
     largest, culprit = Capacity(0, 0), group.id
     for child in group.children:
         if isinstance(child, PlanTask) and child.local:

@@ -9,7 +9,8 @@ Choices:
 * Replicas of a top-level task are one array job (``-t 1-N``, ``$SGE_TASK_ID``, base 1).
 * Cores: more than one core per job is a parallel environment (``-pe smp N``); the PE
   must use ``allocation_rule $pe_slots`` (all slots on one host), so the largest thing
-  one job can be given is one host (:attr:`GridEngine.largest_node`, ``nodes=1``).
+  one job can be given is one host (:attr:`GridEngine.largest_node`, ``nodes=1``, as
+  large as the environment says; unknown otherwise: Grid Engine knows its hosts).
 * ``-hold_jid`` is after-any: the layer's job scripts check their dependencies' records.
 * Submission uses ``qsub -terse -w e``: a request no queue can ever run is refused by
   qsub with Grid Engine's reason instead of pending forever. There is no separate
@@ -52,12 +53,15 @@ STATE_MAP: dict[str, JobState] = {
 }
 
 
-def largest_node() -> Capacity:
-    """One host (``$pe_slots``): ``JOBSPEC_SGE_CORES_PER_NODE`` (default: this machine's
-    cores) and ``JOBSPEC_SGE_GPUS_PER_NODE`` (default 0) say how large it is."""
+def largest_node() -> Capacity | None:
+    """One host (``$pe_slots``) of ``JOBSPEC_SGE_CORES_PER_NODE`` cores and
+    ``JOBSPEC_SGE_GPUS_PER_NODE`` gpus (default 0); ``None`` (unknown: nothing is refused
+    for its size at render, ``qsub -w e`` refuses what no queue can run) when unset."""
     env = os.environ
-    cores = int(env.get("JOBSPEC_SGE_CORES_PER_NODE") or os.cpu_count() or 1)
-    return Capacity(cores, int(env.get("JOBSPEC_SGE_GPUS_PER_NODE") or 0), nodes=1)
+    cores = env.get("JOBSPEC_SGE_CORES_PER_NODE")
+    if not cores:
+        return None
+    return Capacity(int(cores), int(env.get("JOBSPEC_SGE_GPUS_PER_NODE") or 0), nodes=1)
 
 
 class GridEngine(BaseScheduler):
@@ -86,7 +90,7 @@ class GridEngine(BaseScheduler):
         self.pe = os.environ.get("JOBSPEC_SGE_PE") or pe
 
     @property
-    def largest_node(self) -> Capacity:  # type: ignore[override]
+    def largest_node(self) -> Capacity | None:  # type: ignore[override]
         return largest_node()
 
     def name_options(self, name: str) -> list[Option]:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from jobspec_core.errors import InvalidJobspec, Problem
-from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
+from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.transformer import RunContext, SubmissionUnit
 
 from .names import Names
@@ -176,7 +176,7 @@ def render_group(
     plan: Plan,
     names: Names,
     context: RunContext,
-    choices: Mapping[str, int] | None,
+    choices: Mapping[str, ResourceRequest] | None,
 ) -> tuple[str, SubmissionUnit, list[str]]:
     """The batch script of a top-level group, its ``allocation`` unit, and notes."""
     instances = flatten(group, context)

@@ -44,12 +44,10 @@ RESERVED_OPTIONS = {
 }
 
 
-def chosen(node: PlanNode, choices: Mapping[str, int] | None) -> ResourceRequest:
-    """The resource alternative used for ``node``: the one chosen at submission (by id),
-    else the preferred (first) one."""
-    index = (choices or {}).get(node.id, 0)
-    alternatives = node.resources.alternatives
-    return alternatives[index] if 0 <= index < len(alternatives) else alternatives[0]
+def chosen(node: PlanNode, choices: Mapping[str, ResourceRequest] | None) -> ResourceRequest:
+    """The resource request used for ``node``: the one chosen when rendering (by id, see
+    :func:`jobspec_slurm.render.alternative_choices`), else the preferred (first) one."""
+    return (choices or {}).get(node.id) or node.resources.preferred
 
 
 def resource_options(request: ResourceRequest) -> list[str]:

@@ -23,9 +23,9 @@ from importlib import resources
 from pathlib import Path
 from string import Template
 
-from jobspec_core.alternatives import Capacity, choose_alternative, unrunnable
+from jobspec_core.alternatives import Capacity, choose_alternative, fitted, unrunnable
 from jobspec_core.ordering import placeholder, submission_order
-from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
+from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.transformer import (
     RenderedFile,
     RunContext,
@@ -85,20 +85,18 @@ def node_cwd(node: PlanNode, context: RunContext) -> str:
     return str(working_directory(node, context))
 
 
-def alternative_choices(plan: Plan, capacity: Capacity | None) -> dict[str, int]:
-    """Node id -> index of the resource alternative used, for nodes where it is not the
-    first: the first that fits ``capacity`` (:func:`jobspec_core.alternatives.choose_alternative`;
-    ``None``: the first everywhere)."""
+def alternative_choices(plan: Plan, capacity: Capacity | None) -> dict[str, ResourceRequest]:
+    """Node id -> the resource request used, for nodes where it is not the planned first:
+    the first alternative that fits ``capacity``, a group without resources summed from
+    what its children use (:func:`jobspec_core.alternatives.choose_alternative` and
+    :func:`~jobspec_core.alternatives.fitted`; ``None``: the first everywhere)."""
     if capacity is None:
         return {}
     choices = {}
     for node, _ in plan.walk():
-        alternatives = node.resources.alternatives
-        if len(alternatives) > 1:
-            request, _ = choose_alternative(node.resources, capacity)
-            index = next(i for i, a in enumerate(alternatives) if a is request)
-            if index:
-                choices[node.id] = index
+        request, _ = choose_alternative(fitted(node, capacity), capacity)
+        if request is not node.resources.preferred:
+            choices[node.id] = request
     return choices
 
 
@@ -116,7 +114,7 @@ def directives(
     names: Names,
     context: RunContext,
     output: Path,
-    choices: Mapping[str, int] | None,
+    choices: Mapping[str, ResourceRequest] | None,
 ) -> list[str]:
     """The ``#SBATCH`` lines of a top-level node (passthrough last, so they win).
 
@@ -188,7 +186,7 @@ def render_task(
     plan: Plan,
     names: Names,
     context: RunContext,
-    choices: Mapping[str, int] | None,
+    choices: Mapping[str, ResourceRequest] | None,
 ) -> tuple[str, SubmissionUnit]:
     """The script of a top-level task and its unit (``job``, or ``array`` for replicas)."""
     request = chosen(task, choices)
@@ -285,7 +283,7 @@ def render_plan(plan: Plan, context: RunContext) -> Submission:
                 _, note = choose_alternative(node.resources, context.capacity)
                 if note:
                     submission.notes.append(f"{node.id}: {note}")
-        reason = unrunnable(node.resources, context.capacity)
+        reason = unrunnable(fitted(node, context.capacity), context.capacity)
         if reason:
             submission.notes.append(f"{node.id}: {reason}; sbatch will refuse it")
     for node, step, target in planned_writes(plan, context):

@@ -12,6 +12,7 @@ from typing import TextIO
 from ..runner import Runner, RunStatus
 from ..statedir import STORE_ENV
 from ..store import RunRecord, RunStore
+from ._server import add_server_option, client_for
 
 __all__ = [
     "add_store_option",
@@ -26,17 +27,25 @@ __all__ = [
 ]
 
 
-def add_store_option(parser: argparse.ArgumentParser) -> None:
+def add_store_option(parser: argparse.ArgumentParser, with_server: bool = True) -> None:
+    """``--store PATH``, and ``--server URL`` (:mod:`._server`) for the commands that can
+    also ask a service."""
     parser.add_argument(
         "--store",
         metavar="PATH",
         help=f"the run store (SQLite file; default: ${STORE_ENV}, else "
         "$XDG_STATE_HOME/jobspec/runs.sqlite, i.e. ~/.local/state/jobspec/runs.sqlite)",
     )
+    if with_server:
+        add_server_option(parser)
 
 
 def open_runner(args: argparse.Namespace) -> Runner:
-    """A :class:`Runner` on the store named by ``--store`` (or the environment/default)."""
+    """A :class:`Runner` on the store named by ``--store`` (or the environment/default);
+    with ``--server``/``$JOBSPEC_SERVER``, a client of that service with the same methods."""
+    client = client_for(args)
+    if client is not None:
+        return client  # type: ignore[return-value]
     return Runner(RunStore(getattr(args, "store", None)))
 
 

@@ -29,6 +29,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     runner = open_runner(args)
-    status = runner.cancel(runner.store.resolve(args.run_ref))
+    status = runner.cancel(runner.resolve(args.run_ref))
     show_status(status, args.json)
     return EXIT_OK

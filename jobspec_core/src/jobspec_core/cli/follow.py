@@ -1,5 +1,8 @@
 """Following a run until it ends: the loop shared by ``jobspec run`` and ``jobspec wait``.
 
+It uses only what a local :class:`~jobspec_core.runner.Runner` and a ``--server`` client
+(:class:`~jobspec_core.service.client.ServiceClient`) both offer: ``wait`` and ``cancel``.
+
 :func:`follow` asks the runner to wait in steps of :data:`REFRESH` seconds, hands every
 status to a :class:`~jobspec_core.cli.progress.Display` and streams the output of watched
 task instances (:class:`WatchedOutput`) through it. Ctrl-C cancels the run when the caller
@@ -83,7 +86,6 @@ def follow(
     :param cancel_on_interrupt: on Ctrl-C, cancel the run (then re-raise).
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    budget = _error_budget(runner, run_id)
     unknown_since: float | None = None
     try:
         while True:
@@ -103,6 +105,7 @@ def follow(
             open_ = [t for t in status.tasks if not t.state.terminal]
             if open_ and all(t.state is TaskState.UNKNOWN for t in open_):
                 unknown_since = unknown_since or time.monotonic()
+                budget = _error_budget(runner, status.run.transformer)
                 if time.monotonic() - unknown_since >= budget:
                     raise BackendError(
                         f"run {run_id}: the scheduler could not be asked for {budget:g} s: "
@@ -127,8 +130,12 @@ def follow(
     return status
 
 
-def _error_budget(runner: Runner, run_id: str) -> float:
-    """The run's transformer's ``error_budget`` (seconds of nothing but errors)."""
-    name = runner.store.get_run(runner.store.resolve(run_id)).transformer
-    cls = runner.registry.transformers.get(name)
-    return float(getattr(cls, "error_budget", 600.0))
+def _error_budget(runner: Runner, transformer: str) -> float:
+    """The transformer's ``error_budget`` (seconds of nothing but errors); the default of
+    :class:`~jobspec_core.transformer.Transformer` when the runner is a service client
+    (``--server``: its transformers are not loaded here)."""
+    from ..transformer import Transformer
+
+    registry = getattr(runner, "registry", None)
+    cls = registry.transformers.get(transformer) if registry is not None else None
+    return float(getattr(cls, "error_budget", Transformer.error_budget))

@@ -61,7 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "-o", "--output", metavar="OUT", help="write to OUT instead of standard output"
     )
-    add_store_option(parser)
+    # a recorded run is drawn from this machine's store (the plan is in its run directory)
+    add_store_option(parser, with_server=False)
     parser.set_defaults(handler=run)
 
 
@@ -82,13 +83,14 @@ def _plan_and_states(args: argparse.Namespace):
     source = args.source
     if os.path.exists(source) or source.endswith((".yaml", ".yml")):
         return load_plan(source), None
+    from ..runner import Runner
     from ..statedir import resolve_store_path
-    from ._runs import open_runner
+    from ..store import RunStore
 
     store = resolve_store_path(args.store)
     if not store.exists():
         raise _UsageError(f"no file {source!r}, and no run store at {store} to find a run in")
-    runner = open_runner(args)
+    runner = Runner(RunStore(store))  # this machine's store, even with $JOBSPEC_SERVER set
     try:
         run_id = runner.store.resolve(source)
     except JobspecError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import EXIT_OK, StoreError
+from ..errors import EXIT_OK
 from ._runs import add_store_option, open_runner
 
 __all__ = ["add_parser", "run"]
@@ -28,39 +28,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _select(tasks, wanted: str | None):
-    if wanted is None:
-        return tasks
-    exact = [t for t in tasks if t.task_id == wanted]
-    if exact:
-        return exact
-    base, dot, index = wanted.rpartition(".")
-    if dot and index.isdigit():
-        return [t for t in tasks if t.task_id == base and t.index == int(index)]
-    return []
-
-
 def run(args: argparse.Namespace) -> int:
     runner = open_runner(args)
-    run_id = runner.store.resolve(args.run_ref)
-    tasks = runner.store.tasks(run_id)
-    chosen = _select(tasks, args.task)
-    if not chosen:
-        names = sorted({t.task_id for t in tasks})
-        raise StoreError(
-            f"run {run_id} has no task {args.task!r}; its tasks: {', '.join(names) or '(none)'}"
-        )
     out = sys.stdout.buffer
-    for t in chosen:
-        if len(chosen) > 1:
-            out.write(f"==> {t.task_id}.{t.index} <==\n".encode())
-        if not t.log:
-            out.write(b"(no log recorded)\n")
-            continue
-        try:
-            with open(t.log, "rb") as f:
-                out.write(f.read())
-        except FileNotFoundError:
-            out.write(f"(no output yet: {t.log} does not exist)\n".encode())
+    for chunk in runner.logs(runner.resolve(args.run_ref), args.task):
+        out.write(chunk)
     out.flush()
     return EXIT_OK

@@ -35,6 +35,8 @@ COMMANDS = [
     "cancel_cmd",
     "list_cmd",
     "logs_cmd",
+    "serve_cmd",
+    "token_cmd",
     "completion_cmd",
 ]
 

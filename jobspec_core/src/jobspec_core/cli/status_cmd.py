@@ -33,6 +33,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     runner = open_runner(args)
-    status = runner.status(runner.store.resolve(args.run_ref))
+    status = runner.status(runner.resolve(args.run_ref))
     show_status(status, args.json)
     return EXIT_OK

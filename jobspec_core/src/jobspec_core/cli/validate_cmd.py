@@ -19,6 +19,7 @@ from typing import Any
 from .. import api
 from ..errors import EXIT_OK, EXIT_USAGE, InvalidJobspec
 from ..plan import PlanGroup
+from ._server import add_server_option
 
 __all__ = ["add_parser", "run"]
 
@@ -31,12 +32,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="jobspec YAML files")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    add_server_option(parser)
     parser.set_defaults(handler=run)
     return parser
 
 
-def _check(path: str) -> dict[str, Any]:
+def _check(path: str, client=None) -> dict[str, Any]:
     try:
+        if client is not None:
+            return _check_on_service(path, client)
         plan = api.plan(api.load(path))
     except InvalidJobspec as exc:
         return {"file": path, "valid": False, "problems": exc.problems}
@@ -45,8 +49,32 @@ def _check(path: str) -> dict[str, Any]:
     return {"file": path, "valid": True, "problems": [], "tasks": tasks, "groups": groups}
 
 
+def _check_on_service(path: str, client) -> dict[str, Any]:
+    """The service's view of ``path`` (its plugins and step types), in the same shape.
+
+    A file that cannot be read or is not UTF-8 is refused here, by the loader, as locally.
+    """
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        api.load(path)  # raises InvalidJobspec with the loader's own problem
+        raise
+    answer = client.validate_text(text, path)
+    return {
+        "file": path,
+        "valid": True,
+        "problems": [],
+        "tasks": answer["tasks"],
+        "groups": answer["groups"],
+    }
+
+
 def run(args: argparse.Namespace) -> int:
-    results = [_check(path) for path in args.files]
+    from ._server import client_for
+
+    client = client_for(args)
+    results = [_check(path, client) for path in args.files]
     if args.json:
         out = []
         for result in results:

@@ -44,7 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     runner = open_runner(args)
-    run_id = runner.store.resolve(args.run_ref)
+    run_id = runner.resolve(args.run_ref)
     record = runner.record(run_id)
     display = make_display(record, quiet=args.quiet or record.finished)
     status = follow(runner, run_id, display, timeout=args.timeout, cancel_on_interrupt=False)

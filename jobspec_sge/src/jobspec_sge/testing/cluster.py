@@ -52,6 +52,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from jobspec_core.liveness import process_alive
+
 SGE_BIN = Path("/usr/lib/gridengine")  # Debian: real binaries; /usr/bin/q* are wrappers
 SGE_SHARE = Path("/usr/share/gridengine")
 REQUIRED = ("sge_qmaster", "sge_execd", "qsub", "qstat", "qconf", "qacct", "qdel", "spoolinit")
@@ -106,8 +108,7 @@ def _proc_file(pid: int, name: str) -> bytes:
 
 def _running(pid: int) -> bool:
     """True if ``pid`` exists and is not a zombie."""
-    stat = _proc_file(pid, "stat")
-    return bool(stat) and stat.rpartition(b")")[2].split()[0] != b"Z"
+    return process_alive(pid, None)
 
 
 class LocalSGECluster:

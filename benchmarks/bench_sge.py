@@ -4,7 +4,7 @@
 Both are measured on the same local Grid Engine, alternating, several rounds each; the
 medians are printed with their ratio (goal: <= 1.3x). The jobspec side is what
 ``jobspec run -t sge`` spends getting the task to Grid Engine: render the plan, write the
-scripts into the run directory, ``submit`` (exactly one ``qsub -terse -w e``). The raw side
+scripts into the run directory, ``submit`` (exactly one ``qsub -terse -w e -S /bin/sh``). The raw side
 is one ``qsub -terse -t 1-100`` of an equivalent script written beforehand. Jobs are
 deleted between rounds so the queue does not grow.
 

@@ -37,17 +37,29 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     bash .ci/install-slurm.sh || failures+=("install slurm")
     # Grid Engine likewise: its tests start a private sge_qmaster + sge_execd themselves.
     bash .ci/install-gridengine.sh || failures+=("install gridengine")
+    # apt_need PATH PACKAGE WHAT: install PACKAGE when PATH (a command or a file) is missing.
+    apt_need() {
+        if command -v "$1" >/dev/null || compgen -G "$1" >/dev/null; then return 0; fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$2" >/dev/null \
+            || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+                 apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } \
+            || echo "$2 could not be installed: $3 will skip"
+    }
     # Graphviz's dot draws `jobspec graph --format svg|png` and re-reads the DOT; tmux gives
     # the progress and zsh completion tests a real terminal; zsh and fish run the generated
-    # completion scripts. Each test skips with its reason where its program is missing.
-    for pair in dot:graphviz tmux:tmux zsh:zsh fish:fish; do
-        program=${pair%%:*} package=${pair#*:}
-        if ! command -v "$program" >/dev/null; then
-            apt-get install -y -qq --no-install-recommends "$package" >/dev/null \
-                || { apt-get update -qq && apt-get install -y -qq --no-install-recommends "$package" >/dev/null; } \
-                || echo "$package could not be installed: the tests that need $program will skip"
-        fi
-    done
+    # completion scripts.
+    apt_need dot graphviz "the graph picture and DOT re-read tests"
+    apt_need tmux tmux "the live progress and zsh completion tests"
+    apt_need zsh zsh "the zsh completion tests"
+    apt_need fish fish "the fish completion tests"
+    # The remote tests start a real sshd on 127.0.0.1 (no daemon is started by the package:
+    # there is no init system here).
+    apt_need /usr/sbin/sshd openssh-server "the SSH tests"
+    # The run store's and the service's tests start a private PostgreSQL server.
+    apt_need '/usr/lib/postgresql/*/bin/initdb' postgresql "the PostgreSQL store tests"
+    # The service's status page is checked in a real headless Chromium over WebDriver.
+    apt_need /usr/bin/chromium chromium "the status page test"
+    apt_need /usr/bin/chromedriver chromium-driver "the status page test"
 else
     echo "not root or no apt-get: Slurm and Grid Engine are not installed; their tests will skip"
 fi

@@ -19,7 +19,7 @@ AUTHOR = json.loads(r'''{{ cookiecutter.author|tojson }}''')
 
 #: The transformers jobspec itself ships: a second plugin with one of these names would
 #: be refused at load time ("already provided by ...").
-BUILT_IN = ("local", "slurm", "flux")
+BUILT_IN = ("local", "slurm", "flux", "sge")
 VALID = re.compile(r"^[a-z][a-z0-9_]*$")
 MAX_LENGTH = 32
 

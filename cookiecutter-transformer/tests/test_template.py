@@ -1,12 +1,13 @@
 """The cookiecutter template, baked and used for real.
 
-Bakes each starting point (generic, pbs, lsf) with cookiecutter's API into a temporary
+Bakes each starting point (generic, pbs, lsf, sge) with cookiecutter's API into a temporary
 directory, installs the results with the project's packages into a fresh virtual
 environment, and shows, with no edit to the generated code: ``jobspec transformers`` lists
 them; ``jobspec transform -t NAME`` renders an example into scripts that ``sh -n`` accepts;
 ``pytest --transformer NAME --conformance-mode render`` passes every case for the declared
-capabilities; the generated package's own tests pass (for the generic one, that includes
-the conformance suite in run mode through the stand-in scheduler). Also: a bad name is
+capabilities; the generated package's own tests pass, the conformance suite in run mode
+through the stand-in scheduler included, for every kind; the generated package imports the
+batch layer and holds no copy of it, in at most 300 lines of site code. Also: a bad name is
 refused before anything is generated, and the root test run never collects the template.
 """
 
@@ -29,7 +30,7 @@ from cookiecutter.main import cookiecutter  # noqa: E402
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "cookiecutter-transformer"
 #: scheduler kind -> the transformer name it is baked with.
-KINDS = {"generic": "mysite", "pbs": "site_pbs", "lsf": "site_lsf"}
+KINDS = {"generic": "mysite", "pbs": "site_pbs", "lsf": "site_lsf", "sge": "site_sge"}
 #: an author with characters beyond ASCII letters (quotes and backslashes are refused).
 AUTHOR = "Équipe HPC <hpc@example.org>"
 #: a small fixture in case spec/examples does not hold the example any more.
@@ -114,15 +115,40 @@ def test_baked_layout_keeps_only_the_chosen_kind(baked):
     for kind, name in KINDS.items():
         package = baked[kind] / "src" / f"jobspec_{name}"
         assert baked[kind].name == f"jobspec-{name.replace('_', '-')}"
+        assert sorted(p.name for p in package.iterdir()) == [
+            "__init__.py",
+            "plugin.py",
+            "scheduler.py",
+        ]
         scheduler = (package / "scheduler.py").read_text()
-        assert f'KIND = "{kind}"' in scheduler
-        assert not (package / "_kinds").exists() and not (baked[kind] / "tests" / "_kinds").exists()
+        assert f'STANDIN = "{kind}"' in scheduler
+        assert "class SiteScheduler(BaseScheduler)" in scheduler
+        assert not (baked[kind] / "tests" / "_kinds").exists()
+        assert sorted(p.name for p in (baked[kind] / "tests").glob("test_*.py")) == [
+            "test_conformance.py",
+            "test_layer.py",
+            "test_scheduler.py",
+        ]
         text = (baked[kind] / "pyproject.toml").read_text()
         assert "{{" not in text and "cookiecutter" not in scheduler
         project = tomllib.loads(text)["project"]
         assert project["entry-points"]["jobspec"] == {name: f"jobspec_{name}.plugin"}
         assert project["authors"] == [{"name": AUTHOR}]
         assert "jobspec-core>=0.1" in project["dependencies"]
+
+
+def test_a_baked_default_project_is_small_and_imports_the_layer(baked):
+    package = baked["generic"] / "src" / "jobspec_mysite"
+    lines = sum(len(p.read_text().splitlines()) for p in package.glob("*.py"))
+    assert lines <= 300, lines
+    plugin = (package / "plugin.py").read_text()
+    assert "from jobspec_core.batch import BatchTransformer" in plugin
+    assert "class MysiteTransformer(BatchTransformer)" in plugin
+    # The override variables live in jobspec's namespace, never the scheduler's (SGE_*).
+    readme = (baked["sge"] / "README.md").read_text()
+    assert "JOBSPEC_SITE_SGE_SUBMIT" in readme and "SITE_SGE_SUBMIT" not in readme.replace(
+        "JOBSPEC_SITE_SGE_SUBMIT", ""
+    )
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
@@ -160,6 +186,7 @@ def test_jobspec_transformers_lists_each_baked_transformer(venv, baked):
         ("generic", ["--after", "{id:build}"]),
         ("pbs", ["#PBS -l select=", "depend=afterok:{id:build}"]),
         ("lsf", ["#BSUB -n ", "done({id:build})"]),
+        ("sge", ["#$ -N build", "-hold_jid", "{id:build}"]),
     ],
 )
 def test_jobspec_transform_renders_an_example(venv, baked, tmp_path, kind, expected):
@@ -236,13 +263,9 @@ def test_render_mode_conformance_passes_with_no_edits(venv, tmp_path, kind):
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_generated_package_tests_pass(venv, baked, kind):
-    # generic: everything, including the conformance suite in run mode through the
-    # stand-in scheduler; pbs and lsf: their parsing tests and render-mode conformance.
-    marks = [] if kind == "generic" else ["-m", "not slow"]
+    # Everything, the conformance suite in run mode through the stand-in scheduler included.
     done = run(
-        ["python", "-m", "pytest", "-p", "no:cacheprovider", "-q", *marks],
-        env=venv,
-        cwd=baked[kind],
+        ["python", "-m", "pytest", "-p", "no:cacheprovider", "-q"], env=venv, cwd=baked[kind]
     )
     assert done.returncode == 0, done.stdout[-8000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
@@ -257,6 +280,7 @@ def test_generated_package_tests_pass(venv, baked, kind):
         ("my site", "must start with a lower-case letter"),
         ("local", "already ships"),
         ("slurm", "already ships"),
+        ("sge", "already ships"),
         ("a" * 40, "too long"),
     ],
 )
@@ -300,8 +324,8 @@ def test_an_author_that_would_break_pyproject_is_refused(tmp_path):
 def test_a_good_name_with_underscores_bakes(tmp_path):
     project = bake(tmp_path, "hpc2_pbs", "pbs")
     assert project.name == "jobspec-hpc2-pbs"
-    assert (project / "src" / "jobspec_hpc2_pbs" / "transformer.py").read_text().count(
-        "class Hpc2PbsTransformer(Transformer)"
+    assert (project / "src" / "jobspec_hpc2_pbs" / "plugin.py").read_text().count(
+        "class Hpc2PbsTransformer(BatchTransformer)"
     ) == 1
 
 

@@ -4,6 +4,7 @@ generic protocol (after-ok, 0-based arrays), both run through the stand-in sched
 
 from __future__ import annotations
 
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -33,6 +34,7 @@ class GridEngineWords(BaseScheduler):
     dependency_kind = DependencyKind.AFTER_ANY
     job_name_first = "[A-Za-z_]"
     job_name_max = 20
+    largest_node = Capacity(cores_per_node=os.cpu_count() or 1)
     state_map = {
         "qw": JobState.PENDING,
         "hqw": JobState.HELD,
@@ -57,7 +59,7 @@ class GridEngineWords(BaseScheduler):
         return [["-j", "y"], ["-o", path]]
 
     def array_options(self, first, last, name):
-        return [["-t", f"{first}-{last}"]]
+        return [["-N", name], ["-t", f"{first}-{last}"]]
 
     def dependency_options(self, job_ids):
         return ["-hold_jid", ",".join(job_ids)]
@@ -114,7 +116,7 @@ class GenericWords(BaseScheduler):
         return [["--name", name]]
 
     def array_options(self, first, last, name):
-        return [["--array", f"{first}-{last}"]]
+        return [["--name", name], ["--array", f"{first}-{last}"]]
 
     def cwd_options(self, path):
         return [["--cwd", path]]

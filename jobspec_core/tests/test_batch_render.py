@@ -175,3 +175,23 @@ def test_render_is_pure_and_repeatable(context):
     assert first.to_dict() == second.to_dict()
     assert not Path(context.run_dir).exists()
     assert re.search(r"records='.*run dir", first.files["a.sh"].content)
+
+
+def test_a_sum_group_is_sized_by_the_alternatives_its_children_use(context):
+    plan = plan_of(
+        """
+version: 1
+resources:
+  huge: {type: node, count: 1, with: [{type: slot, count: 1, with: [{type: core, count: 4096}]}]}
+  small: {type: slot, count: 1, with: [{type: core, count: 1}]}
+tasks:
+- group: g
+groups:
+- name: g
+  tasks:
+  - {name: flexible, resources: huge|small, command: ["true"]}
+  - {name: plain, replicas: 2, resources: small, command: ["true"]}
+"""
+    )
+    submission = GridEngineTransformer().render(plan, context)  # 4098 cores never fit
+    assert "#$ -pe smp 3" in submission.files["g.sh"].content.splitlines()

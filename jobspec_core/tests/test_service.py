@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,9 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra (fastapi) is not installed")
 pytest.importorskip("uvicorn", reason="the serve extra (uvicorn) is not installed")
+
+from service_helpers import Server  # noqa: E402
+from service_helpers import jobspec_cli as _jobspec
 
 JOB = """\
 version: 1
@@ -37,83 +39,6 @@ tasks:
 - name: sleeper
   command: [sleep, "60"]
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _jobspec(*args: str, store: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "jobspec_core.cli.main", *args, "--store", str(store)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-    )
-
-
-class Server:
-    """One ``jobspec serve`` child process and an HTTP client for it."""
-
-    def __init__(self, store: Path, log: Path, env: dict | None = None, max_body: int = 65536):
-        self.port = _free_port()
-        self.log = log
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jobspec_core.cli.main",
-                "serve",
-                "--port",
-                str(self.port),
-                "--store",
-                str(store),
-                "--max-body",
-                str(max_body),
-            ],
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "JOBSPEC_TRANSFORMER": "local", **(env or {})},
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if self.request("GET", "/api/v1/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"jobspec serve did not start: {log.read_text()[-2000:]}")
-
-    def request(self, method, path, body=None, token=None, raw: bytes | None = None):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=data, method=method
-        )
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                payload = answer.read()
-                status = answer.status
-        except urllib.error.HTTPError as error:
-            payload = error.read()
-            status = error.code
-        try:
-            return status, json.loads(payload)
-        except ValueError:
-            return status, payload.decode()
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @pytest.fixture(scope="module")
@@ -416,3 +341,43 @@ def test_cli_client_without_a_token_is_a_usage_error(world, tmp_path):
     done = _cli(["list"], tmp_path, {**env, "JOBSPEC_TOKEN": "jst_wrong"})
     assert done.returncode == 1 and "refused the token" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_two_services_share_one_postgresql_store(tmp_path):
+    from jobspec_core.testing.postgres import LocalPostgres, unavailable
+
+    why = unavailable()
+    if why:
+        pytest.skip(why)
+    import shutil
+    import tempfile
+
+    state = tempfile.mkdtemp(prefix="jobspec-pg-", dir="/tmp")
+    database = LocalPostgres(Path(state)).start()
+    env = {"JOBSPEC_RUNS_DIR": str(tmp_path / "shared-runs")}
+    first = second = None
+    try:
+        url = database.url
+        made = _jobspec("token", "create", "alice", store=url, env=env)
+        assert made.returncode == 0, made.stderr
+        token = made.stdout.strip()
+        first = Server(url, tmp_path / "first.log", env)
+        second = Server(url, tmp_path / "second.log", env)
+        status, body = first.request("POST", "/api/v1/runs", {"jobspec": LONG}, token)
+        assert status == 201, body
+        run_id = body["run_id"]
+        status, seen = second.request("GET", f"/api/v1/runs/{run_id}", token=token)
+        assert status == 200 and seen["run"]["run_id"] == run_id
+        assert run_id in {
+            r["run_id"] for r in second.request("GET", "/api/v1/runs", token=token)[1]
+        }
+        status, _ = second.request("POST", f"/api/v1/runs/{run_id}/cancel", token=token)
+        assert status == 200
+        final = _wait_finished(first, run_id, token, timeout=30)
+        assert final["run"]["state"] == "cancelled"
+    finally:
+        for server in (first, second):
+            if server is not None:
+                server.stop()
+        database.stop()
+        shutil.rmtree(state, ignore_errors=True)

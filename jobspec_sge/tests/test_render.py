@@ -41,7 +41,15 @@ def test_replicas_100_is_one_array_job(tmp_path: Path) -> None:
     sub, context = render(REPLICAS, tmp_path)
     many = sub.units[0]
     assert (many.node_id, many.kind, many.instances) == ("many", "array", 100)
-    assert many.argv == ["qsub", "-terse", "-w", "e", str(context.run_dir / "many.sh")]
+    assert many.argv == [
+        "qsub",
+        "-terse",
+        "-w",
+        "e",
+        "-S",
+        "/bin/sh",
+        str(context.run_dir / "many.sh"),
+    ]
     lines = directives(sub.files["many.sh"].content)
     assert "#$ -t 1-100" in lines and "#$ -N many" in lines
     assert f"#$ -o {context.run_dir}/logs/many.job.$TASK_ID.out" in lines
@@ -53,7 +61,16 @@ def test_dependent_cores_memory_duration_and_name(tmp_path: Path) -> None:
     sub, context = render(REPLICAS, tmp_path)
     second = sub.units[1]
     # -hold_jid names the array by a placeholder filled in at submission
-    assert second.argv[:6] == ["qsub", "-terse", "-w", "e", "-hold_jid", "{id:many}"]
+    assert second.argv[:8] == [
+        "qsub",
+        "-terse",
+        "-w",
+        "e",
+        "-S",
+        "/bin/sh",
+        "-hold_jid",
+        "{id:many}",
+    ]
     lines = directives(sub.files[second.script].content)
     assert "#$ -N j2nd" in lines  # Grid Engine refuses a name starting with a digit
     assert "#$ -pe smp 2" in lines

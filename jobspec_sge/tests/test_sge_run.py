@@ -257,3 +257,25 @@ def test_request_no_queue_can_run_is_refused_by_qsub(transformer, context, monke
     with pytest.raises(SubmitError, match="no suitable queues") as info:
         submit(transformer, spec, context)
     assert info.value.submitted == []
+
+
+def test_job_scripts_run_with_sh_and_argv_as_written(transformer, context):
+    """The queue's shell is bash; -S /bin/sh runs the POSIX script as written ($0 kept)."""
+    spec = """
+    version: 1
+    tasks:
+      - name: script
+        attributes: {cwd: bin dir}
+        steps:
+          - name: write
+            path: run.sh
+            executable: true
+            content: |
+              #!/bin/sh
+              echo "zero=$0 one=$1"
+        command: [./run.sh, "a b"]
+    """
+    handles = submit(transformer, spec, context)
+    final = transformer.wait(handles, context, timeout=WAIT)
+    assert final[("script", 0)].state is TaskState.COMPLETED
+    assert Path(handles[0].log).read_text().strip() == "zero=./run.sh one=a b"

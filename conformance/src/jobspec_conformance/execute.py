@@ -212,7 +212,11 @@ def _cause_fault(runner, run_id, case, fault, results, deadline) -> None:
     subject = f"fault {action} on {task}@{index}"
     record = None
     while time.monotonic() < deadline:
-        status = runner.status(run_id)
+        try:
+            status = runner.status(run_id)
+        except JobspecError:  # a transient scheduler error: ask again until the deadline
+            time.sleep(0.5)
+            continue
         record = next((r for r in status.tasks if (r.task_id, r.index) == (task, index)), None)
         if record is None:
             raise CaseFailed(

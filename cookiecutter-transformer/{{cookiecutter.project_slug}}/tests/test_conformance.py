@@ -4,7 +4,7 @@ Each test runs ``pytest --transformer {{ cookiecutter.transformer_name }}`` in a
 a site engineer types it (the suite's cases come from the installed jobspec-conformance
 plugin), and keeps the report (JSON and a Markdown table) next to the test's temporary
 directory. Render mode needs no scheduler. Run mode really submits, through whatever
-scheduler.py points at: the stand-in scheduler on this machine until you switch it to
+plugin.py points at: the stand-in scheduler on this machine until you switch it to
 ``native`` (then run it where the scheduler is reachable).
 """
 

@@ -12,10 +12,14 @@ before anything is recorded or submitted.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .errors import UnsupportedFeature
 from .features import CORE_FEATURES, FEATURES, features_used
 from .plan import Plan
+
+if TYPE_CHECKING:
+    from .transformer import Transformer
 
 __all__ = ["missing_features", "check_capabilities"]
 
@@ -30,7 +34,11 @@ def missing_features(
 
 
 def check_capabilities(
-    plan: Plan, transformer, *, name: str | None = None, nothing_was: str = "submitted"
+    plan: Plan,
+    transformer: Transformer | type[Transformer],
+    *,
+    name: str | None = None,
+    nothing_was: str = "submitted",
 ) -> None:
     """Raise :class:`~jobspec_core.errors.UnsupportedFeature` listing every feature of
     ``plan`` that ``transformer`` (a class or instance) does not declare; nothing was

@@ -1,4 +1,6 @@
-"""The run store: every run, its task instances, handles, states and logs, in one SQLite file.
+"""The run store: every run, its task instances, handles, states and logs, in one SQLite file
+(or, for a service on several hosts, one PostgreSQL database: a ``postgresql://`` URL as the
+store, see :mod:`jobspec_core.pgstore`).
 
 Why SQLite (stdlib ``sqlite3``): several processes read and write the same runs (``jobspec
 run`` in one terminal, ``status``/``cancel`` in another, eight runs started at once), and a
@@ -15,7 +17,7 @@ Tables (``schema_version`` holds :data:`SCHEMA_VERSION`):
 * ``tasks``: one row per task instance: run_id, task_id, idx, native_id, handle (JSON of
   the :class:`~jobspec_core.transformer.TaskHandle`), state, exit_code, reason,
   started_at, finished_at, updated_at, log.
-* ``tokens``: the service's bearer tokens (:mod:`jobspec_core.tokens`): token_id, user,
+* ``tokens``: the service's bearer tokens (:mod:`jobspec_core.tokens`): token_id, username,
   admin, secret_hash (SHA-256 of the secret: the secret itself is never stored),
   created_at, revoked_at.
 
@@ -26,6 +28,7 @@ Run states: ``submitting`` (recorded, not yet submitted), ``running``, then one 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -34,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
+from .pgstore import is_postgres_url
 from .runrecords import FINAL_RUN_STATES, RunRecord, TaskRecord, run_from_row, task_from_row
-from .statedir import new_run_id, resolve_store_path
+from .statedir import STORE_ENV, default_store_path, new_run_id, resolve_store_path
 from .transformer import TaskHandle, TaskState, TaskStatus
 
 __all__ = [
@@ -80,7 +84,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at);
 CREATE TABLE IF NOT EXISTS tokens (
     token_id TEXT PRIMARY KEY,
-    user TEXT NOT NULL,
+    username TEXT NOT NULL,
     admin INTEGER NOT NULL DEFAULT 0,
     secret_hash TEXT NOT NULL,
     created_at REAL NOT NULL,
@@ -116,6 +120,11 @@ class RunStore:
     busy_timeout_ms = 30_000
 
     def __init__(self, path: str | Path | None = None):
+        url = str(path) if path is not None else os.environ.get(STORE_ENV, "")
+        self.url = url if is_postgres_url(url) else None
+        if self.url is not None:
+            self._open_postgres(self.url)
+            return
         self.path = resolve_store_path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,9 +140,29 @@ class RunStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the run store {self.path}: {exc}") from exc
 
+    def _open_postgres(self, url: str) -> None:
+        """A ``postgresql://`` store (:mod:`jobspec_core.pgstore`); :attr:`path` is the URL
+        without its password (it names the store in messages), and run directories are
+        under ``$JOBSPEC_RUNS_DIR`` (default ``<default store dir>/runs``): with several
+        hosts on one store, that must be a file system they share."""
+        from .pgstore import PgConnection, redact
+
+        self.path = Path(redact(url))  # type: ignore[assignment]
+        self._runs_dir = Path(
+            os.environ.get("JOBSPEC_RUNS_DIR") or default_store_path().parent / "runs"
+        )
+        try:
+            self._db = PgConnection(url)  # type: ignore[assignment]
+            self._init_schema()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the run store {redact(url)}: {exc}") from exc
+
     @property
     def runs_dir(self) -> Path:
-        """``<store dir>/runs``: where run directories are created."""
+        """``<store dir>/runs``: where run directories are created (see
+        :meth:`_open_postgres` for a PostgreSQL store)."""
+        if self.url is not None:
+            return self._runs_dir
         return self.path.parent / "runs"
 
     def close(self) -> None:
@@ -301,7 +330,7 @@ class RunStore:
         """Record a token by its id and the hash of its secret."""
         with self._write() as db:
             db.execute(
-                "INSERT INTO tokens (token_id, user, admin, secret_hash, created_at)"
+                "INSERT INTO tokens (token_id, username, admin, secret_hash, created_at)"
                 " VALUES (?, ?, ?, ?, ?)",
                 (token_id, user, int(admin), secret_hash, time.time()),
             )
@@ -317,13 +346,13 @@ class RunStore:
             rows = self._read("SELECT * FROM tokens ORDER BY created_at, token_id")
         else:
             rows = self._read(
-                "SELECT * FROM tokens WHERE user = ? ORDER BY created_at, token_id", (user,)
+                "SELECT * FROM tokens WHERE username = ? ORDER BY created_at, token_id", (user,)
             )
         return [dict(r) for r in rows]
 
     def revoke_tokens(self, user: str, token_id: str | None = None) -> int:
         """Revoke ``user``'s tokens (only ``token_id`` when given); how many were revoked."""
-        sql = "UPDATE tokens SET revoked_at = ? WHERE user = ? AND revoked_at IS NULL"
+        sql = "UPDATE tokens SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL"
         params: list[Any] = [time.time(), user]
         if token_id is not None:
             sql += " AND token_id = ?"

@@ -68,7 +68,7 @@ def verify_token(store: RunStore, token: str) -> Principal | None:
         return None
     if not hmac.compare_digest(row["secret_hash"], _hash(match.group(2))):
         return None
-    return Principal(row["user"], bool(row["admin"]))
+    return Principal(row["username"], bool(row["admin"]))
 
 
 def revoke(store: RunStore, user: str, token_id: str | None = None) -> int:

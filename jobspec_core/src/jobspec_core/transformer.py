@@ -7,11 +7,17 @@ every plugin.
 
 Life of a run (driven by :mod:`jobspec_core.runner`, never by the transformer itself):
 
+0. ``capacity(plan, context)`` -> :class:`~jobspec_core.alternatives.Capacity` or ``None``,
+   asked once; the runner puts the answer in ``context.capacity``.
 1. ``render(plan, context)`` -> :class:`Submission`: files and commands, nothing executed.
-   It must work with no scheduler installed (this is ``jobspec transform``).
-2. The runner writes ``submission.files`` into ``context.run_dir``.
+   It must work with no scheduler installed (this is ``jobspec transform``). Resource
+   alternatives are chosen here, from ``context.capacity``.
+2. The runner writes ``submission.files`` into ``context.run_dir`` and carries out the
+   plan's ``write`` steps (:func:`jobspec_core.workdirs.carry_out_writes`).
 3. ``submit(plan, submission, context)`` -> one :class:`TaskHandle` per task instance
-   (task id x replica index). If it fails part-way it cancels what it already submitted
+   (task id x replica index). It submits ``submission`` as rendered (reading
+   :attr:`Submission.data` where it needs more than the units), never a new render, and
+   writes no step files. If it fails part-way it cancels what it already submitted
    and raises :class:`~jobspec_core.errors.SubmitError` with those handles.
 4. ``status(handles, context)`` -> :class:`TaskStatus` for each handle, in one query to the
    scheduler where the scheduler allows it. Handles come back from the run store, so
@@ -317,7 +323,8 @@ class Transformer(ABC):
 
     @abstractmethod
     def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
-        """Submit a rendered submission whose files are already in ``context.run_dir``.
+        """Submit a rendered submission whose files are already in ``context.run_dir`` (and
+        whose ``write`` steps the runner has carried out), exactly as rendered.
 
         Returns one handle per task instance of the plan (``local`` tasks included).
         On failure part-way: cancel everything already submitted, then raise

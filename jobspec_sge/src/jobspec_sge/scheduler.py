@@ -12,7 +12,7 @@ Choices:
   one job can be given is one host (:attr:`GridEngine.largest_node`, ``nodes=1``, as
   large as the environment says; unknown otherwise: Grid Engine knows its hosts).
 * ``-hold_jid`` is after-any: the layer's job scripts check their dependencies' records.
-* Submission uses ``qsub -terse -w e``: a request no queue can ever run is refused by
+* Submission uses ``qsub -terse -w e -S /bin/sh``: a request no queue can ever run is refused by
   qsub with Grid Engine's reason instead of pending forever. There is no separate
   validation command: it would double the qsub calls of every submission.
 """
@@ -73,7 +73,9 @@ class GridEngine(BaseScheduler):
 
     name = "Grid Engine"
     directive_prefix = "#$"
-    submit_command = ("qsub", "-terse", "-w", "e")
+    # -S /bin/sh: the layer's job scripts are POSIX sh; Grid Engine would run them with the
+    # queue's shell (bash, csh...) whatever their #! line says (shell_start_mode posix_compliant)
+    submit_command = ("qsub", "-terse", "-w", "e", "-S", "/bin/sh")
     status_command = ("qstat", "-xml")
     status_takes_ids = False  # qstat -xml lists the user's jobs; the layer picks its own
     cancel_command = ("qdel",)

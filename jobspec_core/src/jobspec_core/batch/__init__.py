@@ -5,16 +5,19 @@ commands, how resources and the rest are written, the array variable and base, w
 dependencies mean, how to read job ids and states) and names it on a
 :class:`BatchTransformer` subclass; the layer does everything else. Modules:
 
-* :mod:`~jobspec_core.batch.scheduler`: the :class:`Scheduler` protocol (the contract),
-  :class:`BaseScheduler` (defaults), :class:`JobRequest`, :class:`JobState`,
-  :class:`NativeStatus`, :class:`DependencyKind`;
+* :mod:`~jobspec_core.batch.scheduler`: the :class:`Scheduler` protocol (the contract) and
+  :class:`BaseScheduler` (defaults);
+* :mod:`~jobspec_core.batch.jobs`: :class:`JobRequest`, :class:`JobState`,
+  :class:`NativeStatus`, :class:`DependencyKind`, :data:`Option`;
 * :mod:`~jobspec_core.batch.transformer`: :class:`BatchTransformer`;
 * :mod:`~jobspec_core.batch.render` and :mod:`~jobspec_core.batch.script` (with
   ``templates/``): the plan as job scripts and submit commands;
 * :mod:`~jobspec_core.batch.records`: what the scripts record per instance;
+* :mod:`~jobspec_core.batch.follow`: how an instance stands (records, then its job's state);
 * :mod:`~jobspec_core.batch.naming`: slugs, job names, directive-safe words, comments;
 * :mod:`~jobspec_core.batch.commands`: the :class:`CommandRunner` seam;
-* :mod:`~jobspec_core.batch.standin`: a stand-in scheduler made of the local shell.
+* :mod:`~jobspec_core.batch.standin`: a stand-in scheduler made of the local shell
+  (``spool``: its jobs; ``programs``: the command shapes; ``faults``: conformance faults).
 """
 
 from __future__ import annotations

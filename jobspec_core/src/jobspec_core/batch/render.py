@@ -20,7 +20,8 @@ from typing import Any
 
 from ..alternatives import Capacity, choose_alternative, unrunnable
 from ..ordering import placeholder, submission_order
-from ..plan import Plan, PlanNode, PlanTask
+from ..plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest, Resources
+from ..resources import sum_requests
 from ..transformer import RenderedFile, RunContext, Submission, SubmissionUnit
 from .naming import directive_safe, job_name, node_slugs, problem
 from .records import logs_dir
@@ -121,6 +122,22 @@ def place_options(scheduler: Scheduler, options: list[Option]) -> tuple[list[str
     return lines, words
 
 
+def fitted(node: PlanNode, capacity: Capacity | None) -> Resources:
+    """``node``'s resources for the fit: as planned, except a group whose resources are
+    the sum of its children's, summed again (with the planner's
+    :func:`~jobspec_core.resources.sum_requests`) from the alternative each child uses:
+    a child asking ``huge|small`` counts as ``small`` where ``huge`` does not fit."""
+    if not isinstance(node, PlanGroup) or node.resources.preferred.origin != "sum":
+        return node.resources
+    parts: list[tuple[ResourceRequest, int]] = []
+    for child in node.children:
+        if isinstance(child, PlanTask) and child.local:
+            continue
+        chosen, _ = choose_alternative(fitted(child, capacity), capacity)
+        parts.append((chosen, child.replicas if isinstance(child, PlanTask) else 1))
+    return Resources([sum_requests(parts)])
+
+
 def _request(
     node: PlanNode,
     slug: str,
@@ -130,10 +147,11 @@ def _request(
     capacity: Capacity | None,
     arrays: bool,
 ) -> tuple[JobRequest, str | None]:
-    reason = unrunnable(node.resources, capacity)
+    resources = fitted(node, capacity)
+    reason = unrunnable(resources, capacity)
     if reason:
         raise problem(node, f"{node.id}: {reason} ({scheduler.name}'s largest node)")
-    res, note = choose_alternative(node.resources, capacity)
+    res, note = choose_alternative(resources, capacity)
     replicas = node.replicas if isinstance(node, PlanTask) else 1
     array = replicas if arrays and replicas > 1 else 0
     kind = "allocation" if not isinstance(node, PlanTask) else ("array" if replicas > 1 else "job")
@@ -163,10 +181,11 @@ def _request(
 
 
 def _options(scheduler: Scheduler, request: JobRequest) -> list[Option]:
-    options = list(scheduler.name_options(request.name))
-    if request.array:
+    if request.array:  # the array's options name it too (LSF: -J "NAME[1-N]")
         first = scheduler.array_base
-        options += scheduler.array_options(first, first + request.array - 1, request.name)
+        options = list(scheduler.array_options(first, first + request.array - 1, request.name))
+    else:
+        options = list(scheduler.name_options(request.name))
     options += scheduler.resource_options(request)
     if request.walltime is not None:
         options += scheduler.duration_options(request.walltime)

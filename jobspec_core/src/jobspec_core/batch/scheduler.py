@@ -32,16 +32,14 @@ Job states.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
 from ..alternatives import Capacity
 from ..plan import PlanTask
 from .commands import CommandResult
+from .jobs import DependencyKind, JobRequest, JobState, NativeStatus, Option
 
 __all__ = [
     "JobState",
@@ -52,103 +50,6 @@ __all__ = [
     "Scheduler",
     "BaseScheduler",
 ]
-
-#: One option: argv words that belong together (``["-N", "build"]``).
-Option = list[str]
-
-
-class JobState(StrEnum):
-    """Where one job (one submission) is, as far as the scheduler says."""
-
-    PENDING = "pending"  #: queued: waiting for resources, its start time or dependencies
-    HELD = "held"  #: held by a user or an operator (``hqw``, ``PSUSP``): pending, reason shown
-    RUNNING = "running"  #: running (suspended and exiting count as running)
-    FINISHED = "finished"  #: ended; the job script's records say how each instance ended
-    FAILED = "failed"  #: ended badly by the scheduler's account (node failure, killed)
-    TIMEOUT = "timeout"  #: killed by the scheduler at its own time limit
-    CANCELLED = "cancelled"  #: deleted (``qdel``, ``bkill``), by anyone
-    #: in an error state it does not leave by itself (Grid Engine ``Eqw``): the layer ends
-    #: its instances as failed, with the reason, and deletes the job.
-    ERROR = "error"
-    UNKNOWN = "unknown"  #: the scheduler does not know this id (any more)
-
-
-@dataclass
-class NativeStatus:
-    """One job's state as the scheduler reports it.
-
-    :ivar state: the common :class:`JobState`.
-    :ivar native: the scheduler's own word for it (``Eqw``), shown in reasons.
-    :ivar exit_code: the job's exit code when the scheduler reports one.
-    :ivar reason: the scheduler's explanation (an error reason, ``h_rt limit``), if any.
-    """
-
-    state: JobState
-    native: str = ""
-    exit_code: int | None = None
-    reason: str | None = None
-
-
-class DependencyKind(StrEnum):
-    """What the scheduler's dependency flag means."""
-
-    #: the dependent starts only when every dependency ended with exit 0 (``afterok``,
-    #: ``done()``); a dependent of a failure stays pending: the layer cancels it.
-    AFTER_OK = "afterok"
-    #: the dependent starts when every dependency ended, however (Grid Engine
-    #: ``-hold_jid``): the job script then checks its dependencies' records itself and,
-    #: when one did not succeed, records its instances never_run without running them.
-    AFTER_ANY = "afterany"
-
-
-@dataclass
-class JobRequest:
-    """One submission, in the scheduler-neutral words the ``*_options`` methods read.
-
-    :ivar node_id: the plan node it submits (a top-level task or group).
-    :ivar kind: ``job`` (one instance), ``array`` (the replicas of a task), ``allocation``
-        (a group: one job running everything inside it).
-    :ivar name: the job name, already valid under the scheduler's job-name rules.
-    :ivar script: absolute path of the job script (in the run directory).
-    :ivar duration: the task's own limit in seconds (``None``: none). The job script
-        enforces it exactly; the scheduler is asked for :attr:`walltime`.
-    :ivar walltime: seconds to ask the scheduler for: duration plus
-        :attr:`Scheduler.walltime_grace`, so the script, not the scheduler, records the
-        timeout (``None``: no limit).
-    :ivar slots: task slots for one job (for an array: for one element).
-    :ivar cores_per_slot: / :ivar gpus_per_slot: / :ivar memory_per_slot: (MiB) one slot.
-    :ivar nodes: nodes asked for (0 when the jobspec does not say).
-    :ivar exclusive: whole nodes were asked for.
-    :ivar array: the number of array elements, or 0 when it is not an array.
-    :ivar output: absolute path for the job's own standard output and error (each
-        instance's output goes to its own log, written by the script).
-    :ivar cwd: the directory the job starts in (the run directory; each instance changes
-        to its own working directory itself).
-    :ivar environment: variables the scheduler itself must set (empty unless a site
-        fills it): the script exports each task's environment exactly, in any case.
-    :ivar passthrough: this transformer's passthrough options (``mysite.queue: debug``
-        gives ``{"queue": "debug"}``), values as one-line strings.
-    :ivar requires: the node's ``requires`` metadata (for directives that depend on it).
-    """
-
-    node_id: str
-    kind: str
-    name: str
-    script: str
-    duration: int | None
-    walltime: int | None
-    slots: int
-    cores_per_slot: int
-    gpus_per_slot: int = 0
-    memory_per_slot: int = 0
-    nodes: int = 0
-    exclusive: bool = False
-    array: int = 0
-    output: str = ""
-    cwd: str = ""
-    environment: dict[str, str] = field(default_factory=dict)
-    passthrough: dict[str, str] = field(default_factory=dict)
-    requires: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -191,8 +92,9 @@ class Scheduler(Protocol):
       ``job_name_first``: a regular-expression character class the first character must
       match (Grid Engine refuses a name starting with a digit: ``[A-Za-z_]``); the layer
       prefixes ``j`` otherwise. Names are otherwise made of ``[A-Za-z0-9_.-]``.
-    * ``largest_node``: a :class:`~jobspec_core.alternatives.Capacity`: ``a|b`` resource
-      alternatives use the first that fits; a request none can ever fit is refused.
+    * ``largest_node``: a :class:`~jobspec_core.alternatives.Capacity` (or ``None``:
+      unknown): ``a|b`` resource alternatives use the first that fits; a request none can
+      ever fit is refused at render, before anything is submitted.
     * ``walltime_grace``: seconds added to a task's duration for the scheduler's limit.
     """
 
@@ -213,11 +115,11 @@ class Scheduler(Protocol):
     state_map: Mapping[str, JobState]
     job_name_max: int | None
     job_name_first: str
-    largest_node: Capacity
+    largest_node: Capacity | None
     walltime_grace: int
 
     def name_options(self, name: str) -> list[Option]:
-        """Options giving the job its name (``[["-N", name]]``)."""
+        """Options giving a job that is not an array its name (``[["-N", name]]``)."""
         ...
 
     def resource_options(self, request: JobRequest) -> list[Option]:
@@ -241,7 +143,10 @@ class Scheduler(Protocol):
         ...
 
     def array_options(self, first: int, last: int, name: str) -> list[Option]:
-        """Options making the job an array of elements ``first..last`` (inclusive)."""
+        """Options making the job an array of elements ``first..last`` (inclusive) named
+        ``name``: called instead of :meth:`name_options` for an array, since some
+        schedulers name an array in the same option (LSF's ``-J "NAME[1-N]"``); Grid
+        Engine returns ``[["-N", name], ["-t", "1-N"]]``."""
         ...
 
     def passthrough_options(self, options: Mapping[str, str]) -> list[Option]:
@@ -342,8 +247,8 @@ class BaseScheduler:
     state_map: ClassVar[Mapping[str, JobState]] = {}
     job_name_max: ClassVar[int | None] = None
     job_name_first: ClassVar[str] = "[A-Za-z0-9_]"
-    #: As given: this machine (right for the stand-in scheduler); set your largest node.
-    largest_node: ClassVar[Capacity] = Capacity(cores_per_node=os.cpu_count() or 1)
+    #: ``None``: unknown (the first alternative is used, nothing is refused up front).
+    largest_node: ClassVar[Capacity | None] = None
     walltime_grace: ClassVar[int] = 60
 
     def name_options(self, name: str) -> list[Option]:

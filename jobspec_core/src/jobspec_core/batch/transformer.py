@@ -38,7 +38,6 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,7 +50,8 @@ from ..ordering import fill_placeholders
 from ..plan import Plan
 from ..transformer import RunContext, Submission, TaskHandle, TaskState, TaskStatus, Transformer
 from .commands import DEFAULT_TIMEOUT, CommandResult, CommandRunner, LocalRunner
-from .records import InstanceRecords, forget_missing, logs_dir, missing_since, records_dir
+from .follow import instance_status
+from .records import InstanceRecords, logs_dir, records_dir
 from .render import render_submission, unit_plans
 from .scheduler import JobState, NativeStatus, Scheduler
 from .standin import standin_faults
@@ -164,7 +164,9 @@ class BatchTransformer(Transformer):
     # -- render and submit -----------------------------------------------------------
     def render(self, plan: Plan, context: RunContext) -> Submission:
         check_capabilities(plan, self, nothing_was="rendered")
-        capacity = context.capacity or self.capacity(plan, context)
+        capacity = (
+            context.capacity if context.capacity is not None else self.capacity(plan, context)
+        )
         return render_submission(
             plan,
             context,
@@ -277,13 +279,11 @@ class BatchTransformer(Transformer):
     def status(
         self, handles: Sequence[TaskHandle], context: RunContext
     ) -> dict[tuple[str, int], TaskStatus]:
-        """One status query for all jobs; then per instance, in this order: cancelled by
-        jobspec; its recorded end (or an end the layer recorded earlier); never run when a
-        dependency ended badly and it has not started; else its job's state: pending,
-        held, running; in an error state (failed with the reason, the job deleted); gone
-        from the queue with accounting saying killed at the time limit (timeout), deleted
-        (cancelled) or failed; gone and unknown to accounting for longer than the
-        scheduler's ``lost_grace``: lost. Decided ends are recorded, so they hold."""
+        """One status query for every job (and accounting for jobs that left the queue
+        before recording every instance's end); then each instance as
+        :func:`~jobspec_core.batch.follow.instance_status` says, dependencies first. A job
+        still queued whose instances can all never run, and a job in an error state, are
+        deleted."""
         if not handles:
             return {}
         job_of = {h.key: str(h.data.get("job", h.native_id)) for h in handles}
@@ -347,62 +347,17 @@ class BatchTransformer(Transformer):
         failed_dep: str | None,
         delete: set[str],
     ) -> TaskStatus:
-        rec = self._rec(handle)
-        started = rec.started
-        if rec.cancelled:
-            return TaskStatus(TaskState.CANCELLED, None, "cancelled", started)
-        end = rec.end(handle.data.get("duration"))
-        if end is not None:
-            return end
-        if failed_dep is not None and started is None:
-            return TaskStatus(TaskState.NEVER_RUN, None, f"dependency {failed_dep}")
-        records = rec.base.parent
-        word = f" ({native.native})" if native is not None and native.native else ""
-        why = f": {native.reason}" if native is not None and native.reason else ""
-        state = native.state if native is not None else JobState.UNKNOWN
-        if state in (JobState.PENDING, JobState.HELD, JobState.RUNNING):
-            forget_missing(records, job)
-            if state is JobState.RUNNING and started is not None:
-                return TaskStatus(TaskState.RUNNING, None, None, started)
-            held = "held" if state is JobState.HELD else "queued"
-            return TaskStatus(TaskState.PENDING, None, f"job {job} is {held}{word}{why}")
-        if state is JobState.ERROR:
-            delete.add(job)
-            reason = f"job {job} is in an error state{word}{why}; jobspec deleted it"
-            return rec.decide(TaskStatus(TaskState.FAILED, None, reason, started))
-        if state is JobState.TIMEOUT:
-            reason = f"killed by {self.scheduler.name} at its time limit{word}{why}"
-            return rec.decide(TaskStatus(TaskState.TIMEOUT, native.exit_code, reason, started))
-        if state is JobState.CANCELLED:
-            reason = f"job {job} was deleted outside jobspec{word}{why}"
-            return rec.decide(TaskStatus(TaskState.CANCELLED, native.exit_code, reason, started))
-        if state is JobState.FAILED:
-            reason = f"job {job} failed{word}{why}"
-            return rec.decide(TaskStatus(TaskState.FAILED, native.exit_code, reason, started))
-        # FINISHED without this instance's end, or not known at all: give records and
-        # accounting the scheduler's grace to show up, then decide.
-        since = missing_since(records, job)
-        waited = time.time() - since
-        grace = self.scheduler.lost_grace
-        if state is JobState.FINISHED:
-            grace = min(grace, self.record_grace)
-        if waited < grace:
-            shown = TaskState.RUNNING if started is not None else TaskState.PENDING
-            return TaskStatus(
-                shown,
-                None,
-                f"job {job} is not in the queue; waiting {grace:g}s for its records",
-                started,
-            )
-        if state is JobState.FINISHED:
-            code = f", exit {native.exit_code}" if native.exit_code is not None else ""
-            reason = f"job {job} ended{word}{code} without recording this instance's end{why}"
-            return rec.decide(TaskStatus(TaskState.FAILED, native.exit_code, reason, started))
-        reason = (
-            f"{self.scheduler.name} does not know job {job} any more and no end was recorded "
-            f"(waited {grace:g}s)"
+        return instance_status(
+            self._rec(handle),
+            job,
+            native,
+            failed_dep,
+            delete,
+            duration=handle.data.get("duration"),
+            scheduler_name=self.scheduler.name,
+            lost_grace=self.scheduler.lost_grace,
+            record_grace=self.record_grace,
         )
-        return rec.decide(TaskStatus(TaskState.LOST, None, reason, started))
 
     def _cancel_jobs(self, job_ids: list[str], handles, context: RunContext) -> None:
         if job_ids:

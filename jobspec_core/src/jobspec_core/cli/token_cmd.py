@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             state = "revoked " + format_time(row["revoked_at"]) if row["revoked_at"] else "active"
             role = "admin" if row["admin"] else "user"
             print(
-                f"{row['token_id']}  {row['user']}  {role}  "
+                f"{row['token_id']}  {row['username']}  {role}  "
                 f"created {format_time(row['created_at'])}  {state}"
             )
         return EXIT_OK

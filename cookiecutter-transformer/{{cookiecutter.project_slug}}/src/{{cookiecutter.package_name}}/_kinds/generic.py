@@ -1,164 +1,113 @@
-"""The scheduler this transformer talks to: a generic batch scheduler. FILL THIS IN.
+"""The scheduler's vocabulary: a generic batch scheduler driven by three commands. FILL THIS IN.
 
-Everything scheduler-specific lives here: the commands, the script's directive lines, the
-arguments of a submission, and how to read the scheduler's answers. The transformer
-(``transformer.py``) and the script template (``templates/job.sh.tmpl``) stay the same.
+This module is the site's whole part of the transformer: the words of its scheduler. The
+machinery (job scripts, quoting, records, arrays, dependencies, never-run, rollback,
+polling) is ``jobspec_core.batch``'s, and upgrading jobspec-core upgrades it. The contract
+of every member is the docstring of ``jobspec_core.batch.Scheduler``.
 
-The generic scheduler is driven by three commands that speak this small protocol (write
-thin wrappers around your site's tools, or change the functions below to speak theirs):
+The generic scheduler speaks this small protocol (write thin wrappers around your site's
+tools, or change the methods below to speak theirs):
 
-``submit [--after ID]... [--name NAME] [--time SECONDS] [--slots N] [--cores-per-slot N]
-[--gpus-per-slot N] [--memory-per-slot MIB] [--nodes N] [--option KEY=VALUE]... SCRIPT``
+``submit [--after ID]... [--name NAME] [--array FIRST-LAST] [--cwd DIR] [--output FILE]
+[--time SECONDS] [--slots N] [--cores-per-slot N] [--gpus-per-slot N] [--memory-per-slot MIB]
+[--nodes N] [--option KEY=VALUE]... SCRIPT``
     Queue ``SCRIPT`` (run it with ``/bin/sh``); start it only after every ``--after`` job
-    ended with exit code 0. Print the new job's id as the last line of standard output.
+    ended with exit code 0; with ``--array``, run it once per index with the index in
+    ``JOB_ARRAY_INDEX``. Print the new job's id as the last line of standard output.
 ``status ID...``
-    Print one line per known id: ``ID STATE EXIT`` where STATE is one of ``queued held
-    running done cancelled`` and EXIT is the exit code or ``-``. Unknown ids are left out.
+    One line per known id: ``ID STATE EXIT``, STATE one of ``queued held running done
+    cancelled timeout error``, EXIT the exit code or ``-``. Unknown ids are left out.
 ``cancel ID...``
-    Stop those jobs (queued or running); ids that already ended are ignored.
+    Stop those jobs; ids that already ended are ignored.
 
-Until you change :data:`DEFAULT_MODE`, every command runs through the stand-in scheduler
-``localsched.py``, which implements this protocol with the local shell.
+As generated, the transformer runs these commands through the stand-in scheduler
+(``jobspec_core.batch.standin``, which implements this protocol with the local shell) until
+``default_mode`` in ``plugin.py`` says ``native``.
 """
 
 from __future__ import annotations
 
-import os
+from typing import ClassVar
 
-from jobspec_core.plan import PlanTask
+from jobspec_core.alternatives import Capacity
+from jobspec_core.batch import BaseScheduler, DependencyKind, JobState, NativeStatus
 
-from .native import JobRequest, JobState, NativeStatus, NodeShape, walltime_seconds
+__all__ = ["STANDIN", "SiteScheduler"]
 
-__all__ = [
-    "KIND",
-    "DEFAULT_MODE",
-    "LARGEST_NODE",
-    "NATIVE_COMMANDS",
-    "SCRIPT_ON_STDIN",
-    "STATE_MAP",
-    "directives",
-    "launcher",
-    "submit_args",
-    "parse_submit",
-    "parse_status",
-    "notes",
-]
-
-KIND = "generic"
-
-#: ``local``: run every command through the stand-in (``python -m <package>.localsched``
-#: followed by the command below); ``native``: run the commands below as they are.
-#: Overridden per run by the ``<NAME>_SCHEDULER`` environment variable.
-DEFAULT_MODE = "local"
-
-#: The scheduler's commands, as argv lists; job ids are appended to status and cancel,
-#: :func:`submit_args` and the script to submit. Each can be overridden by an environment
-#: variable (``<NAME>_SUBMIT``, ``<NAME>_STATUS``, ``<NAME>_CANCEL``, split like a shell).
-NATIVE_COMMANDS: dict[str, list[str]] = {
-    "submit": ["submit"],
-    "status": ["status"],
-    "cancel": ["cancel"],
-}
-
-#: The largest node of the cluster: ``a|b`` resource alternatives use the first that fits.
-#: As generated it is this machine (right for the stand-in scheduler): set your nodes'.
-LARGEST_NODE = NodeShape(cores=os.cpu_count() or 1, gpus=0, memory=0)
-
-#: True when the scheduler reads the script on standard input instead of as an argument.
-SCRIPT_ON_STDIN = False
-
-#: The protocol's states -> ours.
-STATE_MAP: dict[str, JobState] = {
-    "queued": JobState.PENDING,
-    "held": JobState.PENDING,
-    "running": JobState.RUNNING,
-    "done": JobState.FINISHED,
-    "cancelled": JobState.FINISHED,
-}
+#: The command shapes of the stand-in scheduler used in local mode.
+STANDIN = "generic"
 
 
-def directives(request: JobRequest) -> list[str]:
-    """Lines placed right after ``#!/bin/sh`` in the job script. The generic protocol takes
-    everything as ``submit`` arguments, so these are comments for a person reading it."""
-    return [f"# job {request.name}: {request.slots} slot(s) of {request.cores_per_slot} core(s)"]
+class SiteScheduler(BaseScheduler):
+    """The generic protocol above."""
 
+    name = "the site's scheduler"
+    submit_command = ("submit",)
+    status_command = ("status",)
+    cancel_command = ("cancel",)
+    array_variable = "JOB_ARRAY_INDEX"
+    array_base = 0
+    dependency_kind = DependencyKind.AFTER_OK
+    #: FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it and
+    #: a request no node can ever hold is refused before anything is submitted. As
+    #: generated, a generous placeholder (the stand-in runs anything on this machine).
+    largest_node = Capacity(cores_per_node=128, gpus_per_node=8)
+    #: The protocol's states -> ours.
+    state_map: ClassVar[dict[str, JobState]] = {
+        "queued": JobState.PENDING,
+        "held": JobState.HELD,
+        "running": JobState.RUNNING,
+        "done": JobState.FINISHED,
+        "cancelled": JobState.CANCELLED,
+        "timeout": JobState.TIMEOUT,
+        "error": JobState.ERROR,
+    }
 
-def launcher(task: PlanTask) -> list[str]:
-    """Words put before each task instance's command inside the job script, to place the
-    instance on the allocation's nodes: for example ``["mpiexec", "-n", str(slots)]``,
-    with ``slots = task.resources.preferred.slots``.
+    def name_options(self, name):
+        return [["--name", name]]
 
-    Empty (the default): every instance runs on the node where the job script runs, which
-    is right for single-node jobs and for commands that launch themselves (``mpirun``).
-    """
-    return []
+    def array_options(self, first, last, name):
+        return [["--name", name], ["--array", f"{first}-{last}"]]
 
+    def resource_options(self, request):
+        options = [
+            ["--slots", str(request.slots)],
+            ["--cores-per-slot", str(request.cores_per_slot)],
+        ]
+        if request.gpus_per_slot:
+            options.append(["--gpus-per-slot", str(request.gpus_per_slot)])
+        if request.memory_per_slot:
+            options.append(["--memory-per-slot", str(request.memory_per_slot)])
+        if request.nodes:
+            options.append(["--nodes", str(request.nodes)])
+        return options
 
-def submit_args(request: JobRequest, after: list[str]) -> list[str]:
-    """The arguments of ``submit`` for ``request``, the script last.
+    def duration_options(self, seconds):
+        return [["--time", str(seconds)]]
 
-    :param after: ids of the jobs it must wait for (``{id:NODE}`` placeholders at render
-        time, replaced by the real ids when submitting).
-    """
-    args: list[str] = []
-    for job_id in after:
-        args += ["--after", job_id]
-    args += ["--name", request.name]
-    walltime = walltime_seconds(request)
-    if walltime is not None:
-        args += ["--time", str(walltime)]
-    args += ["--slots", str(request.slots), "--cores-per-slot", str(request.cores_per_slot)]
-    if request.gpus_per_slot:
-        args += ["--gpus-per-slot", str(request.gpus_per_slot)]
-    if request.memory_per_slot:
-        args += ["--memory-per-slot", str(request.memory_per_slot)]
-    if request.nodes:
-        args += ["--nodes", str(request.nodes)]
-    for key, value in request.passthrough.items():  # mysite.queue: debug -> --option queue=debug
-        args += ["--option", f"{key}={value}"]
-    return args + [request.script]
+    def cwd_options(self, path):
+        return [["--cwd", path]]
 
+    def output_options(self, path):
+        return [["--output", path]]
 
-def parse_submit(stdout: str) -> str:
-    """The new job's id from ``submit``'s standard output (its last non-empty line).
+    def passthrough_options(self, options):  # mysite.queue: debug -> --option queue=debug
+        return [["--option", f"{key}={value}"] for key, value in options.items()]
 
-    :raises ValueError: when there is none.
-    """
-    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
-    if not lines or " " in lines[-1]:
-        raise ValueError(f"expected a job id on the last line, got {stdout!r}")
-    return lines[-1]
+    def dependency_options(self, job_ids):
+        return [word for job_id in job_ids for word in ("--after", job_id)]
 
-
-def parse_status(
-    stdout: str, stderr: str, returncode: int, ids: list[str]
-) -> dict[str, NativeStatus]:
-    """Each known id's :class:`NativeStatus` from ``status ID...``; ids left out are unknown.
-
-    :raises ValueError: when the command failed or printed something unreadable.
-    """
-    if returncode != 0:
-        raise ValueError(f"status exited with {returncode}: {stderr.strip() or stdout.strip()}")
-    found: dict[str, NativeStatus] = {}
-    for line in stdout.splitlines():
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 3 or parts[1] not in STATE_MAP:
-            raise ValueError(
-                f"expected 'ID STATE EXIT' with STATE one of {sorted(STATE_MAP)}, got {line!r}"
-            )
-        job_id, state, code = parts
-        exit_code = int(code) if code.lstrip("-").isdigit() else None
-        found[job_id] = NativeStatus(STATE_MAP[state], exit_code, state)
-    return found
-
-
-def notes(request: JobRequest) -> list[str]:
-    """Things a user should know about how ``request`` is submitted."""
-    if request.duration is None:
-        return []
-    return [
-        f"{request.name}: time limit {request.duration}s enforced by the job script; "
-        f"the scheduler is asked for {walltime_seconds(request)}s"
-    ]
+    def parse_status(self, result, job_ids):
+        if result.returncode != 0:
+            raise ValueError(result.describe())
+        found = {}
+        for line in result.stdout.splitlines():
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != 3 or parts[1] not in self.state_map:
+                raise ValueError(f"expected 'ID STATE EXIT' with a known STATE, got {line!r}")
+            job_id, word, code = parts
+            exit_code = int(code) if code.lstrip("-").isdigit() else None
+            found[job_id] = NativeStatus(self.state(word), word, exit_code)
+        return found

@@ -45,8 +45,13 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
                  apt-get install -y -qq --no-install-recommends "$2" >/dev/null; } \
             || echo "$2 could not be installed: $3 will skip"
     }
-    # Graphviz lets the graph tests re-read the DOT that `jobspec graph` prints.
-    apt_need dot graphviz "the DOT re-read tests"
+    # Graphviz's dot draws `jobspec graph --format svg|png` and re-reads the DOT; tmux gives
+    # the progress and zsh completion tests a real terminal; zsh and fish run the generated
+    # completion scripts.
+    apt_need dot graphviz "the graph picture and DOT re-read tests"
+    apt_need tmux tmux "the live progress and zsh completion tests"
+    apt_need zsh zsh "the zsh completion tests"
+    apt_need fish fish "the fish completion tests"
     # The remote tests start a real sshd on 127.0.0.1 (no daemon is started by the package:
     # there is no init system here).
     apt_need /usr/sbin/sshd openssh-server "the SSH tests"
@@ -57,6 +62,14 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt_need /usr/bin/chromedriver chromium-driver "the status page test"
 else
     echo "not root or no apt-get: Slurm and Grid Engine are not installed; their tests will skip"
+fi
+# The second validator of the JSON Schema (Ajv, as editors apply the schema), pinned by
+# dev/editor-check/package-lock.json.
+if command -v npm >/dev/null; then
+    npm ci --prefix dev/editor-check --no-audit --no-fund --loglevel=error >/dev/null \
+        || echo "npm ci in dev/editor-check failed: the Ajv schema tests will skip"
+else
+    echo "npm is not on PATH: the Ajv schema tests will skip"
 fi
 
 step "lint (ruff, configured once in the root pyproject.toml)"

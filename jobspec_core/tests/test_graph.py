@@ -8,6 +8,7 @@ outside its parent fails. Where Graphviz is installed its own parser checks the 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from jobspec_core.api import load_plan
 from jobspec_core.cli.main import main
+from jobspec_core.plan import PlanGroup
 from jobspec_core.planner import build_plan
 
 from jobspec_core import graph
@@ -451,13 +453,15 @@ def test_cli_graph_invalid_document_exits_2_without_traceback(tmp_path: Path):
 
 def test_cli_formats_are_the_graph_modules():
     from jobspec_core.cli import graph_cmd
+    from jobspec_core.graphviz import IMAGE_FORMATS
 
-    assert graph_cmd.FORMATS == graph.FORMATS
+    assert graph_cmd.TEXT_FORMATS == graph.FORMATS
+    assert graph_cmd.IMAGE_FORMATS == IMAGE_FORMATS
 
 
 def test_cli_graph_unknown_format_is_a_usage_error(mini_mummi: Path, capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["graph", "--format", "png", str(mini_mummi)])
+        main(["graph", "--format", "gif", str(mini_mummi)])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
 
@@ -473,3 +477,177 @@ def test_every_spec_example_draws_all_its_nodes_and_edges(example: Path):
     mermaid = parse_mermaid(graph.to_mermaid(plan))
     assert set(mermaid["nodes"]) | set(mermaid["subgraphs"]) == want_nodes
     assert mermaid["edges"] == want_edges
+
+
+# -- pictures (Graphviz's dot) and recorded runs ------------------------------------------
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
+
+
+def _cli(*args: str, env: dict | None = None, cwd: Path | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "jobspec_core", *args],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        env=env,
+        cwd=cwd,
+    )
+
+
+def _svg_graph(svg: bytes) -> dict:
+    """Nodes, clusters and edges of a Graphviz SVG, by their <title> (DOT names)."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    root = ET.fromstring(svg)
+    found: dict[str, set] = {"node": set(), "cluster": set(), "edge": set()}
+    for g in root.iter("{http://www.w3.org/2000/svg}g"):
+        kind = g.get("class")
+        title = g.find("svg:title", ns)
+        if kind in found and title is not None:
+            found[kind].add(title.text)
+    found["edge"] = {tuple(e.split("->")) for e in found["edge"]}
+    found["text"] = {t.text for t in root.iter("{http://www.w3.org/2000/svg}text")}
+    return found
+
+
+@needs_dot
+def test_svg_of_the_spec_mini_mummi_holds_every_node_and_edge():
+    example = EXAMPLES / "mini-mummi.yaml"
+    done = _cli("graph", "--format", "svg", str(example))
+    assert done.returncode == 0, done.stderr
+    plan = load_plan(example)
+    drawn = _svg_graph(done.stdout)
+    groups = {n.id for n, _ in plan.walk() if isinstance(n, PlanGroup)}
+    tasks = {t.id for t in plan.tasks()}
+    # each task is a node, each group a cluster (its anchor node is invisible: not drawn)
+    assert drawn["node"] == tasks
+    assert drawn["cluster"] == {f"cluster_{g}" for g in groups}
+    assert drawn["edge"] == set(graph.plan_edges(plan))
+    assert drawn["edge"]  # the example has dependencies
+    assert "test x4" in drawn["text"]  # replicas are shown
+
+
+@needs_dot
+def test_png_is_written_to_a_file_and_to_a_pipe(tmp_path: Path):
+    example = EXAMPLES / "mini-mummi.yaml"
+    out = tmp_path / "mini.png"
+    done = _cli("graph", "--format", "png", "-o", str(out), str(example))
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"wrote" in done.stderr
+    piped = _cli("graph", "-f", "png", str(example))
+    assert piped.returncode == 0 and piped.stdout.startswith(b"\x89PNG")
+
+
+@needs_dot
+def test_output_suffix_picks_the_format(tmp_path: Path):
+    example = EXAMPLES / "mini-mummi.yaml"
+    for name, start in (("g.svg", b"<?xml"), ("g.dot", b"digraph"), ("g.mmd", b"flowchart")):
+        done = _cli("graph", "-o", str(tmp_path / name), str(example))
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / name).read_bytes().startswith(start), name
+
+
+def test_missing_dot_is_a_clear_error(tmp_path: Path):
+    env = dict(os.environ, PATH=str(tmp_path))  # no dot there
+    done = _cli("graph", "--format", "svg", str(EXAMPLES / "mini-mummi.yaml"), env=env)
+    err = done.stderr.decode()
+    assert done.returncode == 1
+    assert "Graphviz's `dot` program is not on PATH" in err
+    assert "apt-get install graphviz" in err and "--format dot" in err
+    assert "Traceback" not in err and done.stdout == b""
+
+
+def test_neither_file_nor_run_is_a_usage_error(tmp_path: Path):
+    env = dict(os.environ, JOBSPEC_STORE=str(tmp_path / "none" / "runs.sqlite"))
+    done = _cli("graph", "no-such-thing", env=env)
+    assert done.returncode == 2
+    assert "no file 'no-such-thing'" in done.stderr.decode()
+    assert not (tmp_path / "none").exists()  # looking did not create a store
+
+
+FAILING = """\
+version: 1
+name: failing
+tasks:
+- name: ok
+  replicas: 3
+  command: ["true"]
+- name: broken
+  command: ["false"]
+- name: after
+  depends_on: [broken]
+  command: ["true"]
+"""
+
+
+def test_graph_of_a_recorded_run_shows_replicas_and_states(tmp_path: Path):
+    pytest.importorskip("jobspec_local", reason="runs are recorded through the local backend")
+    env = dict(os.environ, JOBSPEC_STORE=str(tmp_path / "state" / "runs.sqlite"))
+    env.pop("JOBSPEC_TRANSFORMER", None)
+    job = tmp_path / "failing.yaml"
+    job.write_text(FAILING)
+    ran = _cli("run", str(job), env=env, cwd=tmp_path)
+    assert ran.returncode == 1, ran.stderr
+    job.write_text(FAILING.replace("name: after", "name: renamed"))  # the run keeps its plan
+    done = _cli("graph", "latest", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    nodes = parse_dot(done.stdout.decode())["nodes"]
+    assert set(nodes) == {"ok", "broken", "after"}
+    assert nodes["ok"]["label"].splitlines() == ["ok x3", "1 x 1c", "3 completed"]
+    assert "fillcolor=palegreen" in nodes["ok"]["attrs"]
+    assert nodes["broken"]["label"].endswith("\nfailed")
+    assert "fillcolor=salmon" in nodes["broken"]["attrs"]
+    assert nodes["after"]["label"].endswith("\nnever_run")
+    assert "fillcolor=lightgrey" in nodes["after"]["attrs"]
+    mermaid = _cli("graph", "--format", "mermaid", "latest", env=env, cwd=tmp_path)
+    text = mermaid.stdout.decode()
+    assert "classDef failed fill:salmon" in text and "classDef never_run" in text
+
+
+def test_states_pick_the_worst_colour():
+    assert graph.worst_state({"completed": 9, "failed": 1}) == "failed"
+    assert graph.worst_state({"completed": 2, "running": 1}) == "running"
+    assert graph.worst_state({}) is None
+    assert graph.state_summary({"completed": 9, "failed": 1}) == "1 failed, 9 completed"
+    assert graph.state_summary({"running": 1}) == "running"
+
+
+def test_readme_shows_the_mini_mummi_picture():
+    root = EXAMPLES.parents[1]
+    readme = (root / "README.md").read_text()
+    assert "](docs/images/mini-mummi.svg)" in readme
+    drawn = _svg_graph((root / "docs" / "images" / "mini-mummi.svg").read_bytes())
+    plan = load_plan(EXAMPLES / "mini-mummi.yaml")
+    assert drawn["node"] == {t.id for t in plan.tasks()}
+    assert drawn["edge"] == set(graph.plan_edges(plan))
+
+
+def test_a_run_keeps_its_plan_with_or_without_a_source_file(tmp_path: Path):
+    """A file's run keeps a copy of the file; a plan made in memory is kept as JSON; both
+    come back as the plan that was submitted."""
+    pytest.importorskip("jobspec_local", reason="runs are recorded through the local backend")
+    from jobspec_core.runner import PLAN_FILE, SOURCE_FILE, Runner
+    from jobspec_core.store import RunStore
+
+    from jobspec_core import api
+
+    runner = Runner(RunStore(tmp_path / "runs.sqlite"))
+    job = tmp_path / "job.yaml"
+    job.write_text(FAILING)
+    from_file = api.load_plan(job)
+    in_memory = api.plan(api.load_text(FAILING.encode(), "<memory>"))
+    in_memory.source = None
+    ids = [runner.submit(p, "local", workdir=tmp_path) for p in (from_file, in_memory)]
+    for run_id in ids:
+        runner.wait(run_id, timeout=60)
+    kept = [
+        sorted(p.name for p in Path(runner.store.get_run(i).run_dir).glob("jobspec-*")) for i in ids
+    ]
+    assert kept == [[SOURCE_FILE], [PLAN_FILE]]
+    for run_id, submitted in zip(ids, (from_file, in_memory), strict=True):
+        assert runner.plan_of(run_id).to_dict() == submitted.to_dict()

@@ -4,39 +4,27 @@ measures the peak RSS of the real commands against ``cat`` of the same file."""
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 import textwrap
 
-from jobspec_core.cli import run_cmd
+from jobspec_core.cli import follow
 from local_helpers import cli_env, jobspec_cmd
-
-
-class _Out(io.TextIOWrapper):
-    def __init__(self):
-        super().__init__(io.BytesIO(), encoding="utf-8")
 
 
 def test_watch_holds_at_most_one_bounded_piece_of_a_line_without_newlines(tmp_path):
     log = tmp_path / "t.0.log"
-    size = 8 * run_cmd.WATCH_LINE_LIMIT + 123
+    size = 8 * follow.WATCH_LINE_LIMIT + 123
     log.write_bytes(b"x" * size)
-    follower = run_cmd._Follower.__new__(run_cmd._Follower)
-    follower.tty, follower.line_shown = False, False
-    follower.out = _Out()
-    follower.watch = {("t", 0): [str(log), 0, b""]}
-    follower.stream()
-    entry = follower.watch[("t", 0)]
-    assert len(entry[2]) <= run_cmd.WATCH_LINE_LIMIT  # what it keeps waiting for a newline
-    follower.out.flush()
-    written = follower.out.buffer.getvalue().split(b"\n")
-    assert written[-1] == b"" and all(
-        len(line) <= len(b"[t.0] ") + run_cmd.WATCH_LINE_LIMIT for line in written
+    watch = follow.WatchedOutput({("t", 0): str(log)})
+    written = watch.read()
+    assert len(watch.files[("t", 0)][2]) <= follow.WATCH_LINE_LIMIT  # waiting for a newline
+    assert all(
+        line.endswith(b"\n") and len(line) <= len(b"[t.0] ") + follow.WATCH_LINE_LIMIT + 1
+        for line in written
     )
-    follower.stream(final=True)
-    follower.out.flush()
-    total = follower.out.buffer.getvalue().replace(b"[t.0] ", b"").replace(b"\n", b"")
+    written += watch.read(final=True)
+    total = b"".join(written).replace(b"[t.0] ", b"").replace(b"\n", b"")
     assert total == b"x" * size  # nothing lost, in pieces
 
 

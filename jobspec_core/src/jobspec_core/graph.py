@@ -8,7 +8,10 @@ Pure functions of the plan; nothing is executed. Both forms draw the same thing:
   replicas and a resources summary (:func:`resources_summary`); ``local: true`` entries,
   plain commands inside the allocation, are marked ``local`` (dashed in DOT, rounded in
   Mermaid) and show no resources;
-* every ``depends_on`` as an edge from what must finish first to what waits for it.
+* every ``depends_on`` as an edge from what must finish first to what waits for it;
+* for a recorded run (``states``: task id -> instances per state), each task's states as
+  a last label line (``3 completed, 1 failed``) and a fill colour, the worst state's
+  (:data:`STATE_ORDER`): red for failures, grey for never run, blue for running...
   An edge to or from a group ends at the group's cluster: in DOT each group has one
   invisible anchor node (named by the group's id) and the edge carries ``lhead``/``ltail``
   with ``compound=true``; in Mermaid a subgraph can itself be an edge's end.
@@ -20,12 +23,17 @@ ids must be plain words, so nodes are numbered (``n0``, ``n1``...) and a comment
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from .plan import Plan, PlanGroup, PlanNode, ResourceRequest, Resources
 
 __all__ = [
     "FORMATS",
+    "STATE_ORDER",
+    "STATE_COLORS",
+    "States",
+    "state_summary",
+    "worst_state",
     "resources_summary",
     "node_label",
     "plan_edges",
@@ -36,6 +44,52 @@ __all__ = [
 
 #: the formats :func:`render_graph` knows, the first is the CLI's default.
 FORMATS = ("dot", "mermaid")
+
+#: task id -> number of its instances in each state (state names of ``TaskState``)
+States = Mapping[str, Mapping[str, int]]
+
+#: states from the one that most needs a look to the least: a task is coloured by the
+#: first of these that any of its instances is in.
+STATE_ORDER = (
+    "failed",
+    "timeout",
+    "lost",
+    "cancelled",
+    "never_run",
+    "unknown",
+    "running",
+    "pending",
+    "completed",
+)
+#: fill colours (X11 names, which both Graphviz and Mermaid know)
+STATE_COLORS = {
+    "failed": "salmon",
+    "timeout": "salmon",
+    "lost": "salmon",
+    "cancelled": "khaki",
+    "never_run": "lightgrey",
+    "unknown": "white",
+    "running": "lightskyblue",
+    "pending": "white",
+    "completed": "palegreen",
+}
+
+
+def worst_state(counts: Mapping[str, int]) -> str | None:
+    """The first state of :data:`STATE_ORDER` that has an instance, or ``None``."""
+    for state in STATE_ORDER:
+        if counts.get(state):
+            return state
+    return next((s for s, n in counts.items() if n), None)
+
+
+def state_summary(counts: Mapping[str, int]) -> str:
+    """``completed`` for one instance; ``3 completed, 1 failed`` (worst first) for more."""
+    present = [(s, n) for s, n in counts.items() if n]
+    present.sort(key=lambda sn: STATE_ORDER.index(sn[0]) if sn[0] in STATE_ORDER else 99)
+    if sum(n for _, n in present) == 1:
+        return present[0][0]
+    return ", ".join(f"{n} {s}" for s, n in present)
 
 
 def _request_summary(request: ResourceRequest) -> str:
@@ -66,17 +120,25 @@ def _local_name(node: PlanNode) -> str:
     return node.name if node.name else node.id.rsplit("/", 1)[-1]
 
 
-def node_label(node: PlanNode) -> list[str]:
-    """The lines of a node's label (plain text, not yet escaped for any format)."""
+def node_label(node: PlanNode, states: States | None = None) -> list[str]:
+    """The lines of a node's label (plain text, not yet escaped for any format); with
+    ``states``, a task's line of instance states last."""
     if isinstance(node, PlanGroup):
         return [f"group {_local_name(node)}", resources_summary(node.resources)]
     first = _local_name(node)
     if node.replicas > 1:
         first += f" x{node.replicas}"
-    if node.local:
-        # a plain command inside the allocation: it holds no resources of its own
-        return [first, "local"]
-    return [first, resources_summary(node.resources)]
+    # a local entry is a plain command inside the allocation: no resources of its own
+    lines = [first, "local" if node.local else resources_summary(node.resources)]
+    if states is not None and states.get(node.id):
+        lines.append(state_summary(states[node.id]))
+    return lines
+
+
+def _fill(node: PlanNode, states: States | None) -> str | None:
+    if states is None or isinstance(node, PlanGroup) or not states.get(node.id):
+        return None
+    return STATE_COLORS.get(worst_state(states[node.id]) or "", "white")
 
 
 def plan_edges(plan: Plan) -> list[tuple[str, str]]:
@@ -104,7 +166,7 @@ def _dot_label(lines: list[str]) -> str:
     return f'"{escaped}"'
 
 
-def _dot_nodes(nodes: list[PlanNode], depth: int) -> Iterator[str]:
+def _dot_nodes(nodes: list[PlanNode], depth: int, states: States | None) -> Iterator[str]:
     pad = "  " * depth
     for node in nodes:
         if isinstance(node, PlanGroup):
@@ -116,19 +178,24 @@ def _dot_nodes(nodes: list[PlanNode], depth: int) -> Iterator[str]:
                 f"{pad}  {_dot_quote(node.id)} "
                 '[shape=point, style=invis, width=0, height=0, label=""];'
             )
-            yield from _dot_nodes(node.children, depth + 1)
+            yield from _dot_nodes(node.children, depth + 1, states)
             yield f"{pad}}}"
         else:
-            attrs = [f"label={_dot_label(node_label(node))}"]
-            if node.local:
-                attrs.append("style=dashed")
+            attrs = [f"label={_dot_label(node_label(node, states))}"]
+            fill = _fill(node, states)
+            style = ",".join((["dashed"] if node.local else []) + (["filled"] if fill else []))
+            if style:
+                attrs.append(f"style={_dot_quote(style) if ',' in style else style}")
+            if fill:
+                attrs.append(f"fillcolor={fill}")
             if node.replicas > 1:
                 attrs.append("peripheries=2")
             yield f"{pad}{_dot_quote(node.id)} [{', '.join(attrs)}];"
 
 
-def to_dot(plan: Plan) -> str:
-    """The plan as a Graphviz ``digraph`` (text ending with a newline)."""
+def to_dot(plan: Plan, states: States | None = None) -> str:
+    """The plan as a Graphviz ``digraph`` (text ending with a newline); ``states`` colours
+    the tasks of a recorded run."""
     kinds = {node.id: node for node, _ in plan.walk()}
     lines = [
         f"digraph {_dot_quote(plan.name)} {{",
@@ -138,7 +205,7 @@ def to_dot(plan: Plan) -> str:
         '  graph [fontname="Helvetica"];',
         '  node [shape=box, fontname="Helvetica"];',
     ]
-    lines.extend(_dot_nodes(plan.children, 1))
+    lines.extend(_dot_nodes(plan.children, 1, states))
     for tail, head in plan_edges(plan):
         attrs = []
         if isinstance(kinds.get(tail), PlanGroup):
@@ -172,8 +239,9 @@ def _mermaid_label(lines: list[str]) -> str:
     return '"' + "<br/>".join(_mermaid_text(line) for line in lines) + '"'
 
 
-def to_mermaid(plan: Plan) -> str:
-    """The plan as a Mermaid ``flowchart`` (text ending with a newline)."""
+def to_mermaid(plan: Plan, states: States | None = None) -> str:
+    """The plan as a Mermaid ``flowchart`` (text ending with a newline); ``states`` colours
+    the tasks of a recorded run (one ``classDef`` per state used)."""
     ids: dict[str, str] = {}
     for number, (node, _) in enumerate(plan.walk()):
         ids[node.id] = f"n{number}"
@@ -191,18 +259,27 @@ def to_mermaid(plan: Plan) -> str:
             else:
                 # stadium shape for local entries, box for submitted tasks
                 left, right = ("([", "])") if node.local else ("[", "]")
-                lines.append(f"{pad}{ids[node.id]}{left}{_mermaid_label(node_label(node))}{right}")
+                label = _mermaid_label(node_label(node, states))
+                lines.append(f"{pad}{ids[node.id]}{left}{label}{right}")
 
     emit(plan.children, 1)
     for tail, head in plan_edges(plan):
         lines.append(f"  {ids[tail]} --> {ids[head]}")
+    if states is not None:
+        by_state: dict[str, list[str]] = {}
+        for node in plan.tasks():
+            if states.get(node.id):
+                by_state.setdefault(worst_state(states[node.id]) or "unknown", []).append(node.id)
+        for state, members in by_state.items():
+            lines.append(f"  classDef {state} fill:{STATE_COLORS.get(state, 'white')}")
+            lines.append(f"  class {','.join(ids[m] for m in members)} {state}")
     return "\n".join(lines) + "\n"
 
 
-def render_graph(plan: Plan, fmt: str = "dot") -> str:
+def render_graph(plan: Plan, fmt: str = "dot", states: States | None = None) -> str:
     """The plan in ``fmt`` (one of :data:`FORMATS`); ``ValueError`` for another name."""
     if fmt == "dot":
-        return to_dot(plan)
+        return to_dot(plan, states)
     if fmt == "mermaid":
-        return to_mermaid(plan)
+        return to_mermaid(plan, states)
     raise ValueError(f"unknown graph format {fmt!r}; expected one of {', '.join(FORMATS)}")

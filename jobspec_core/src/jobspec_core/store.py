@@ -42,7 +42,15 @@ from .runrecords import FINAL_RUN_STATES, RunRecord, TaskRecord, run_from_row, t
 from .statedir import STORE_ENV, default_store_path, new_run_id, resolve_store_path
 from .transformer import TaskHandle, TaskState, TaskStatus
 
-__all__ = ["SCHEMA_VERSION", "RUN_STATES", "RunRecord", "TaskRecord", "RunStore", "open_store"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "RUN_STATES",
+    "RunRecord",
+    "TaskRecord",
+    "RunStore",
+    "open_store",
+    "recent_runs_readonly",
+]
 
 SCHEMA_VERSION = 3
 #: version -> statements that bring a store of that version to the next one
@@ -478,3 +486,26 @@ def _handle_json(h: TaskHandle) -> str:
 def open_store(path: str | Path | None = None) -> RunStore:
     """The store at ``path``, or at ``$JOBSPEC_STORE``, or at the default location."""
     return RunStore(path)
+
+
+def recent_runs_readonly(path: str | Path, limit: int = 100) -> list[RunRecord]:
+    """The most recent runs of the store at ``path``, read without writing or waiting.
+
+    For shell completion, where a Tab press must neither create a store, nor migrate one,
+    nor queue behind a writer: the file is opened read-only, a locked or missing or
+    foreign database gives ``[]``.
+    """
+    try:
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=0.5)
+    except (sqlite3.Error, ValueError, OSError):
+        return []
+    try:
+        db.row_factory = sqlite3.Row
+        rows = db.execute(
+            "SELECT * FROM runs ORDER BY created_at DESC, run_id DESC LIMIT ?", (int(limit),)
+        ).fetchall()
+        return [run_from_row(r) for r in rows]
+    except (sqlite3.Error, ValueError, KeyError):
+        return []
+    finally:
+        db.close()

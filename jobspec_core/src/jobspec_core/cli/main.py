@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ COMMANDS = [
     "validate_cmd",
     "transform_cmd",
     "graph_cmd",
+    "schema_cmd",
     "transformers_cmd",
     "run_cmd",
     "status_cmd",
@@ -35,6 +37,7 @@ COMMANDS = [
     "logs_cmd",
     "serve_cmd",
     "token_cmd",
+    "completion_cmd",
 ]
 
 
@@ -108,6 +111,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (``sys.exit(main())`` in the console script)."""
+    if os.environ.get("_ARGCOMPLETE"):  # a Tab press: see cli/completion.py
+        from .completion import autocomplete
+
+        autocomplete(build_parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)

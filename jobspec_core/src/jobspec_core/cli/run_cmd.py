@@ -1,14 +1,17 @@
-"""``jobspec run [-t NAME] [--store PATH] [-O KEY=VALUE]... [--detach] [--json] FILE``.
+"""``jobspec run [-t NAME] [--store PATH] [-O KEY=VALUE]... [--detach] [--json] [-q] FILE``.
 
 Validates and plans FILE (every problem reported, nothing started), submits it through the
 transformer (default: ``$JOBSPEC_TRANSFORMER``, else ``local``) and, unless ``--detach``,
-follows the run until every task instance has ended:
+follows the run until every task instance has ended (:mod:`jobspec_core.cli.follow`):
 
-* on a terminal (stderr is a TTY): a live one-line display of instance counts by state;
-  otherwise one plain line per instance as it ends;
+* progress on stderr (:mod:`jobspec_core.cli.progress`): on a terminal a live display
+  (bar, counts by state, elapsed time, failures with their reasons); off a terminal a line
+  per state change for small runs and periodic one-line summaries for large ones;
 * tasks with ``watch: true``: their output lines, prefixed ``[task-id.index]``, on stdout
   (on stderr with ``--json``, so that stdout holds only the JSON);
-* at the end, the status table (or the status as JSON with ``--json``).
+* at the end, the status table grouped by task, failures first (or the status as JSON
+  with ``--json``). ``--quiet`` shows no progress and no watched output, and prints only
+  the final summary (at most three lines; the JSON with ``--json``).
 
 Ctrl-C while following cancels the run. ``--detach`` prints the run id (JSON with
 ``--json``) and returns at once; follow it with ``jobspec status|wait|cancel|logs``.
@@ -22,17 +25,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
 from .. import api
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, JobspecError
-from ..runner import TRANSFORMER_ENV, Runner, RunStatus
-from ..transformer import TaskState
-from ._runs import add_store_option, open_runner, print_json, show_status
+from ..runner import TRANSFORMER_ENV
+from ._runs import add_store_option, open_runner, print_json, show_status, summary_lines
+from .follow import WatchedOutput, follow
+from .progress import make_display
 
-__all__ = ["add_parser", "run", "follow", "parse_options"]
+__all__ = ["add_parser", "run", "parse_options"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -59,6 +61,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--detach", action="store_true", help="print the run id and return at once")
     parser.add_argument("--json", action="store_true", help="print the final status as JSON")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress and no watched output: print only the final summary",
+    )
     add_store_option(parser)
     parser.set_defaults(handler=run)
 
@@ -74,120 +82,8 @@ def parse_options(items: list[str]) -> dict[str, str]:
     return out
 
 
-#: seconds between refreshes of the progress display and watched output while following.
-REFRESH = 0.25
-#: bytes of one line of ``watch`` output shown at once: a longer line comes in pieces, so
-#: output without newlines never piles up in memory.
-WATCH_LINE_LIMIT = 64 * 1024
-_READ_CHUNK = 1 << 20
-
-
 class _UsageError(JobspecError):
     exit_code = EXIT_USAGE
-
-
-class _Follower:
-    """Progress display and ``watch`` output while a run is followed."""
-
-    def __init__(self, plan, status: RunStatus, tty: bool, out: TextIO):
-        self.tty = tty
-        self.out = out
-        self.start = time.monotonic()
-        self.line_shown = False
-        watched = {t.id for t in plan.tasks() if t.attributes.watch}
-        self.watch = {
-            t.key: [t.log, 0, b""] for t in status.tasks if t.task_id in watched and t.log
-        }
-        self.reported: set[tuple[str, int]] = set()
-
-    def _clear(self) -> None:
-        if self.line_shown:
-            sys.stderr.write("\r\033[K")
-            self.line_shown = False
-
-    def stream(self, final: bool = False) -> None:
-        """Print what watched logs gained since the last call, in bounded memory: each log
-        is read in :data:`_READ_CHUNK` pieces, and a line longer than
-        :data:`WATCH_LINE_LIMIT` bytes is shown in pieces of that size, each on its own
-        prefixed line (at most that much waits for a newline). ``final``: also the last
-        line without a newline."""
-        for (task_id, index), entry in self.watch.items():
-            prefix = f"[{task_id}.{index}] ".encode()
-            try:
-                f = open(entry[0], "rb")  # noqa: SIM115 - closed below
-            except OSError:
-                continue
-            with f:
-                f.seek(entry[1])
-                while data := f.read(_READ_CHUNK):
-                    entry[1] += len(data)
-                    self._emit(prefix, entry, data)
-            if final and entry[2]:
-                self._write([prefix + entry[2] + b"\n"])
-                entry[2] = b""
-
-    def _emit(self, prefix: bytes, entry: list, data: bytes) -> None:
-        lines = (entry[2] + data).split(b"\n")
-        rest = lines.pop()
-        out = []
-        for line in lines:
-            for at in range(0, max(len(line), 1), WATCH_LINE_LIMIT):
-                out.append(prefix + line[at : at + WATCH_LINE_LIMIT] + b"\n")
-        while len(rest) > WATCH_LINE_LIMIT:
-            out.append(prefix + rest[:WATCH_LINE_LIMIT] + b"\n")
-            rest = rest[WATCH_LINE_LIMIT:]
-        entry[2] = rest
-        self._write(out)
-
-    def _write(self, pieces: list[bytes]) -> None:
-        if pieces:
-            self._clear()
-            self.out.buffer.write(b"".join(pieces))
-            self.out.flush()
-
-    def show(self, status: RunStatus) -> None:
-        if self.tty:
-            counts = ", ".join(f"{n} {s}" for s, n in status.counts().items())
-            elapsed = time.monotonic() - self.start
-            sys.stderr.write(f"\r\033[K[{elapsed:6.1f}s] {status.run.run_id}: {counts}")
-            sys.stderr.flush()
-            self.line_shown = True
-            return
-        for t in status.tasks:
-            if t.state.terminal and t.key not in self.reported:
-                self.reported.add(t.key)
-                detail = f" (exit {t.exit_code})" if t.exit_code is not None else ""
-                if t.reason and t.state is not TaskState.COMPLETED:
-                    detail += f": {t.reason}"
-                sys.stderr.write(f"{t.task_id}.{t.index}: {t.state.value}{detail}\n")
-
-    def done(self) -> None:
-        self._clear()
-        sys.stderr.flush()
-
-
-def follow(runner: Runner, run_id: str, plan, tty: bool, out: TextIO | None = None) -> RunStatus:
-    """Follow a run until it finishes, ``watch`` output to ``out`` (stdout); Ctrl-C cancels."""
-    status = runner.record(run_id)
-    follower = _Follower(plan, status, tty, out or sys.stdout)
-    try:
-        while True:
-            # The transformer's own wait notices the end as soon as it can (the local one
-            # within tens of milliseconds); the display and watched output refresh at
-            # least every REFRESH seconds meanwhile.
-            status = runner.wait(run_id, timeout=REFRESH)
-            follower.stream()
-            follower.show(status)
-            if status.finished:
-                break
-    except KeyboardInterrupt:
-        follower.done()
-        print(f"jobspec: interrupted: cancelling run {run_id}", file=sys.stderr)
-        runner.cancel(run_id)
-        raise
-    follower.stream(final=True)
-    follower.done()
-    return status
 
 
 def run(args: argparse.Namespace) -> int:
@@ -202,12 +98,18 @@ def run(args: argparse.Namespace) -> int:
             print(run_id)
         return EXIT_OK
     record = runner.record(run_id)
-    print(
-        f"jobspec: run {run_id} submitted to {record.run.transformer} "
-        f"({len(record.tasks)} task instances)",
-        file=sys.stderr,
-    )
+    if not args.quiet:
+        print(
+            f"jobspec: run {run_id} submitted to {record.run.transformer} "
+            f"({len(record.tasks)} task instances)",
+            file=sys.stderr,
+        )
     # with --json, stdout carries only the JSON: watched output goes to stderr
-    status = follow(runner, run_id, plan, sys.stderr.isatty(), sys.stderr if args.json else None)
-    show_status(status, args.json)
+    out = sys.stderr.buffer if args.json else sys.stdout.buffer
+    display = make_display(record, quiet=args.quiet, out=out)
+    status = follow(runner, run_id, display, WatchedOutput.of(plan, record))
+    if args.quiet and not args.json:
+        print("\n".join(summary_lines(status)))
+    else:
+        show_status(status, args.json)
     return EXIT_OK if status.succeeded else EXIT_FAILURE

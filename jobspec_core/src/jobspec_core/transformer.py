@@ -35,6 +35,7 @@ and ``JOBSPEC_TASK_COUNT`` (the number of replicas); see :func:`portable_environ
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -58,6 +59,7 @@ __all__ = [
     "RunContext",
     "Transformer",
     "portable_environment",
+    "portable_exports",
     "array_index_expression",
     "report_submitted",
 ]
@@ -270,18 +272,32 @@ def report_submitted(context: RunContext, handles: list[TaskHandle]) -> None:
         context.on_submitted(handles)
 
 
-def portable_environment(run_id: str, task: PlanTask, index: int | str) -> dict[str, str]:
-    """The portable variables for one instance of ``task``.
+def portable_environment(run_id: str, task: PlanTask, index: int | str | None) -> dict[str, str]:
+    """The portable variables for one instance of ``task``, in this order:
+    ``JOBSPEC_RUN_ID``, ``JOBSPEC_TASK_NAME``, ``JOBSPEC_TASK_INDEX``, ``JOBSPEC_TASK_COUNT``.
 
     ``index`` may be a string for backends that take it from the scheduler at run time
-    (``"${SLURM_ARRAY_TASK_ID}"`` in a script); then the caller renders it unquoted.
+    (:func:`array_index_expression` in a script); then the caller renders it unquoted.
+    ``None`` leaves ``JOBSPEC_TASK_INDEX`` out, for a caller that sets it per instance
+    itself.
     """
-    return {
-        "JOBSPEC_RUN_ID": run_id,
-        "JOBSPEC_TASK_NAME": task.id,
-        "JOBSPEC_TASK_INDEX": str(index),
-        "JOBSPEC_TASK_COUNT": str(task.replicas),
-    }
+    out = {"JOBSPEC_RUN_ID": run_id, "JOBSPEC_TASK_NAME": task.id}
+    if index is not None:
+        out["JOBSPEC_TASK_INDEX"] = str(index)
+    out["JOBSPEC_TASK_COUNT"] = str(task.replicas)
+    return out
+
+
+def portable_exports(run_id: str, task: PlanTask, index: int | str) -> list[str]:
+    """The portable variables as POSIX shell ``export`` lines: every value quoted with
+    :func:`shlex.quote`, except an index given as text (an :func:`array_index_expression`
+    or a positional parameter such as ``"${1}"``), which is written as is so the shell
+    expands it."""
+    lines = []
+    for key, value in portable_environment(run_id, task, index).items():
+        raw = key == "JOBSPEC_TASK_INDEX" and isinstance(index, str)
+        lines.append(f"export {key}={value if raw else shlex.quote(value)}")
+    return lines
 
 
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

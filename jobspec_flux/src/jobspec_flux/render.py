@@ -237,8 +237,7 @@ class _Renderer(BatchScripts):
 
     def _launcher(self, task: PlanTask, ancestors: list[PlanGroup], *, inner: bool) -> None:
         env = dict(task.attributes.environment)
-        portable = portable_environment(self.context.run_id, task, 0)
-        portable.pop("JOBSPEC_TASK_INDEX")
+        portable = portable_environment(self.context.run_id, task, None)  # index: the launcher's
         env.update(portable)
         if inner:
             mode = "marker"

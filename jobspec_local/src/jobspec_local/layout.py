@@ -259,8 +259,7 @@ def build_spec(plan: Plan, context: RunContext, capacity: Capacity) -> dict[str,
             if isinstance(child, PlanTask):
                 _check_nul(child, problems)
                 env = dict(child.attributes.environment)
-                portable = portable_environment(context.run_id, child, 0)
-                portable.pop("JOBSPEC_TASK_INDEX")
+                portable = portable_environment(context.run_id, child, None)  # index: per instance
                 entry.update(
                     argv=list(child.command),
                     replicas=child.replicas,

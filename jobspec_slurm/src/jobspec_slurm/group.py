@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from jobspec_core.errors import InvalidJobspec, Problem
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest
 from jobspec_core.scripttext import comment
-from jobspec_core.transformer import RunContext, SubmissionUnit
+from jobspec_core.transformer import RunContext, SubmissionUnit, portable_exports
 
 from .names import Names
 from .options import chosen, export_lines, quote_argv, resource_options, task_limit
@@ -138,9 +138,7 @@ def _function(i: int, inst: Instance, names: Names, context: RunContext, choices
     log = str(names.log(task.id, inst.index))
     cwd = node_cwd(task, context)
     body = [
-        f"export JOBSPEC_TASK_NAME={shlex.quote(task.id)}",
-        f"export JOBSPEC_TASK_INDEX={inst.index}",
-        f"export JOBSPEC_TASK_COUNT={task.replicas}",
+        *portable_exports(context.run_id, task, inst.index),
         *export_lines(task.attributes.environment, task),
     ]
     for path in inst.stages + stage_paths(task, context):
@@ -216,7 +214,6 @@ def render_group(
             directives(group, names, context, names.allocation_output(group.id), choices)
         ),
         run_id=comment(context.run_id),
-        run_id_quoted=shlex.quote(context.run_id),
         group_id=comment(group.id),
         instances=f"{len(instances)} task instance(s)",
         source=source_comment(group),

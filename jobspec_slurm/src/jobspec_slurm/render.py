@@ -33,6 +33,7 @@ from jobspec_core.transformer import (
     Submission,
     SubmissionUnit,
     array_index_expression,
+    portable_exports,
 )
 from jobspec_core.workdirs import planned_writes, step_path, working_directory
 
@@ -206,9 +207,7 @@ def render_task(
         "job.sh",
         directives="\n".join(directives(task, names, context, output, choices)),
         run_id=comment(context.run_id),
-        run_id_quoted=shlex.quote(context.run_id),
         task_id=comment(task.id),
-        task_id_quoted=shlex.quote(task.id),
         instances=f"{task.replicas} instance(s)"
         + (" as one job array" if task.replicas > 1 else ""),
         source=source_comment(task),
@@ -217,8 +216,13 @@ def render_task(
         comments="\n".join(comment_lines(task, plan)),
         library=shlex.quote(str(names.library())),
         environment="\n".join(export_lines(task.attributes.environment, task)),
-        count=task.replicas,
-        index=array_index_expression(ARRAY_INDEX, 0) if task.replicas > 1 else "0",
+        portable="\n".join(
+            portable_exports(
+                context.run_id,
+                task,
+                array_index_expression(ARRAY_INDEX, 0) if task.replicas > 1 else 0,
+            )
+        ),
         key=shlex.quote(names.key(task.id)),
         cd=cd_line(task, context, '_js_record "$_js_key" failed 1; exit 1'),
         stage="\n".join(stage),

@@ -10,7 +10,6 @@
 @{comments}
 . @{library}
 export JOBSPEC_SLURM_STATUS=@{status_dir_quoted}
-export JOBSPEC_RUN_ID=@{run_id_quoted}
 @{cd}
 @{stage}
 @{functions}

@@ -9,10 +9,7 @@
 . @{library}
 export JOBSPEC_SLURM_STATUS=@{status_dir_quoted}
 @{environment}
-export JOBSPEC_RUN_ID=@{run_id_quoted}
-export JOBSPEC_TASK_NAME=@{task_id_quoted}
-export JOBSPEC_TASK_INDEX=@{index}
-export JOBSPEC_TASK_COUNT=@{count}
+@{portable}
 _js_key=@{key}."$JOBSPEC_TASK_INDEX"
 @{cd}
 @{stage}

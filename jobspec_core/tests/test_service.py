@@ -57,17 +57,6 @@ def world(tmp_path_factory):
     server.stop()
 
 
-def _wait_finished(server, run_id, token, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, body = server.request("GET", f"/api/v1/runs/{run_id}", token=token)
-        assert status == 200, body
-        if body["finished"]:
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"run {run_id} did not finish: {body}")
-
-
 def test_tokens_are_stored_only_as_hashes(world):
     _, tokens, store = world
     raw = store.read_bytes()
@@ -141,7 +130,7 @@ def test_submit_follow_logs_and_ownership(world):
     status, body = server.request("POST", "/api/v1/runs", {"jobspec": JOB}, tokens["alice"])
     assert status == 201, body
     run_id = body["run_id"]
-    final = _wait_finished(server, run_id, tokens["alice"])
+    final = server.wait_finished(run_id, tokens["alice"])
     assert final["succeeded"] is True
     assert [(t["task_id"], t["index"], t["state"]) for t in final["tasks"]] == [
         ("first", 0, "completed"),
@@ -182,7 +171,7 @@ def test_cancel(world):
     run_id = body["run_id"]
     status, body = server.request("POST", f"/api/v1/runs/{run_id}/cancel", token=tokens["bob"])
     assert status == 200
-    final = _wait_finished(server, run_id, tokens["bob"], timeout=30)
+    final = server.wait_finished(run_id, tokens["bob"], timeout=30)
     assert final["run"]["state"] == "cancelled"
     assert final["tasks"][0]["state"] == "cancelled"
 
@@ -373,7 +362,7 @@ def test_two_services_share_one_postgresql_store(tmp_path):
         }
         status, _ = second.request("POST", f"/api/v1/runs/{run_id}/cancel", token=token)
         assert status == 200
-        final = _wait_finished(first, run_id, token, timeout=30)
+        final = first.wait_finished(run_id, token, timeout=30)
         assert final["run"]["state"] == "cancelled"
     finally:
         for server in (first, second):

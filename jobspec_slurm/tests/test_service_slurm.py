@@ -4,7 +4,6 @@ dependencies, replicas and a group, followed, logged and cancelled through the s
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -38,17 +37,6 @@ groups:
 LONG = "version: 1\ntasks:\n- name: sleeper\n  command: [sleep, '300']\n"
 
 
-def _finished(server, run_id, token, timeout=240):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, body = server.request("GET", f"/api/v1/runs/{run_id}", token=token)
-        assert status == 200, body
-        if body["finished"]:
-            return body
-        time.sleep(1)
-    raise AssertionError(f"run {run_id} did not finish: {body}")
-
-
 def test_service_runs_on_slurm(tmp_path):
     store = tmp_path / "runs.sqlite"
     made = jobspec_cli("token", "create", "alice", store=store)
@@ -61,7 +49,7 @@ def test_service_runs_on_slurm(tmp_path):
             "POST", "/api/v1/runs", {"jobspec": JOB, "transformer": "slurm"}, token
         )
         assert status == 201, body
-        final = _finished(server, body["run_id"], token)
+        final = server.wait_finished(body["run_id"], token, timeout=240, poll=1)
         assert final["succeeded"], final
         assert final["run"]["transformer"] == "slurm"
         states = {(t["task_id"], t["index"]): t["state"] for t in final["tasks"]}
@@ -83,7 +71,7 @@ def test_service_runs_on_slurm(tmp_path):
         )
         assert status == 201
         server.request("POST", f"/api/v1/runs/{long['run_id']}/cancel", token=token)
-        cancelled = _finished(server, long["run_id"], token, timeout=120)
+        cancelled = server.wait_finished(long["run_id"], token, timeout=120, poll=1)
         assert cancelled["run"]["state"] == "cancelled"
     finally:
         server.stop()

@@ -49,7 +49,6 @@ from ..errors import (
     JobspecError,
     StoreError,
 )
-from ..logs import log_chunks, select_instances
 from ..plan import PlanGroup
 from ..plugins import get_registry
 from ..runner import Runner, default_transformer
@@ -310,12 +309,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @app.get("/api/v1/runs/{run_id}/logs")
     def logs(run_id: str, who: Caller, task: str | None = None):
         run = own_run(run_id, who)
-        tasks = store().tasks(run)
-        chosen = select_instances(tasks, task)
-        if not chosen:
-            names = ", ".join(sorted({t.task_id for t in tasks})) or "(none)"
-            raise _NotFound(f"run {run} has no task {task!r}; its tasks: {names}")
-        return StreamingResponse(log_chunks(chosen), media_type="text/plain; charset=utf-8")
+        try:
+            chunks = runner().logs(run, task)
+        except StoreError as exc:  # no such task in the run: the message lists its tasks
+            raise _NotFound(str(exc)) from None
+        return StreamingResponse(chunks, media_type="text/plain; charset=utf-8")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:

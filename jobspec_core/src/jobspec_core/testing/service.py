@@ -94,6 +94,17 @@ class Server:
         except ValueError:
             return status, payload.decode()
 
+    def wait_finished(self, run_id: str, token: str, timeout: float = 60, poll: float = 0.3):
+        """The run's status once every instance ended (AssertionError after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, body = self.request("GET", f"/api/v1/runs/{run_id}", token=token)
+            assert status == 200, body
+            if body["finished"]:
+                return body
+            time.sleep(poll)
+        raise AssertionError(f"run {run_id} did not finish: {body}")
+
     def stop(self):
         self.process.terminate()
         try:

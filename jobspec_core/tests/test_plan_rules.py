@@ -392,6 +392,41 @@ def test_wait_timeout_during_errors_returns_unknown(tmp_path):
     assert out[("a", 0)].state is TaskState.UNKNOWN and "controller down" in out[("a", 0)].reason
 
 
+class _Sequence(Transformer):
+    """Answers each status call with the next of ``answers`` (one state word per handle)."""
+
+    name = "sequence"
+
+    def __init__(self, answers):
+        self.answers, self.asked = list(answers), []
+
+    def render(self, plan, context):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def submit(self, plan, submission, context):  # pragma: no cover - not used
+        raise NotImplementedError
+
+    def status(self, handles, context):
+        self.asked.append([h.task_id for h in handles])
+        states = self.answers.pop(0)
+        return {h.key: TaskStatus(TaskState(states[h.task_id])) for h in handles}
+
+    def cancel(self, handles, context):  # pragma: no cover - not used
+        pass
+
+
+def test_wait_keeps_the_first_terminal_status_and_stops_asking(tmp_path, monkeypatch):
+    import jobspec_core.transformer as mod
+
+    monkeypatch.setattr(mod.time, "sleep", lambda s: None)
+    # "a" fails first; a later poll would call it cancelled (the backend cancelled it).
+    t = _Sequence([{"a": "failed", "b": "running"}, {"a": "cancelled", "b": "completed"}])
+    out = t.wait([TaskHandle("a", 0, "1"), TaskHandle("b", 0, "2")], ctx(tmp_path))
+    assert out[("a", 0)].state is TaskState.FAILED
+    assert out[("b", 0)].state is TaskState.COMPLETED
+    assert t.asked == [["a", "b"], ["b"]]
+
+
 # -- the runner applies the rules in order ----------------------------------------------------
 
 

@@ -252,6 +252,15 @@ def test_combine_for_steps_when_the_allocation_ended():
     assert combine("step", None, None).state is TaskState.LOST
 
 
+def test_combine_names_an_error_state_and_a_cancel_behind_jobspecs_back():
+    held = combine("job", JobRow("SPECIAL_EXIT", "job requeued in held state"), None)
+    assert held.state is TaskState.FAILED
+    assert held.reason == "in Slurm's error state SPECIAL_EXIT (job requeued in held state)"
+    deleted = combine("job", JobRow("CANCELLED", None), None)
+    assert deleted.state is TaskState.CANCELLED
+    assert "outside jobspec" in deleted.reason
+
+
 def test_handles_survive_a_json_round_trip(ctx, fake):
     handles = go("version: 1\ntasks:\n- {name: t, replicas: 2, command: [x]}", ctx)
     again = [TaskHandle.from_dict(h.to_dict()) for h in handles]

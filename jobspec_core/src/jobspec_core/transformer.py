@@ -430,30 +430,34 @@ class Transformer(ABC):
         pause = min(self.first_poll_interval or interval, interval)
         deadline = None if timeout is None else time.monotonic() + timeout
         failing_since: float | None = None
+        ended: dict[tuple[str, int], TaskStatus] = {}  # first terminal status of each
         while True:
+            waiting = [h for h in handles if h.key not in ended]
             try:
-                statuses = self.status(handles, context)
+                statuses = self.status(waiting, context) if waiting else {}
             except BackendError as exc:
                 now = time.monotonic()
                 if failing_since is None:
                     failing_since = now
                 elif now - failing_since >= self.error_budget:
                     raise
-                statuses = {h.key: TaskStatus(TaskState.UNKNOWN, reason=str(exc)) for h in handles}
+                statuses = {h.key: TaskStatus(TaskState.UNKNOWN, reason=str(exc)) for h in waiting}
                 pause = min(max(pause, interval) * 2, max(self.max_backoff, interval))
             else:
                 if failing_since is not None:
                     failing_since, pause = None, interval
                 elif pause < interval:
                     pause = min(pause * 1.5, interval)
-                if all(s.state.terminal for s in statuses.values()):
-                    return statuses
+                ended.update((key, st) for key, st in statuses.items() if st.state.terminal)
+                if all(h.key in ended for h in handles):
+                    return {h.key: ended[h.key] for h in handles}
+            current = {**statuses, **ended}
             if deadline is None:
                 time.sleep(pause)
                 continue
             left = deadline - time.monotonic()
             if left <= 0:
-                return statuses
+                return current
             time.sleep(min(pause, left))
 
     @classmethod

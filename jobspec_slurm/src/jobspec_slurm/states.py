@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from jobspec_core.transformer import TaskState
 
-__all__ = ["SLURM_STATES", "map_state", "NEVER_SATISFIED_REASONS", "UNRUNNABLE_REASONS"]
+__all__ = [
+    "SLURM_STATES",
+    "map_state",
+    "state_word",
+    "ERROR_STATES",
+    "NEVER_SATISFIED_REASONS",
+    "UNRUNNABLE_REASONS",
+]
 
 #: squeue(1) JOB STATE CODES -> our state. Comments paraphrase the manual's meaning.
 SLURM_STATES: dict[str, TaskState] = {
@@ -40,6 +47,12 @@ SLURM_STATES: dict[str, TaskState] = {
     "CANCELLED": TaskState.CANCELLED,  # CA: cancelled by user or administrator
 }
 
+#: States a job never leaves by itself (spec Decision 28): ``SPECIAL_EXIT`` is a job requeued
+#: and held after failing (``scontrol requeuehold State=SpecialExit``); it waits until an
+#: administrator releases it, and its after-ok dependents would pend forever. Such a job is
+#: reported FAILED with Slurm's word and reason, and cancelled.
+ERROR_STATES = frozenset({"SPECIAL_EXIT"})
+
 #: squeue reasons (squeue(1) "JOB REASON CODES") that mean a pending job will never start.
 NEVER_SATISFIED_REASONS = frozenset({"DependencyNeverSatisfied"})
 
@@ -57,6 +70,12 @@ UNRUNNABLE_REASONS: dict[str, str] = {
 }
 
 
+def state_word(slurm_state: str) -> str:
+    """The state word of what Slurm printed (``CANCELLED by 0`` -> ``CANCELLED``)."""
+    words = slurm_state.split()
+    return words[0].upper() if words else ""
+
+
 def map_state(slurm_state: str, reason: str | None = None) -> TaskState:
     """Our state for a Slurm state word (``CANCELLED by 0`` is read as ``CANCELLED``).
 
@@ -66,8 +85,7 @@ def map_state(slurm_state: str, reason: str | None = None) -> TaskState:
     ``FAILED``.
     An unknown word is ``UNKNOWN`` rather than a guess.
     """
-    word = slurm_state.strip().split()[0].upper() if slurm_state.strip() else ""
-    state = SLURM_STATES.get(word, TaskState.UNKNOWN)
+    state = SLURM_STATES.get(state_word(slurm_state), TaskState.UNKNOWN)
     if reason in NEVER_SATISFIED_REASONS and state in (TaskState.PENDING, TaskState.CANCELLED):
         return TaskState.NEVER_RUN
     if reason in UNRUNNABLE_REASONS and state in (TaskState.PENDING, TaskState.CANCELLED):

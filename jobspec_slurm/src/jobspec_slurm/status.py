@@ -11,6 +11,11 @@ Sources, in order:
 3. For jobs no longer in ``squeue``: ``scontrol -o show job`` (one call, all jobs) and,
    where ``JobCompType=jobcomp/filetxt`` is configured, the job completion file.
 
+A job in an error state it never leaves by itself (``SPECIAL_EXIT``,
+:data:`~jobspec_slurm.states.ERROR_STATES`) is reported FAILED with Slurm's word and
+reason, and cancelled, so that its dependents end ``never_run`` (spec Decision 28). A job
+``CANCELLED`` without jobspec's cancel says so in its reason.
+
 A job pending with reason ``DependencyNeverSatisfied`` (its parent failed) would wait
 forever: it is reported :attr:`~TaskState.NEVER_RUN` and cancelled here. One pending for
 a reason saying its partition or nodes can never run it (``PartitionConfig``,
@@ -30,7 +35,7 @@ from jobspec_core.errors import BackendError
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .commands import run_command, slurm_conf_in_use
-from .states import UNRUNNABLE_REASONS, map_state
+from .states import ERROR_STATES, UNRUNNABLE_REASONS, map_state, state_word
 
 __all__ = [
     "JobRow",
@@ -168,6 +173,11 @@ def combine(kind: str, row: JobRow | None, record: Record | None) -> TaskStatus:
             TaskState.FAILED, None, f"allocation ended {row.state} without recording this step"
         )
     reason = row.reason if slurm in (TaskState.FAILED, TaskState.CANCELLED) else None
+    if state_word(row.state) in ERROR_STATES:
+        why = f" ({row.reason})" if row.reason else ""
+        reason = f"in Slurm's error state {state_word(row.state)}{why}"
+    elif slurm is TaskState.CANCELLED and not reason:
+        reason = "cancelled in Slurm outside jobspec (scancel or an administrator)"
     if slurm is TaskState.TIMEOUT:
         reason = "killed by Slurm at its --time limit"
     return TaskStatus(slurm, row.exit_code if slurm.terminal else None, reason, started_at)
@@ -254,7 +264,10 @@ def query_status(
         status = combine(
             str(handle.data.get("kind", "job")), row, read_record(handle.data.get("record"))
         )
-        if (
+        if row is not None and state_word(row.state) in ERROR_STATES:
+            never.add(_job_of(handle))  # held forever otherwise, its dependents with it
+            status.reason = f"{status.reason}; cancelled by jobspec"
+        elif (
             status.state in (TaskState.NEVER_RUN, TaskState.FAILED)
             and row is not None
             and map_state(row.state) is TaskState.PENDING

@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 step() { printf '\n==== %s ====\n' "$*"; }
-failures=()
+# Failures are appended to a file, so that steps running in the background count too.
+FAILURES=$(mktemp)
+fail() { printf '%s\n' "$*" >> "$FAILURES"; }
 
 pytest_step() {
     # pytest_step LABEL DIR ARGS... : run pytest in DIR, record a failure (exit 5 included).
@@ -27,16 +29,16 @@ pytest_step() {
         echo "$label: pytest collected no tests (exit 5): that is a failure here"
     fi
     if [ "$rc" -ne 0 ]; then
-        failures+=("$label (exit $rc)")
+        fail "$label (exit $rc)"
     fi
 }
 
 step "install"
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt || exit 1
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    bash .ci/install-slurm.sh || failures+=("install slurm")
+    bash .ci/install-slurm.sh || fail "install slurm"
     # Grid Engine likewise: its tests start a private sge_qmaster + sge_execd themselves.
-    bash .ci/install-gridengine.sh || failures+=("install gridengine")
+    bash .ci/install-gridengine.sh || fail "install gridengine"
     # apt_need PATH PACKAGE WHAT: install PACKAGE when PATH (a command or a file) is missing.
     apt_need() {
         if command -v "$1" >/dev/null || compgen -G "$1" >/dev/null; then return 0; fi
@@ -74,17 +76,77 @@ fi
 
 step "lint (ruff, configured once in the root pyproject.toml)"
 if ! (python3 -m ruff check . && python3 -m ruff format --check .); then
-    failures+=("lint")
+    fail "lint"
 fi
 
-pytest_step "repository tests" "$ROOT" -p no:cacheprovider
+step "types (mypy on jobspec_core, configured in the root pyproject.toml)"
+if ! python3 -m mypy; then
+    fail "types"
+fi
 
 # Conformance runs happen in an empty directory, as a site would run them: the suite comes
 # from the installed jobspec-conformance plugin, not from this checkout's files.
 CONF_DIR=$(mktemp -d)
-trap 'rm -rf "$CONF_DIR"' EXIT
+trap 'rm -rf "$CONF_DIR" "$FAILURES" "$LOGS"' EXIT
 REPORTS="$ROOT/.ci/reports"
 mkdir -p "$REPORTS"
+# The run-mode suites against real clusters (Slurm, Grid Engine) mostly wait on their jobs:
+# they run in the background, beside the repository tests, each on its own private cluster
+# with its own conformance directory; their output is printed whole when they end.
+LOGS=$(mktemp -d)
+
+slurm_run_suite() {
+    local CONF_DIR
+    CONF_DIR=$(mktemp -d)
+    if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
+        SLURM_DIR=$(mktemp -d)
+        step "start a Slurm cluster for conformance"
+        if env_lines=$(python3 -m jobspec_slurm.testing.cluster start --dir "$SLURM_DIR"); then
+            eval "$env_lines"
+            pytest_step "conformance: slurm (run)" "$CONF_DIR" -p no:cacheprovider \
+                --transformer slurm --conformance-report "$REPORTS/slurm-run.json" \
+                --conformance-duration-slack 120 --conformance-timeout 300
+            python3 -m jobspec_slurm.testing.cluster stop --dir "$SLURM_DIR"
+            unset SLURM_CONF
+        else
+            fail "start slurm cluster"
+        fi
+    else
+        echo "Slurm is not installed: skipping the Slurm run-mode conformance suite"
+    fi
+    rm -rf "$CONF_DIR"
+}
+
+sge_run_suite() {
+    local CONF_DIR
+    CONF_DIR=$(mktemp -d)
+    if [ -x /usr/lib/gridengine/sge_qmaster ]; then
+        SGE_DIR=$(mktemp -d)
+        step "start a Grid Engine cluster for conformance"
+        if env_lines=$(python3 -m jobspec_sge.testing.cluster start --dir "$SGE_DIR"); then
+            eval "$env_lines"
+            # the test cluster's one host has 8 slots (jobspec_sge.testing.cluster)
+            JOBSPEC_SGE_CORES_PER_NODE=8 pytest_step "conformance: sge (run)" "$CONF_DIR" \
+                -p no:cacheprovider --transformer sge --conformance-report "$REPORTS/sge-run.json" \
+                --conformance-duration-slack 120 --conformance-timeout 300
+            python3 -m jobspec_sge.testing.cluster stop --dir "$SGE_DIR"
+            unset SGE_ROOT SGE_CELL SGE_QMASTER_PORT SGE_EXECD_PORT
+        else
+            fail "start gridengine cluster"
+        fi
+    else
+        echo "Grid Engine is not installed: skipping the Grid Engine run-mode conformance suite"
+    fi
+    rm -rf "$CONF_DIR"
+}
+
+slurm_run_suite > "$LOGS/slurm.log" 2>&1 &
+SLURM_PID=$!
+sge_run_suite > "$LOGS/sge.log" 2>&1 &
+SGE_PID=$!
+
+
+pytest_step "repository tests" "$ROOT" -p no:cacheprovider
 
 pytest_step "conformance: local (run)" "$CONF_DIR" -p no:cacheprovider \
     --transformer local --conformance-report "$REPORTS/local-run.json"
@@ -95,40 +157,12 @@ pytest_step "conformance: slurm (render)" "$CONF_DIR" -p no:cacheprovider \
 pytest_step "conformance: sge (render)" "$CONF_DIR" -p no:cacheprovider \
     --transformer sge --conformance-mode render --conformance-report "$REPORTS/sge-render.json"
 
-if command -v slurmctld >/dev/null || [ -x /usr/sbin/slurmctld ]; then
-    SLURM_DIR=$(mktemp -d)
-    step "start a Slurm cluster for conformance"
-    if env_lines=$(python3 -m jobspec_slurm.testing.cluster start --dir "$SLURM_DIR"); then
-        eval "$env_lines"
-        pytest_step "conformance: slurm (run)" "$CONF_DIR" -p no:cacheprovider \
-            --transformer slurm --conformance-report "$REPORTS/slurm-run.json" \
-            --conformance-duration-slack 120 --conformance-timeout 300
-        python3 -m jobspec_slurm.testing.cluster stop --dir "$SLURM_DIR"
-        unset SLURM_CONF
-    else
-        failures+=("start slurm cluster")
-    fi
-else
-    echo "Slurm is not installed: skipping the Slurm run-mode conformance suite"
-fi
-
-if [ -x /usr/lib/gridengine/sge_qmaster ]; then
-    SGE_DIR=$(mktemp -d)
-    step "start a Grid Engine cluster for conformance"
-    if env_lines=$(python3 -m jobspec_sge.testing.cluster start --dir "$SGE_DIR"); then
-        eval "$env_lines"
-        # the test cluster's one host has 8 slots (jobspec_sge.testing.cluster)
-        JOBSPEC_SGE_CORES_PER_NODE=8 pytest_step "conformance: sge (run)" "$CONF_DIR" \
-            -p no:cacheprovider --transformer sge --conformance-report "$REPORTS/sge-run.json" \
-            --conformance-duration-slack 120 --conformance-timeout 300
-        python3 -m jobspec_sge.testing.cluster stop --dir "$SGE_DIR"
-        unset SGE_ROOT SGE_CELL SGE_QMASTER_PORT SGE_EXECD_PORT
-    else
-        failures+=("start gridengine cluster")
-    fi
-else
-    echo "Grid Engine is not installed: skipping the Grid Engine run-mode conformance suite"
-fi
+wait "$SLURM_PID"
+step "conformance on a real Slurm cluster (ran in the background)"
+cat "$LOGS/slurm.log"
+wait "$SGE_PID"
+step "conformance on a real Grid Engine (ran in the background)"
+cat "$LOGS/sge.log"
 
 if command -v flux >/dev/null; then
     # The suite needs an instance to submit to: a private 4-broker test instance (~1.5 s).
@@ -140,8 +174,8 @@ else
 fi
 
 step "summary"
-if [ "${#failures[@]}" -ne 0 ]; then
-    printf 'FAILED: %s\n' "${failures[@]}"
+if [ -s "$FAILURES" ]; then
+    sed 's/^/FAILED: /' "$FAILURES"
     exit 1
 fi
 echo "all test steps passed"

@@ -125,7 +125,7 @@ def choose_alternative(
                 "the first is used"
             )
         return alternatives[0], None
-    reasons = []
+    reasons: list[str] = []
     for position, alternative in enumerate(alternatives):
         why = misfit(alternative, capacity)
         if why is None:

@@ -8,8 +8,13 @@ are plugins of exactly this kind.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pluggy
+
+if TYPE_CHECKING:
+    from .steps import StepType
+    from .transformer import Transformer
 
 __all__ = [
     "hookspec",
@@ -26,7 +31,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 @hookspec
-def jobspec_register_transformers(register: Callable[[type], None]) -> None:
+def jobspec_register_transformers(register: Callable[[type[Transformer]], None]) -> None:
     """Register transformer classes.
 
     :param register: call it once per class: ``register(MyTransformer)``. The class must
@@ -38,7 +43,7 @@ def jobspec_register_transformers(register: Callable[[type], None]) -> None:
 
 
 @hookspec
-def jobspec_register_steps(register: Callable[[type], None]) -> None:
+def jobspec_register_steps(register: Callable[[type[StepType]], None]) -> None:
     """Register step types (what may appear under ``steps:``).
 
     :param register: call it once per class: ``register(MyStep)``. The class must subclass

@@ -223,15 +223,15 @@ def load_text(text: str | bytes, filename: str | None = None) -> Document:
             ]
         )
     if not isinstance(data, dict):
-        line, column = builder.positions.get((), (None, None))
+        top_line, top_column = builder.positions.get((), (None, None))
         raise InvalidJobspec(
             [
                 Problem(
                     f"expected a mapping (lines of 'key: value') at the top of the document, "
                     f"found {kind_of(data)}",
                     file=filename,
-                    line=line,
-                    column=column,
+                    line=top_line,
+                    column=top_column,
                     code="top-level",
                 )
             ]

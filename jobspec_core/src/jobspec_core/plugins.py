@@ -137,8 +137,9 @@ def _add_plugin(
         manager.unregister(plugin)
         return
 
-    transformers: list[type] = []
-    steps: list[type] = []
+    # What plugins hand in is checked below; the hook promises these types.
+    transformers: list[type[Transformer]] = []
+    steps: list[type[StepType]] = []
     try:
         impl = manager.hook.jobspec_register_transformers
         for hookimpl in impl.get_hookimpls():
@@ -166,15 +167,15 @@ def _add_plugin(
             )
         elif sum(1 for other in transformers if getattr(other, "name", None) == cls.name) > 1:
             problems.append(f"transformer {cls.name!r} is registered twice by this plugin")
-    for cls in steps:
-        if not (isinstance(cls, type) and issubclass(cls, StepType)):
-            problems.append(f"{cls!r} is not a StepType subclass")
-        elif not getattr(cls, "name", None):
-            problems.append(f"{cls.__name__} has no name")
-        elif cls.name in registry.steps:
+    for step in steps:
+        if not (isinstance(step, type) and issubclass(step, StepType)):
+            problems.append(f"{step!r} is not a StepType subclass")
+        elif not getattr(step, "name", None):
+            problems.append(f"{step.__name__} has no name")
+        elif step.name in registry.steps:
             problems.append(
-                f"step {cls.name!r} is already provided by plugin "
-                f"{registry.step_provided_by[cls.name]!r}"
+                f"step {step.name!r} is already provided by plugin "
+                f"{registry.step_provided_by[step.name]!r}"
             )
     if problems:
         registry.broken[name] = "; ".join(problems)
@@ -183,9 +184,9 @@ def _add_plugin(
     for cls in transformers:
         registry.transformers[cls.name] = cls
         registry.provided_by[cls.name] = name
-    for cls in steps:
-        registry.steps[cls.name] = cls
-        registry.step_provided_by[cls.name] = name
+    for step in steps:
+        registry.steps[step.name] = step
+        registry.step_provided_by[step.name] = name
     registry.plugins[name] = info
 
 

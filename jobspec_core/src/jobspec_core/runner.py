@@ -282,7 +282,7 @@ class Runner:
         one as the scheduler accepts it) and record them ``cancelled``; an instance with no
         handle was never submitted (``cancelled``), or, for a transformer that does not
         record as it goes, is ``lost`` (what was started cannot be known)."""
-        pid = run.submitter.get("pid")
+        pid = (run.submitter or {}).get("pid")
         error = f"the submitting process (pid {pid}) ended during submission"
         tasks = self.store.tasks(run.run_id)
         backend = self._transformer(run.transformer)

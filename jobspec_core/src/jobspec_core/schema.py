@@ -120,8 +120,8 @@ def describe(value: Any) -> str:
 
 
 def _expected_types(schema: dict[str, Any]) -> str:
-    names = schema.get("type")
-    names = names if isinstance(names, list) else [names] if names else []
+    given = schema.get("type")
+    names: list[str] = given if isinstance(given, list) else [given] if given else []
     words = [_a(_TYPE_WORDS.get(n, n)) for n in names]
     return " or ".join(words) if words else "a different value"
 

@@ -147,7 +147,7 @@ class RunStore:
         hosts on one store, that must be a file system they share."""
         from .pgstore import PgConnection, redact
 
-        self.path = Path(redact(url))  # type: ignore[assignment]
+        self.path = Path(redact(url))
         self._runs_dir = Path(
             os.environ.get("JOBSPEC_RUNS_DIR") or default_store_path().parent / "runs"
         )

@@ -306,7 +306,7 @@ class EventBuilder:
                 top = self.stack[-1] if self.stack else None
                 as_key = top is not None and top.is_map and top.key is _NO_KEY
                 is_map = cls is yaml.MappingStartEvent
-                path = self._child_path() if not as_key else top.path
+                path = top.path if as_key and top is not None else self._child_path()
                 frame = _Frame(
                     {} if is_map else [],
                     path,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import BackendError, SubmitError
+from jobspec_core.features import FEATURES
 from jobspec_core.plan import Plan
 from jobspec_core.transformer import (
     RunContext,
@@ -57,31 +58,7 @@ class FluxTransformer(Transformer):
 
     name = "flux"
     description = "Flux: flux submit per task, flux batch per group (nested instances)"
-    capabilities = frozenset(
-        {
-            "tasks",
-            "command",
-            "portable-variables",
-            "replicas",
-            "depends_on",
-            "groups",
-            "groups.nested",
-            "groups.depends_on",
-            "local",
-            "resources",
-            "resources.named",
-            "resources.alternatives",
-            "resources.gpu",
-            "attributes.duration",
-            "attributes.environment",
-            "attributes.cwd",
-            "attributes.watch",
-            "requires",
-            "steps.stage",
-            "steps.write",
-            "passthrough",
-        }
-    )
+    capabilities = frozenset(FEATURES)  # every feature of JobSpec v1
     poll_interval = 0.5
     #: replicas of a top-level task are one submission (flux submit --cc=0-N-1)
     array_submissions = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from jobspec_core.alternatives import Capacity
+from jobspec_core.features import FEATURES
 from jobspec_core.plan import Plan
 from jobspec_core.transformer import (
     RunContext,
@@ -32,31 +33,7 @@ class SlurmTransformer(Transformer):
 
     name = "slurm"
     description = "Slurm (sbatch scripts, srun steps in allocations, job arrays, afterok)"
-    capabilities = frozenset(
-        {
-            "tasks",
-            "command",
-            "portable-variables",
-            "replicas",
-            "depends_on",
-            "groups",
-            "groups.nested",
-            "groups.depends_on",
-            "local",
-            "resources",
-            "resources.named",
-            "resources.alternatives",
-            "resources.gpu",
-            "attributes.duration",
-            "attributes.environment",
-            "attributes.cwd",
-            "attributes.watch",
-            "requires",
-            "steps.stage",
-            "steps.write",
-            "passthrough",
-        }
-    )
+    capabilities = frozenset(FEATURES)  # every feature of JobSpec v1
     # attributes.watch: each instance's output file (handle.log) is written by Slurm while
     # the task runs, and `jobspec run` streams the files of watched tasks.
     poll_interval = 1.0

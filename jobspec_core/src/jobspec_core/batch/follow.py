@@ -50,6 +50,7 @@ def instance_status(
     word = f" ({native.native})" if native is not None and native.native else ""
     why = f": {native.reason}" if native is not None and native.reason else ""
     state = native.state if native is not None else JobState.UNKNOWN
+    exit_code = native.exit_code if native is not None else None
     if state in (JobState.PENDING, JobState.HELD, JobState.RUNNING):
         forget_missing(records, job)
         if state is JobState.RUNNING and started is not None:
@@ -62,13 +63,13 @@ def instance_status(
         return rec.decide(TaskStatus(TaskState.FAILED, None, reason, started))
     if state is JobState.TIMEOUT:
         reason = f"killed by {scheduler_name} at its time limit{word}{why}"
-        return rec.decide(TaskStatus(TaskState.TIMEOUT, native.exit_code, reason, started))
+        return rec.decide(TaskStatus(TaskState.TIMEOUT, exit_code, reason, started))
     if state is JobState.CANCELLED:
         reason = f"job {job} was deleted outside jobspec{word}{why}"
-        return rec.decide(TaskStatus(TaskState.CANCELLED, native.exit_code, reason, started))
+        return rec.decide(TaskStatus(TaskState.CANCELLED, exit_code, reason, started))
     if state is JobState.FAILED:
         reason = f"job {job} failed{word}{why}"
-        return rec.decide(TaskStatus(TaskState.FAILED, native.exit_code, reason, started))
+        return rec.decide(TaskStatus(TaskState.FAILED, exit_code, reason, started))
     # FINISHED without this instance's end, or not known at all: give records and
     # accounting the scheduler's grace to show up, then decide.
     since = missing_since(records, job)
@@ -85,9 +86,9 @@ def instance_status(
             started,
         )
     if state is JobState.FINISHED:
-        code = f", exit {native.exit_code}" if native.exit_code is not None else ""
+        code = f", exit {exit_code}" if exit_code is not None else ""
         reason = f"job {job} ended{word}{code} without recording this instance's end{why}"
-        return rec.decide(TaskStatus(TaskState.FAILED, native.exit_code, reason, started))
+        return rec.decide(TaskStatus(TaskState.FAILED, exit_code, reason, started))
     reason = (
         f"{scheduler_name} does not know job {job} any more and no end was recorded "
         f"(waited {grace:g}s)"

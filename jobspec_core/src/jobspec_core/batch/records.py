@@ -141,7 +141,7 @@ class InstanceRecords:
             "finished": status.finished_at or time.time(),
         }
         _write(self._file("verdict"), json.dumps(data))
-        status.finished_at = data["finished"]
+        status.finished_at = float(data["finished"] or 0)
         return status
 
 

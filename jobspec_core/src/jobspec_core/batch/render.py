@@ -225,7 +225,9 @@ def render_submission(
         if note:
             submission.notes.append(note)
         lines, words = place_options(scheduler, _options(scheduler, request))
-        array = (scheduler.array_variable, scheduler.array_base) if request.array else None
+        array = None
+        if request.array and scheduler.array_variable is not None:
+            array = (scheduler.array_variable, scheduler.array_base)
         script = f"{slug}.sh"
         submission.files[script] = RenderedFile(builder.render(node, lines, array), executable=True)
         after = [placeholder(dep) for dep in node.depends_on]

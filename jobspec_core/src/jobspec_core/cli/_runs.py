@@ -45,7 +45,7 @@ def open_runner(args: argparse.Namespace) -> Runner:
     with ``--server``/``$JOBSPEC_SERVER``, a client of that service with the same methods."""
     client = client_for(args)
     if client is not None:
-        return client  # type: ignore[return-value]
+        return client
     return Runner(RunStore(getattr(args, "store", None)))
 
 

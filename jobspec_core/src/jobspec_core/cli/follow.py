@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from ..errors import BackendError
 from ..runner import Runner, RunStatus
@@ -44,7 +45,10 @@ class WatchedOutput:
 
     def __init__(self, logs: dict[tuple[str, int], str]):
         # key -> [path, bytes read so far, partial last line]
-        self.files = {key: [path, 0, b""] for key, path in logs.items()}
+        # per log: [path, offset read so far, the partial line waiting for its newline]
+        self.files: dict[tuple[str, int], list[Any]] = {
+            key: [path, 0, b""] for key, path in logs.items()
+        }
 
     @classmethod
     def of(cls, plan, status: RunStatus) -> WatchedOutput:

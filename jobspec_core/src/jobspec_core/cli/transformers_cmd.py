@@ -15,7 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..transformer import Transformer
 
 __all__ = ["add_parser", "run", "collect", "format_table"]
 
@@ -32,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _version(cls: type, plugin_version: str | None) -> str:
+def _version(cls: type[Transformer], plugin_version: str | None) -> str:
     """The transformer's own ``version()`` when it overrides it, else its distribution's."""
     from ..transformer import Transformer
 

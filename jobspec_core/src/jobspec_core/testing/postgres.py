@@ -139,6 +139,8 @@ class LocalPostgres:
 
     def fresh_database(self, name: str) -> str:
         """A new empty database ``name``; its URL."""
+        if self.bin is None:
+            raise RuntimeError(unavailable())
         done = self._as_owner(
             [
                 str(self.bin / "createdb"),

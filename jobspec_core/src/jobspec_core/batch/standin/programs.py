@@ -217,7 +217,8 @@ def _sge(program: str, args: list[str]) -> int:
     if program == "qstat":
         if args != ["-xml"]:
             raise SystemExit("standin qstat: expected -xml")
-        running, pending = [], []
+        running: list[str] = []
+        pending: list[str] = []
         for job in sorted(
             spool_dir().iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0
         ):
@@ -238,28 +239,28 @@ def _sge(program: str, args: list[str]) -> int:
     if program == "qacct":
         if len(args) != 2 or args[0] != "-j":
             raise SystemExit("standin qacct: expected -j ID")
-        job = job_dir(args[1])
-        state = view(job)[0] if job is not None else None
-        if job is None or state in _SGE_STATE:
+        finished = job_dir(args[1])
+        ended = view(finished)[0] if finished is not None else None
+        if finished is None or ended in _SGE_STATE:
             print(f"error: job id {args[1]} not found", file=sys.stderr)
             return 1
-        code = view(job)[1]
+        code = view(finished)[1]
         failed = {
             "cancelled": "100 : assumedly after job",
             "timeout": "37  : qmaster enforced h_rt, h_cpu, or h_vmem limit",
-        }.get(state, "0")
+        }.get(ended or "", "0")
         print("=" * 62)
-        code = 137 if state == "cancelled" else code  # Grid Engine kills a deleted job
-        print(f"jobnumber    {job.name}\nfailed       {failed}\nexit_status  {code or 0}")
+        code = 137 if ended == "cancelled" else code  # Grid Engine kills a deleted job
+        print(f"jobnumber    {finished.name}\nfailed       {failed}\nexit_status  {code or 0}")
         return 0
     code = 0  # qdel
     for job_id in args:
-        job = job_dir(job_id)
-        if job is None:
+        target = job_dir(job_id)
+        if target is None:
             print(f'denied: job "{job_id}" does not exist', file=sys.stderr)
             code = 1
         else:
-            cancel(job)
+            cancel(target)
             print(f"root has deleted job {job_id}")
     return code
 

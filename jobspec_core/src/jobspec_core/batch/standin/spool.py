@@ -117,7 +117,7 @@ def submit(script: bytes, after: list[str], request: dict) -> str:
             number += 1
     job = queue / str(number)
     (job / "script").write_bytes(script)
-    write(job / "after", " ".join(re.match(r"\d+", d).group(0) for d in after))
+    write(job / "after", " ".join(re.sub(r"\D.*", "", d) for d in after))
     write(job / "request.json", json.dumps(request))
     cwd = request.get("cwd")
     if cwd and not os.path.isdir(cwd):
@@ -172,8 +172,8 @@ def execute(job: Path) -> int:
         write(job / "state", "cancelled")
         return 0
     write(job / "state", "running")
-    first, last = request.get("array") or (None, None)
-    elements = [None] if first is None else list(range(first, last + 1))
+    array = request.get("array")
+    elements: list[int | None] = [None] if not array else list(range(array[0], array[1] + 1))
     children = []
     with open(job / "output", "ab") as out:
         for element in elements:

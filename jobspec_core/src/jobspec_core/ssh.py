@@ -19,14 +19,25 @@ Contract:
   :class:`~jobspec_core.errors.BackendError`) with a clear message and a ``kind``:
   ``host-key`` (unknown or changed host key), ``auth`` (login refused), ``unreachable``
   (no connection), ``lost`` (the connection broke; transient: a wait loop retries).
+  After a lost connection the next command logs in again (one new shared connection),
+  never one login per command.
+* A run's files: :meth:`SshRunner.stage` names a local directory to copy into the remote
+  run directory before the next command (so a transformer may still add to it during
+  ``submit``); :meth:`SshRunner.run_collecting` runs a command and brings a remote
+  directory's files back into their local mirror in the same round trip (a status poll is
+  one remote command).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
+import secrets
 import shlex
 import subprocess
+import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -164,6 +175,16 @@ class SshRunner:
         self.connect_timeout = connect_timeout
         self._home: str | None = None
         self._connected = False
+        self._staged: list[tuple[Path, str]] = []
+        #: remote commands run through the shared connection (benchmarks and tests read it)
+        self.commands_run = 0
+
+    def control_path(self) -> Path:
+        """The socket of this target's shared connection: a short name derived from the
+        target and the configuration file (so jobspec can see whether it exists)."""
+        key = f"{self.config_file or ''}\0{self.target.user or ''}\0{self.target.host}\0"
+        key += str(self.target.port or "")
+        return control_directory() / hashlib.sha256(key.encode()).hexdigest()[:24]
 
     # -- the ssh command line ------------------------------------------------------
     def ssh_argv(self, *options: str) -> list[str]:
@@ -178,7 +199,7 @@ class SshRunner:
             argv += ["-F", str(self.config_file)]
         argv += [
             "-o",
-            f"ControlPath={control_directory()}/%C",
+            f"ControlPath={self.control_path()}",
             "-o",
             f"ConnectTimeout={self.connect_timeout}",
             *options,
@@ -193,12 +214,15 @@ class SshRunner:
         """Make sure the shared connection is up: reuse a live one (another jobspec
         process may have opened it), else log in once (prompts, if any, are asked on the
         terminal) and keep it for :data:`CONTROL_PERSIST` seconds after its last use."""
-        if self._connected:
+        socket_path = self.control_path()
+        if self._connected and socket_path.exists():
             return
         check = subprocess.run(
             self.ssh_argv("-O", "check"), capture_output=True, timeout=30, check=False
         )
         if check.returncode != 0:
+            # a socket left by a master that was killed would disable sharing
+            socket_path.unlink(missing_ok=True)
             with tempfile.TemporaryFile() as errors:
                 try:
                     done = subprocess.run(
@@ -234,9 +258,12 @@ class SshRunner:
         argv: Sequence[str],
         cwd: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        *,
+        exec_: bool = True,
     ) -> str:
         """The one line the remote shell runs for ``argv``: every word quoted; ``cd`` into
-        ``cwd`` first; ``env`` set through ``env NAME=VALUE`` words (names validated)."""
+        ``cwd`` first; ``env`` set through ``env NAME=VALUE`` words (names validated).
+        ``exec_=False`` leaves the shell running after the command (for what follows)."""
         words = [str(word) for word in argv]
         if not words:
             raise BackendError("an empty remote command")
@@ -245,7 +272,7 @@ class SshRunner:
             if bad:
                 raise BackendError(f"not environment variable names: {', '.join(bad)}")
             words = ["env", *(f"{name}={value}" for name, value in env.items()), *words]
-        line = "exec " + shlex.join(words)
+        line = ("exec " if exec_ else "") + shlex.join(words)
         if cwd is not None:
             line = f"cd -- {shlex.quote(str(cwd))} && {line}"
         return line
@@ -262,13 +289,67 @@ class SshRunner:
     ) -> CommandResult:
         """Run ``argv`` on the remote host (see :class:`CommandRunner`); ``cwd`` is a remote
         path. :class:`SshError` when ssh itself fails."""
+        self._upload_staged(timeout)
         line = self.remote_command(argv, cwd, env)
         done = self._ssh([line], stdin, timeout)
         return CommandResult(tuple(str(w) for w in argv), done[0], done[1], done[2])
 
+    def run_collecting(
+        self,
+        argv: Sequence[str],
+        directory: str,
+        local_dir: Path,
+        *,
+        cwd: Path | None = None,
+        stdin: bytes | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> CommandResult:
+        """Run ``argv`` and copy the regular files directly in the remote ``directory``
+        into ``local_dir`` (replacing their local copies), in ONE remote command: the
+        command's output, a line with a random token and its exit code, then a tar stream
+        of the directory (nothing when it does not exist yet)."""
+        self._upload_staged(timeout)
+        token = secrets.token_hex(16)
+        line = (
+            self.remote_command(argv, cwd, exec_=False)
+            + f"; printf '\\n{token} %d\\n' \"$?\"; "
+            + f"cd -- {shlex.quote(directory)} 2>/dev/null && tar -cf - . 2>/dev/null; exit 0"
+        )
+        code, out, err = self._ssh_bytes([line], stdin, timeout)
+        marker = f"\n{token} ".encode()
+        head, found, tail = out.partition(marker)
+        if not found:
+            raise SshError(f"{self.target}: the answer to {shlex.join(argv)} was cut short", "lost")
+        number, _, archive = tail.partition(b"\n")
+        _extract_flat(archive, Path(local_dir))
+        return CommandResult(
+            tuple(str(w) for w in argv),
+            int(number),
+            head.decode("utf-8", errors="replace"),
+            err.decode("utf-8", errors="replace"),
+        )
+
+    def stage(self, local_dir: Path, remote_dir: str) -> None:
+        """Copy ``local_dir`` into ``remote_dir`` (:meth:`put_tree`) right before the next
+        remote command, with whatever it holds by then."""
+        self._staged.append((Path(local_dir), remote_dir))
+
+    def _upload_staged(self, timeout: float) -> None:
+        while self._staged:
+            local_dir, remote_dir = self._staged[0]
+            self.put_tree(local_dir, remote_dir, timeout)
+            self._staged.pop(0)
+
     def _ssh(self, remote: list[str], stdin: bytes | None, timeout: float) -> tuple[int, str, str]:
+        code, out, err = self._ssh_bytes(remote, stdin, timeout)
+        return code, out.decode("utf-8", errors="replace"), err.decode("utf-8", errors="replace")
+
+    def _ssh_bytes(
+        self, remote: list[str], stdin: bytes | None, timeout: float
+    ) -> tuple[int, bytes, bytes]:
         self.connect()
         argv = self.ssh_argv("-o", "ControlMaster=no") + remote
+        self.commands_run += 1
         try:
             done = subprocess.run(
                 argv,
@@ -280,11 +361,12 @@ class SshRunner:
         except FileNotFoundError as exc:
             raise BackendError("cannot run ssh: the OpenSSH client is not installed") from exc
         except subprocess.TimeoutExpired as exc:
+            self._connected = False
             raise SshError(f"{self.target}: no answer within {timeout:g}s", "lost") from exc
-        stderr = done.stderr.decode("utf-8", errors="replace")
         if done.returncode == SSH_FAILED:
-            raise _classify(self.target, stderr)
-        return done.returncode, done.stdout.decode("utf-8", errors="replace"), stderr
+            self._connected = False  # the next command checks, and logs in again if need be
+            raise _classify(self.target, done.stderr.decode("utf-8", errors="replace"))
+        return done.returncode, done.stdout, done.stderr
 
     def home(self) -> str:
         """The remote user's home directory (asked once per runner)."""
@@ -316,21 +398,41 @@ class SshRunner:
         if code != 0:
             raise BackendError(f"{self.target}: cannot unpack into {remote}: {err.strip()}")
 
-    def read_file(self, remote_path: str, offset: int = 0) -> bytes:
-        """The bytes of ``remote_path`` from ``offset`` (for logs); empty when absent."""
-        start = shlex.quote(f"+{offset + 1}")
-        line = f"[ -f {shlex.quote(remote_path)} ] && tail -c {start} -- {shlex.quote(remote_path)}"
-        self.connect()
-        argv = self.ssh_argv("-o", "ControlMaster=no") + [line]
-        try:
-            done = subprocess.run(argv, capture_output=True, timeout=DEFAULT_TIMEOUT, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise SshError(f"{self.target}: cannot read {remote_path}: {exc}", "lost") from exc
-        if done.returncode == SSH_FAILED:
-            raise _classify(self.target, done.stderr.decode("utf-8", errors="replace"))
-        return done.stdout if done.returncode == 0 else b""
+    def read_file(self, remote_path: str, offset: int = 0, limit: int | None = None) -> bytes:
+        """The bytes of ``remote_path`` from ``offset`` (at most ``limit`` of them: for
+        logs read in bounded chunks); empty when absent."""
+        start = shlex.quote(f"+{int(offset) + 1}")
+        quoted = shlex.quote(remote_path)
+        line = f"[ -f {quoted} ] && tail -c {start} -- {quoted}"
+        if limit is not None:
+            line += f" | head -c {int(limit)}"
+        code, out, _ = self._ssh_bytes([line], None, DEFAULT_TIMEOUT)
+        return out if code == 0 else b""
 
     def close(self) -> None:
         """End the shared connection (``ssh -O exit``); harmless when none is open."""
         subprocess.run(self.ssh_argv("-O", "exit"), capture_output=True, timeout=30, check=False)
         self._connected = False
+
+
+def _extract_flat(archive: bytes, local_dir: Path) -> None:
+    """Write the regular files at the top of the tar stream ``archive`` into
+    ``local_dir``, each whole (a temporary name, then a rename). Anything else (folders,
+    links, nested names) is ignored."""
+    if not archive:
+        return
+    local_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
+            for member in tar:
+                name = member.name[2:] if member.name.startswith("./") else member.name
+                if not member.isreg() or not name or "/" in name or name in (".", ".."):
+                    continue
+                data = tar.extractfile(member)
+                if data is None:
+                    continue
+                tmp = local_dir / f".{name}.mirror.{os.getpid()}"
+                tmp.write_bytes(data.read())
+                os.replace(tmp, local_dir / name)
+    except tarfile.TarError as exc:
+        raise SshError(f"the files brought back are not a tar stream: {exc}", "lost") from exc

@@ -16,6 +16,8 @@ from ._server import add_server_option, client_for
 
 __all__ = [
     "add_store_option",
+    "add_remote_option",
+    "remote_target",
     "open_runner",
     "print_status",
     "status_rows",
@@ -40,13 +42,46 @@ def add_store_option(parser: argparse.ArgumentParser, with_server: bool = True) 
         add_server_option(parser)
 
 
+def add_remote_option(parser: argparse.ArgumentParser, with_dir: bool = False) -> None:
+    """``--remote [USER@]HOST[:PORT]`` (and ``--remote-dir DIR`` where a run is made):
+    submit or follow over SSH (:mod:`jobspec_core.remote`, docs/remote.md)."""
+    parser.add_argument(
+        "--remote",
+        metavar="[USER@]HOST[:PORT]",
+        help="run the scheduler's commands on HOST over SSH (your ~/.ssh/config applies; "
+        "default: $JOBSPEC_REMOTE)",
+    )
+    if with_dir:
+        parser.add_argument(
+            "--remote-dir",
+            metavar="DIR",
+            help="the remote folder of runs (default: $JOBSPEC_REMOTE_DIR, else "
+            "~/.jobspec/runs under the remote home)",
+        )
+
+
+def remote_target(args: argparse.Namespace) -> str | None:
+    """``--remote``, else ``$JOBSPEC_REMOTE``, else ``None`` (an empty value: local)."""
+    import os
+
+    from ..remote import REMOTE_ENV
+
+    return getattr(args, "remote", None) or os.environ.get(REMOTE_ENV) or None
+
+
 def open_runner(args: argparse.Namespace) -> Runner:
     """A :class:`Runner` on the store named by ``--store`` (or the environment/default);
-    with ``--server``/``$JOBSPEC_SERVER``, a client of that service with the same methods."""
+    with ``--server``/``$JOBSPEC_SERVER``, a client of that service with the same methods.
+    ``--remote`` (or ``$JOBSPEC_REMOTE``) names the host of the remote runs it follows,
+    instead of the one recorded (the same cluster under another name)."""
     client = client_for(args)
     if client is not None:
         return client  # type: ignore[return-value]
-    return Runner(RunStore(getattr(args, "store", None)))
+    runner = Runner(RunStore(getattr(args, "store", None)))
+    if getattr(args, "remote", None) is not None or hasattr(args, "remote"):
+        runner.remote_target = remote_target(args)
+        runner.remote_explicit = getattr(args, "remote", None) is not None
+    return runner
 
 
 def format_time(ts: float | None) -> str:

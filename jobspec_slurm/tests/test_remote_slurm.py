@@ -103,9 +103,8 @@ def test_pipeline_completes_remotely_and_is_followed_from_new_shells(bench):
     assert outputs
     local = Path(json.loads(ran.stdout)["run"]["run_dir"])
     assert local != remote_dir and not list(local.glob("logs/*.out"))
-    assert sorted(p.name for p in (local / "slurm" / "status").iterdir()) == sorted(
-        p.name for p in (remote_dir / "slurm" / "status").iterdir()
-    )
+    mirrored = {p.name for p in (local / "slurm" / "status").iterdir()}
+    assert mirrored == {p.name for p in (remote_dir / "slurm" / "status").iterdir()}
 
     status = bench.jobspec("status", run_id, "--json")
     assert status.returncode == 0, status.stderr
@@ -345,3 +344,43 @@ def test_env_argv_and_paths_reach_the_remote_task_byte_for_byte(bench, words, va
     remote = bench.remote_home / base / run_id
     seen = (remote / out_name).read_bytes().split(b"\0")[:-1]
     assert seen == [value.encode(), str(remote).encode(), *(w.encode() for w in words)]
+
+
+def test_wait_survives_a_dropped_connection(bench):
+    """The shared connection is killed while `jobspec wait` follows a run: wait logs in
+    again (once) and sees the run to its end."""
+    import os
+    import re
+    import signal
+    import sys
+
+    spec = _doc(bench, "short.yaml", "version: 1\ntasks:\n- command: [sleep, '6']\n")
+    control = bench.root / "ctl-drop"
+    control.mkdir()
+    env = {"JOBSPEC_SSH_CONTROL_DIR": str(control)}
+    started = bench.jobspec(
+        "run", "-t", "slurm", "--remote", bench.target, "--detach", str(spec), **env
+    )
+    assert started.returncode == 0, started.stderr
+    run_id = started.stdout.strip()
+    logins = bench.sshd.logins()
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "jobspec_core", "wait", run_id, "--json"],
+        cwd=bench.workdir,
+        env=bench.env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    (sock,) = list(control.iterdir())
+    check = subprocess.run(
+        ["ssh", "-S", str(sock), "-O", "check", "x"], capture_output=True, text=True
+    )
+    pid = int(re.search(r"pid=(\d+)", check.stderr).group(1))
+    os.kill(pid, signal.SIGKILL)  # the connection dies; its socket stays behind
+    out, err = waiter.communicate(timeout=120)
+    assert waiter.returncode == 0, out + err
+    assert "Traceback" not in err
+    assert set(_states(subprocess.CompletedProcess([], 0, out, err)).values()) == {"completed"}
+    assert bench.sshd.logins() - logins == 1  # one new login, not one per poll

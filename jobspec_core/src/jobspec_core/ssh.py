@@ -348,7 +348,11 @@ class SshRunner:
         self, remote: list[str], stdin: bytes | None, timeout: float
     ) -> tuple[int, bytes, bytes]:
         self.connect()
-        argv = self.ssh_argv("-o", "ControlMaster=no") + remote
+        # Only through the shared connection: were it gone, ssh would otherwise log in on
+        # its own for this one command (a login per command); ProxyCommand=false makes that
+        # fail at once instead (it is never used through a shared connection), and the
+        # next command logs in again once, through connect().
+        argv = self.ssh_argv("-o", "ControlMaster=no", "-o", "ProxyCommand=false") + remote
         self.commands_run += 1
         try:
             done = subprocess.run(
@@ -378,8 +382,8 @@ class SshRunner:
         return self._home
 
     def put_tree(self, local_dir: Path, remote_dir: str, timeout: float = DEFAULT_TIMEOUT) -> None:
-        """Copy the contents of ``local_dir`` into ``remote_dir`` (created, mode 0700 for new
-        folders) in one remote command: a tar stream on standard input."""
+        """Copy the contents of ``local_dir`` into ``remote_dir`` (created; everything in
+        it private to the user) in one remote command: a tar stream on standard input."""
         remote = PurePosixPath(remote_dir)
         if not remote.is_absolute():
             raise BackendError(f"remote directory {remote_dir!r} is not absolute")
@@ -393,7 +397,11 @@ class SshRunner:
         except (OSError, subprocess.SubprocessError) as exc:
             raise BackendError(f"cannot pack {local_dir} for {self.target}: {exc}") from exc
         quoted = shlex.quote(str(remote))
-        line = f"umask 077 && mkdir -p -- {quoted} && tar -C {quoted} -xf -"
+        # private to the user, whatever modes the local files had
+        line = (
+            f"umask 077 && mkdir -p -- {quoted} && tar -C {quoted} -xf - "
+            f"&& chmod -R go-rwx -- {quoted}"
+        )
         code, _, err = self._ssh([line], archive, timeout)
         if code != 0:
             raise BackendError(f"{self.target}: cannot unpack into {remote}: {err.strip()}")
@@ -418,7 +426,8 @@ class SshRunner:
 def _extract_flat(archive: bytes, local_dir: Path) -> None:
     """Write the regular files at the top of the tar stream ``archive`` into
     ``local_dir``, each whole (a temporary name, then a rename). Anything else (folders,
-    links, nested names) is ignored."""
+    links, nested names) is ignored, and so are files still being written: records are
+    written under a name holding ``.tmp.`` and renamed when whole."""
     if not archive:
         return
     local_dir.mkdir(parents=True, exist_ok=True)
@@ -426,7 +435,7 @@ def _extract_flat(archive: bytes, local_dir: Path) -> None:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:
             for member in tar:
                 name = member.name[2:] if member.name.startswith("./") else member.name
-                if not member.isreg() or not name or "/" in name or name in (".", ".."):
+                if not member.isreg() or not name or "/" in name or ".tmp." in name:
                     continue
                 data = tar.extractfile(member)
                 if data is None:

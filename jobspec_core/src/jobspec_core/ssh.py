@@ -42,6 +42,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from .batch.commands import DEFAULT_TIMEOUT, CommandResult
 from .errors import BackendError, UsageError
@@ -54,6 +55,8 @@ _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 SSH_FAILED = 255
 #: Seconds a shared connection stays open after its last command.
 CONTROL_PERSIST = 600
+#: what the login runs: the remote home, asked in the same round trip
+_HOME_LINE = 'printf "%s" "$HOME"'
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,7 @@ class SshRunner:
         self._home: str | None = None
         self._connected = False
         self._staged: list[tuple[Path, str]] = []
+        self._login: tuple[subprocess.Popen[bytes], Any] | None = None
         #: remote commands run through the shared connection (benchmarks and tests read it)
         self.commands_run = 0
 
@@ -210,47 +214,70 @@ class SshRunner:
             argv += ["-l", self.target.user]
         return argv + ["--", self.target.host]
 
-    def connect(self) -> None:
-        """Make sure the shared connection is up: reuse a live one (another jobspec
-        process may have opened it), else log in once (prompts, if any, are asked on the
-        terminal) and keep it for :data:`CONTROL_PERSIST` seconds after its last use."""
-        socket_path = self.control_path()
-        if self._connected and socket_path.exists():
+    def start_connecting(self, ask_home: bool = False) -> None:
+        """Begin the login in the background (when no shared connection exists yet), so
+        it overlaps with local work; :meth:`connect` waits for it. With ``ask_home`` the
+        login also asks the remote home, in the same round trip (a remote command of its
+        own otherwise: a login for a status poll runs none)."""
+        if self._connected or self._login is not None:
             return
+        if self.control_path().exists() and self._master_alive():
+            self._connected = True
+            return
+        self.control_path().unlink(missing_ok=True)  # a killed master's socket: remove it
+        errors = tempfile.TemporaryFile()
+        master = ["-o", "ControlMaster=yes", "-o", f"ControlPersist={CONTROL_PERSIST}"]
+        if ask_home and self._home is None:
+            argv = self.ssh_argv(*master) + [_HOME_LINE]
+        else:
+            argv = self.ssh_argv(*master, "-N", "-f")
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+            )  # fmt: skip
+        except FileNotFoundError as exc:
+            errors.close()
+            raise BackendError("cannot run ssh: the OpenSSH client is not installed") from exc
+        self._login = (process, errors)
+
+    def _master_alive(self) -> bool:
         check = subprocess.run(
             self.ssh_argv("-O", "check"), capture_output=True, timeout=30, check=False
         )
-        if check.returncode != 0:
-            # a socket left by a master that was killed would disable sharing
-            socket_path.unlink(missing_ok=True)
-            with tempfile.TemporaryFile() as errors:
-                try:
-                    done = subprocess.run(
-                        self.ssh_argv(
-                            "-o",
-                            "ControlMaster=yes",
-                            "-o",
-                            f"ControlPersist={CONTROL_PERSIST}",
-                            "-N",
-                            "-f",
-                        ),
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=errors,
-                        timeout=self.connect_timeout + 60,
-                        check=False,
-                    )
-                except FileNotFoundError as exc:
-                    raise BackendError(
-                        "cannot run ssh: the OpenSSH client is not installed"
-                    ) from exc
-                except subprocess.TimeoutExpired as exc:
-                    raise SshError(
-                        f"{self.target}: the login did not finish", "unreachable"
-                    ) from exc
-                if done.returncode != 0:
-                    errors.seek(0)
-                    raise _classify(self.target, errors.read().decode("utf-8", errors="replace"))
+        return check.returncode == 0
+
+    def connect(self) -> None:
+        """Make sure the shared connection is up: reuse a live one (another jobspec
+        process may have opened it), else log in once (prompts, if any, are asked on the
+        terminal) and keep it for :data:`CONTROL_PERSIST` seconds after its last use.
+
+        The login is one ssh process that becomes the shared connection (backgrounded by
+        ``ControlPersist``, its output sent to ``/dev/null``) after answering the remote
+        home, so no command's output pipe is held open by it."""
+        if self._connected and self.control_path().exists():
+            return
+        self._connected = False
+        self.start_connecting()
+        if self._login is None:
+            return  # a live shared connection was found
+        process, errors = self._login
+        self._login = None
+        with errors:
+            try:
+                out, _ = process.communicate(timeout=self.connect_timeout + 60)
+            except subprocess.TimeoutExpired as exc:
+                process.kill()
+                process.communicate()
+                raise SshError(f"{self.target}: the login did not finish", "unreachable") from exc
+            if process.returncode != 0:
+                errors.seek(0)
+                raise _classify(self.target, errors.read().decode("utf-8", errors="replace"))
+        home = out.decode("utf-8", errors="replace")
+        if home.startswith("/"):
+            self._home = home
         self._connected = True
 
     @staticmethod
@@ -289,8 +316,22 @@ class SshRunner:
     ) -> CommandResult:
         """Run ``argv`` on the remote host (see :class:`CommandRunner`); ``cwd`` is a remote
         path. :class:`SshError` when ssh itself fails."""
-        self._upload_staged(timeout)
         line = self.remote_command(argv, cwd, env)
+        if len(self._staged) == 1 and stdin is None:
+            # the staged files and the command in one round trip: tar reads the archive
+            # from standard input, the command then finds it empty (as it would be)
+            local_dir, remote_dir = self._staged[0]
+            unpack, archive = self._unpack_line(local_dir, remote_dir, timeout)
+            code, out, err = self._ssh(
+                [f"{unpack} || {{ echo {shlex.quote(_UNPACK_FAILED)} >&2; exit 1; }}; {line}"],
+                archive,
+                timeout,
+            )
+            if code == 1 and err.startswith(_UNPACK_FAILED):
+                raise BackendError(f"{self.target}: cannot unpack into {remote_dir}: {err}")
+            self._staged.pop(0)
+            return CommandResult(tuple(str(w) for w in argv), code, out, err)
+        self._upload_staged(timeout)
         done = self._ssh([line], stdin, timeout)
         return CommandResult(tuple(str(w) for w in argv), done[0], done[1], done[2])
 
@@ -375,7 +416,10 @@ class SshRunner:
     def home(self) -> str:
         """The remote user's home directory (asked once per runner)."""
         if self._home is None:
-            code, out, err = self._ssh(['printf "%s" "$HOME"'], None, DEFAULT_TIMEOUT)
+            self.start_connecting(ask_home=True)  # a new login answers it
+            self.connect()
+        if self._home is None:
+            code, out, err = self._ssh([_HOME_LINE], None, DEFAULT_TIMEOUT)
             if code != 0 or not out.startswith("/"):
                 raise BackendError(f"{self.target}: cannot read the remote home: {err.strip()}")
             self._home = out
@@ -383,28 +427,30 @@ class SshRunner:
 
     def put_tree(self, local_dir: Path, remote_dir: str, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Copy the contents of ``local_dir`` into ``remote_dir`` (created; everything in
-        it private to the user) in one remote command: a tar stream on standard input."""
+        it private to the user, owned by the remote user) in one remote command: a tar
+        stream on standard input."""
+        line, archive = self._unpack_line(local_dir, remote_dir, timeout)
+        code, _, err = self._ssh([line], archive, timeout)
+        if code != 0:
+            raise BackendError(f"{self.target}: cannot unpack into {remote_dir}: {err.strip()}")
+
+    def _unpack_line(self, local_dir: Path, remote_dir: str, timeout: float) -> tuple[str, bytes]:
         remote = PurePosixPath(remote_dir)
         if not remote.is_absolute():
             raise BackendError(f"remote directory {remote_dir!r} is not absolute")
+        buffer = io.BytesIO()
         try:
-            archive = subprocess.run(
-                ["tar", "-C", str(local_dir), "-cf", "-", "."],
-                capture_output=True,
-                check=True,
-                timeout=timeout,
-            ).stdout
-        except (OSError, subprocess.SubprocessError) as exc:
+            with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+                tar.add(str(local_dir), arcname=".", filter=_anonymous)
+        except OSError as exc:
             raise BackendError(f"cannot pack {local_dir} for {self.target}: {exc}") from exc
         quoted = shlex.quote(str(remote))
-        # private to the user, whatever modes the local files had
+        # private to the user whatever modes the local files had; `o`: owned by the user
         line = (
-            f"umask 077 && mkdir -p -- {quoted} && tar -C {quoted} -xf - "
+            f"umask 077 && mkdir -p -- {quoted} && tar -C {quoted} -xof - "
             f"&& chmod -R go-rwx -- {quoted}"
         )
-        code, _, err = self._ssh([line], archive, timeout)
-        if code != 0:
-            raise BackendError(f"{self.target}: cannot unpack into {remote}: {err.strip()}")
+        return line, buffer.getvalue()
 
     def read_file(self, remote_path: str, offset: int = 0, limit: int | None = None) -> bytes:
         """The bytes of ``remote_path`` from ``offset`` (at most ``limit`` of them: for
@@ -421,6 +467,15 @@ class SshRunner:
         """End the shared connection (``ssh -O exit``); harmless when none is open."""
         subprocess.run(self.ssh_argv("-O", "exit"), capture_output=True, timeout=30, check=False)
         self._connected = False
+
+
+_UNPACK_FAILED = "jobspec: unpacking the run directory failed"
+
+
+def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
 
 
 def _extract_flat(archive: bytes, local_dir: Path) -> None:

@@ -100,14 +100,18 @@ class _UsageError(JobspecError):
 
 
 def run(args: argparse.Namespace) -> int:
+    target = remote_target(args)
+    if target:  # the login (in the background) overlaps with loading and planning
+        from ..remote import REMOTE, runner_for
+
+        runner_for({REMOTE: target}).start_connecting(ask_home=True)  # type: ignore[attr-defined]
     plan = api.load_plan(args.file)
     options = parse_options(args.option)
     bad = sorted(k for k in options if k.startswith("_"))
     if bad:
         raise _UsageError(f"option {bad[0]!r}: names starting with '_' are jobspec's own")
     runner = open_runner(args)
-    target = remote_target(args)
-    if target:  # logs in once (a clear error when it cannot), before anything is recorded
+    if target:  # logged in once (a clear error when it cannot), before anything is recorded
         from ..remote import remote_options
 
         options.update(remote_options(target, args.remote_dir))

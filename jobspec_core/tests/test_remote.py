@@ -161,3 +161,18 @@ def test_commands_never_log_in_on_their_own(sshd, tmp_path):
         assert runner.run(["true"]).returncode == 0
     assert sshd.logins() == logins + 1
     runner.close()
+
+
+def test_reserved_options_are_refused_before_anything_is_recorded(tmp_path):
+    """A service's client passes options: it must not make the service log in anywhere."""
+    from jobspec_core.runner import Runner
+    from jobspec_core.store import RunStore
+
+    from jobspec_core import api
+
+    runner = Runner(RunStore(tmp_path / "store.sqlite"))
+    plan = api.plan(api.load_text("version: 1\ntasks:\n- command: [echo, hi]\n", "t.yaml"))
+    with pytest.raises(UsageError, match="jobspec's own") as info:
+        runner.submit(plan, "local", options={REMOTE: "attacker-host"})
+    assert info.value.exit_code == 2
+    assert runner.list_runs() == []

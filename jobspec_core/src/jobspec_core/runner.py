@@ -241,6 +241,7 @@ class Runner:
         workdir: Path | None = None,
         options: dict[str, str] | None = None,
         owner: str | None = None,
+        remote: dict[str, str] | None = None,
     ) -> str:
         """Submit ``plan`` through ``transformer`` (default :func:`default_transformer`);
         return the run id at once, without waiting for the tasks.
@@ -249,7 +250,20 @@ class Runner:
         transformer lacks a feature the plan uses, the transformer's errors from render
         (nothing recorded) and :class:`~jobspec_core.errors.SubmitError` (run recorded as
         failed) from submit.
+
+        ``remote``: the options of a remote run
+        (:func:`~jobspec_core.remote.remote_options`). Option names starting with ``_`` are
+        jobspec's own and refused in ``options`` (a service's client cannot make the
+        service log in somewhere).
         """
+        reserved = sorted(k for k in (options or {}) if k.startswith("_"))
+        if reserved:
+            raise UsageError(
+                f"option {reserved[0]!r}: names starting with '_' are jobspec's own; "
+                "nothing was submitted"
+            )
+        if remote:
+            options = {**(options or {}), **remote}
         name = transformer or default_transformer()
         backend = self._transformer(name)
         check_capabilities(plan, backend, name=name)

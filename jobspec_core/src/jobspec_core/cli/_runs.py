@@ -12,6 +12,7 @@ from typing import TextIO
 from ..runner import Runner, RunStatus
 from ..statedir import STORE_ENV
 from ..store import RunRecord, RunStore
+from ._remote import add_remote_option, remote_target
 from ._server import add_server_option, client_for
 
 __all__ = [
@@ -40,33 +41,6 @@ def add_store_option(parser: argparse.ArgumentParser, with_server: bool = True) 
     )
     if with_server:
         add_server_option(parser)
-
-
-def add_remote_option(parser: argparse.ArgumentParser, with_dir: bool = False) -> None:
-    """``--remote [USER@]HOST[:PORT]`` (and ``--remote-dir DIR`` where a run is made):
-    submit or follow over SSH (:mod:`jobspec_core.remote`, docs/remote.md)."""
-    parser.add_argument(
-        "--remote",
-        metavar="[USER@]HOST[:PORT]",
-        help="run the scheduler's commands on HOST over SSH (your ~/.ssh/config applies; "
-        "default: $JOBSPEC_REMOTE)",
-    )
-    if with_dir:
-        parser.add_argument(
-            "--remote-dir",
-            metavar="DIR",
-            help="the remote folder of runs (default: $JOBSPEC_REMOTE_DIR, else "
-            "~/.jobspec/runs under the remote home)",
-        )
-
-
-def remote_target(args: argparse.Namespace) -> str | None:
-    """``--remote``, else ``$JOBSPEC_REMOTE``, else ``None`` (an empty value: local)."""
-    import os
-
-    from ..remote import REMOTE_ENV
-
-    return getattr(args, "remote", None) or os.environ.get(REMOTE_ENV) or None
 
 
 def open_runner(args: argparse.Namespace) -> Runner:

@@ -111,11 +111,19 @@ def run(args: argparse.Namespace) -> int:
     if bad:
         raise _UsageError(f"option {bad[0]!r}: names starting with '_' are jobspec's own")
     runner = open_runner(args)
+    remote = None
+    from ..runner import Runner
+
+    if target and not isinstance(runner, Runner):
+        raise _UsageError("--remote and --server cannot be combined: a service submits itself")
     if target:  # logged in once (a clear error when it cannot), before anything is recorded
         from ..remote import remote_options
 
-        options.update(remote_options(target, args.remote_dir))
-    run_id = runner.submit(plan, args.transformer, workdir=Path(os.getcwd()), options=options)
+        remote = remote_options(target, args.remote_dir)
+    submit = {"remote": remote} if remote else {}
+    run_id = runner.submit(
+        plan, args.transformer, workdir=Path(os.getcwd()), options=options, **submit
+    )
     if args.detach:
         if args.json:
             print_json({"run_id": run_id})

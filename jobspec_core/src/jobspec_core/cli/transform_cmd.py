@@ -68,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the submission as JSON (files, units, notes)"
     )
-    from ._runs import add_remote_option
+    from ._remote import add_remote_option
 
     add_remote_option(parser, with_dir=True)
     parser.set_defaults(handler=run)
@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     cwd = Path.cwd()
     run_dir = Path(args.output).resolve() if args.output else cwd / PLACEHOLDER_RUN_DIR
     context = RunContext(run_id="RUN_ID", run_dir=run_dir, workdir=cwd)
-    from ._runs import remote_target
+    from ._remote import remote_target
 
     target = remote_target(args)
     if target:  # the paths of the remote host: asks it its home (one login)

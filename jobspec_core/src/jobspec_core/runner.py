@@ -284,10 +284,10 @@ class Runner:
             owner=owner,
         )
         context = self._context(run)
-        remote = is_remote(options)
+        over_ssh = is_remote(options)
         try:
             _keep_plan(plan, Path(run.run_dir))
-            if remote:
+            if over_ssh:
                 _writes_inside(plan, context)
             context.capacity = backend.capacity(plan, context)
             submission = backend.render(plan, context)
@@ -307,21 +307,21 @@ class Runner:
         context.on_submitted = on_submitted
         try:
             carry_out_writes(plan, context)
-            if remote:  # the mirror goes over right before the first remote command
+            if over_ssh:  # the mirror goes over right before the first remote command
                 stage = runner_for(options).stage  # type: ignore[attr-defined]
                 stage(Path(run.run_dir), str(context.run_dir))
             handles = backend.submit(plan, submission, context)
         except SubmitError as exc:
             if exc.submitted:
                 self.store.set_handles(run.run_id, exc.submitted, TaskState.CANCELLED)
-            said = str(exc) + (self._sweep(backend, exc.submitted, context) if remote else "")
+            said = str(exc) + (self._sweep(backend, exc.submitted, context) if over_ssh else "")
             self._not_submitted(run.run_id, said)
-            if remote:
+            if over_ssh:
                 raise SubmitError(said, exc.submitted) from exc
             raise
         except BaseException as exc:
             said = f"submission failed: {exc}"
-            if remote and isinstance(exc, JobspecError):
+            if over_ssh and isinstance(exc, JobspecError):
                 known = [t.handle for t in self.store.tasks(run.run_id) if t.handle is not None]
                 said += self._sweep(backend, known, context)
                 if known:

@@ -52,7 +52,7 @@ def open_runner(args: argparse.Namespace) -> Runner:
     if client is not None:
         return client  # type: ignore[return-value]
     runner = Runner(RunStore(getattr(args, "store", None)))
-    if getattr(args, "remote", None) is not None or hasattr(args, "remote"):
+    if hasattr(args, "remote"):
         runner.remote_target = remote_target(args)
         runner.remote_explicit = getattr(args, "remote", None) is not None
     return runner

@@ -120,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
         from ..remote import remote_options
 
         remote = remote_options(target, args.remote_dir)
-    submit = {"remote": remote} if remote else {}
-    run_id = runner.submit(
-        plan, args.transformer, workdir=Path(os.getcwd()), options=options, **submit
-    )
+    if remote is not None:
+        run_id = runner.submit(
+            plan, args.transformer, workdir=Path(os.getcwd()), options=options, remote=remote
+        )
+    else:  # a service's client has no remote= (see above)
+        run_id = runner.submit(plan, args.transformer, workdir=Path(os.getcwd()), options=options)
     if args.detach:
         if args.json:
             print_json({"run_id": run_id})

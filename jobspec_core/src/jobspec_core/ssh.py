@@ -34,18 +34,22 @@ import hashlib
 import io
 import os
 import re
-import secrets
 import shlex
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .batch.commands import DEFAULT_TIMEOUT, CommandResult
 from .errors import BackendError, UsageError
+
+if TYPE_CHECKING:
+    from .batch.commands import CommandResult
+
+#: seconds a remote command may take (the batch layer's ``DEFAULT_TIMEOUT``: not imported,
+#: so that ``jobspec run --remote`` can begin its login before the batch layer is loaded)
+DEFAULT_TIMEOUT = 120.0
 
 __all__ = ["RemoteTarget", "SshError", "SshRunner", "control_directory"]
 
@@ -330,10 +334,10 @@ class SshRunner:
             if code == 1 and err.startswith(_UNPACK_FAILED):
                 raise BackendError(f"{self.target}: cannot unpack into {remote_dir}: {err}")
             self._staged.pop(0)
-            return CommandResult(tuple(str(w) for w in argv), code, out, err)
+            return _result(argv, code, out, err)
         self._upload_staged(timeout)
         done = self._ssh([line], stdin, timeout)
-        return CommandResult(tuple(str(w) for w in argv), done[0], done[1], done[2])
+        return _result(argv, done[0], done[1], done[2])
 
     def run_collecting(
         self,
@@ -350,6 +354,8 @@ class SshRunner:
         command's output, a line with a random token and its exit code, then a tar stream
         of the directory (nothing when it does not exist yet)."""
         self._upload_staged(timeout)
+        import secrets
+
         token = secrets.token_hex(16)
         line = (
             self.remote_command(argv, cwd, exec_=False)
@@ -363,8 +369,8 @@ class SshRunner:
             raise SshError(f"{self.target}: the answer to {shlex.join(argv)} was cut short", "lost")
         number, _, archive = tail.partition(b"\n")
         _extract_flat(archive, Path(local_dir))
-        return CommandResult(
-            tuple(str(w) for w in argv),
+        return _result(
+            argv,
             int(number),
             head.decode("utf-8", errors="replace"),
             err.decode("utf-8", errors="replace"),
@@ -438,6 +444,8 @@ class SshRunner:
         remote = PurePosixPath(remote_dir)
         if not remote.is_absolute():
             raise BackendError(f"remote directory {remote_dir!r} is not absolute")
+        import tarfile
+
         buffer = io.BytesIO()
         try:
             with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -472,7 +480,14 @@ class SshRunner:
 _UNPACK_FAILED = "jobspec: unpacking the run directory failed"
 
 
-def _anonymous(info: tarfile.TarInfo) -> tarfile.TarInfo:
+def _result(argv: Sequence[str], code: int, out: str, err: str) -> CommandResult:
+    from .batch.commands import CommandResult
+
+    return CommandResult(tuple(str(w) for w in argv), code, out, err)
+
+
+def _anonymous(info: Any) -> Any:
+    """A tar member owned by nobody in particular (extracted as the remote user's)."""
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info
@@ -485,6 +500,8 @@ def _extract_flat(archive: bytes, local_dir: Path) -> None:
     written under a name holding ``.tmp.`` and renamed when whole."""
     if not archive:
         return
+    import tarfile
+
     local_dir.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(fileobj=io.BytesIO(archive), mode="r:") as tar:

@@ -356,6 +356,13 @@ class Runner:
                 f"; also cancelled job(s) {', '.join(strays)} the scheduler had accepted "
                 "but whose answer was lost"
             )
+        if strays is None:  # the transformer cannot look for jobs nobody recorded
+            jobs = sorted({h.native_id for h in submitted})
+            return (
+                f"; jobs recorded as submitted (cancelled): {', '.join(jobs) or 'none'}; a job "
+                "whose answer was lost with the connection cannot be looked for by the "
+                f"{backend.name} transformer: check the scheduler's queue on the remote host"
+            )
         return "; no other job of the run exists on the remote host"
 
     def _not_submitted(self, run_id: str, error: str) -> None:

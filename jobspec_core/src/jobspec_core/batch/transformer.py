@@ -55,7 +55,15 @@ from ..features import FEATURES
 from ..ordering import fill_placeholders
 from ..plan import Plan
 from ..remote import is_remote, local_path, runner_for
-from ..transformer import RunContext, Submission, TaskHandle, TaskState, TaskStatus, Transformer
+from ..transformer import (
+    RunContext,
+    Submission,
+    TaskHandle,
+    TaskState,
+    TaskStatus,
+    Transformer,
+    report_submitted,
+)
 from .commands import DEFAULT_TIMEOUT, CommandResult, CommandRunner, run_collecting
 from .follow import instance_status
 from .records import InstanceRecords, logs_dir, records_dir
@@ -103,6 +111,8 @@ class BatchTransformer(Transformer):
     conformance_faults = staticmethod(standin_faults)
     #: every command goes through :meth:`command_runner`: ``--remote`` works
     remote: ClassVar[bool] = True
+    #: each job's handles are reported (report_submitted) as soon as it is accepted
+    records_submissions: ClassVar[bool] = True
 
     # -- configuration ---------------------------------------------------------------
     @classmethod
@@ -253,6 +263,7 @@ class BatchTransformer(Transformer):
                 ) from exc
             ids[unit.node_id] = job_id
             up = plans[unit.node_id]
+            first = len(handles)
             for task in up.tasks:
                 for index in range(task.replicas):
                     native = job_id
@@ -272,6 +283,7 @@ class BatchTransformer(Transformer):
                             task.id, index, native, str(logs / f"{task.slug}.{index}.out"), data
                         )
                     )
+            report_submitted(context, handles[first:])  # recorded now: none is lost
         return handles
 
     # -- following -------------------------------------------------------------------

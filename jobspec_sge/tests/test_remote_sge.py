@@ -103,3 +103,54 @@ def test_cancel_and_one_command_per_poll_on_grid_engine(bench, sge_cluster):
     assert set(_states(waited.stdout).values()) == {"cancelled"}, waited.stdout
     qstat = sge_cluster.run(["qstat", "-u", "*"]).stdout
     assert run_id[:8] not in qstat
+
+
+def test_connection_killed_mid_submission_records_what_exists(bench, sge_cluster):
+    """The second of three qsub calls is accepted, then the connection dies before its answer
+    comes back: the first job is cancelled, the run is recorded failed, and the message
+    names the jobs recorded and says that one whose answer was lost may exist (the batch
+    layer cannot look for it); no traceback."""
+    counter = bench.root / "qsub-calls"
+    counter.write_text("")
+    wrapper = bench.remote_home / "qsub-then-cut"
+    wrapper.write_text(
+        textwrap.dedent(
+            f"""\
+            #!/bin/sh
+            echo x >> {counter}
+            if [ "$(wc -l < {counter})" -eq 2 ]; then
+                qsub "$@" > /dev/null
+                kill -9 "$PPID"   # the sshd process of this connection
+                sleep 5
+                exit 1
+            fi
+            exec qsub "$@"
+            """
+        )
+    )
+    wrapper.chmod(0o755)
+    spec = bench.workdir / "three.yaml"
+    spec.write_text(
+        "version: 1\ntasks:\n"
+        + "".join(f"- name: t{n}\n  command: [sleep, '60']\n" for n in range(3))
+    )
+    cores = {"JOBSPEC_SGE_CORES_PER_NODE": str(sge_cluster.slots)}
+    ran = bench.jobspec(
+        "run", "-t", "sge", "--remote", bench.target, "--detach", str(spec),
+        "-O", f"submit={wrapper} -terse -w e -S /bin/sh", **cores,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert "jobs recorded as submitted" in ran.stderr and "check the scheduler's queue" in (
+        ran.stderr
+    ), ran.stderr
+    assert counter.read_text().count("x") == 2
+    listed = bench.jobspec("status", "latest", "--json", **cores)
+    tasks = json.loads(listed.stdout)["tasks"]
+    assert {t["state"] for t in tasks} == {"cancelled"}
+    assert [t["native_id"] for t in tasks if t["native_id"]] != []  # the first job is recorded
+    first = next(t["native_id"] for t in tasks if t["native_id"])
+    rows = [line.split() for line in sge_cluster.run(["qstat", "-u", "*"]).stdout.splitlines()]
+    states = {row[0]: row[4] for row in rows if len(row) > 4 and row[0].isdigit()}
+    assert "d" in states.get(first, "d"), states  # gone, or being deleted
+    sge_cluster.run(["qdel", "-u", "*"])  # the job whose answer was lost, left by design

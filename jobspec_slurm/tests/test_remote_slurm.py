@@ -194,6 +194,7 @@ def test_hundred_instances_log_in_once_and_poll_with_one_command(bench):
     assert set(_states(waited).values()) == {"completed"} and len(_states(waited)) == 100
     logs = bench.jobspec("logs", run_id, "many.99", **env)
     assert logs.stdout.strip() == "99", logs.stdout + logs.stderr
+    print(f"100 instances: {bench.sshd.logins() - logins} login(s), polls {polls}")
     assert polls == [1, 1, 1], polls
     assert bench.sshd.logins() - logins <= 2, bench.sshd.logins() - logins
     subprocess.run(

@@ -6,7 +6,7 @@ Used by ``jobspec logs`` and by the service's logs endpoint, so both print the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from .runrecords import TaskRecord
 
@@ -30,14 +30,29 @@ def select_instances(tasks: Sequence[TaskRecord], wanted: str | None) -> list[Ta
     return []
 
 
-def log_chunks(chosen: Sequence[TaskRecord]) -> Iterator[bytes]:
+def log_chunks(
+    chosen: Sequence[TaskRecord], read: Callable[..., bytes] | None = None
+) -> Iterator[bytes]:
     """Each chosen instance's log, under a ``==> ID.INDEX <==`` header when there are
-    several; a note for an instance without a log (yet)."""
+    several; a note for an instance without a log (yet).
+
+    :param read: ``read(path, offset, limit) -> bytes`` for logs on another host (a remote
+        run's :meth:`~jobspec_core.ssh.SshRunner.read_file`), read :data:`CHUNK` bytes at a
+        time; empty bytes at offset 0 mean no output yet.
+    """
     for t in chosen:
         if len(chosen) > 1:
             yield f"==> {t.task_id}.{t.index} <==\n".encode()
         if not t.log:
             yield b"(no log recorded)\n"
+            continue
+        if read is not None:
+            offset = 0
+            while chunk := read(t.log, offset, CHUNK):
+                offset += len(chunk)
+                yield chunk
+            if offset == 0:
+                yield f"(no output yet: {t.log} is empty or does not exist)\n".encode()
             continue
         try:
             with open(t.log, "rb") as f:

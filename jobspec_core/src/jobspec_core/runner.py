@@ -15,6 +15,14 @@
    transformer, so they work from another process than the submitter; every answer is
    recorded.
 
+A remote run (its options made by :func:`jobspec_core.remote.remote_options`) is the same
+life on another host: the transformer is handed the remote run directory, the local run
+directory is its mirror (written, then copied over before the first command of the
+submission), ``write`` steps must stay inside the remote run directory, and logs are read
+over the connection. A submission that fails part-way on a remote run is also asked to
+cancel jobs nobody recorded (:meth:`~jobspec_core.transformer.Transformer.cancel_run`): the
+answer of a job the scheduler accepted may have been lost with the connection.
+
 The default transformer is ``$JOBSPEC_TRANSFORMER``, else ``local``.
 """
 
@@ -28,11 +36,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .capabilities import check_capabilities
-from .errors import BackendError, JobspecError, StoreError, SubmitError
+from .errors import BackendError, JobspecError, StoreError, SubmitError, UsageError
 from .liveness import identity, process_alive
 from .logs import log_chunks, select_instances
 from .plan import Plan
 from .plugins import Registry, get_registry
+from .remote import (
+    REMOTE,
+    REMOTE_HOME,
+    is_remote,
+    local_path,
+    register_mirror,
+    remote_run_dir,
+    runner_for,
+)
 from .store import RunRecord, RunStore, TaskRecord
 from .transformer import RunContext, TaskHandle, TaskState, TaskStatus, Transformer
 from .workdirs import carry_out_writes
@@ -124,6 +141,21 @@ def _keep_plan(plan: Plan, run_dir: Path) -> None:
     (run_dir / PLAN_FILE).write_text(json.dumps(plan.to_dict()), "utf-8")
 
 
+def _writes_inside(plan: Plan, context: RunContext) -> None:
+    """A remote run's ``write`` steps go into its remote run directory (through the
+    mirror): one outside it is refused before anything is recorded or submitted."""
+    from .errors import StepError
+    from .workdirs import planned_writes
+
+    root = str(context.run_dir).rstrip("/") + "/"
+    for node, _, target in planned_writes(plan, context):
+        if not (str(target) + "/").startswith(root):
+            raise StepError(
+                f"{node.id}: a write step of a remote run must stay inside the remote run "
+                f"directory {context.run_dir}, not {target} (nothing was submitted)"
+            )
+
+
 def _final_state(tasks: list[TaskRecord], cancelled: bool) -> str:
     if all(t.state is TaskState.COMPLETED for t in tasks):
         return "completed"
@@ -163,9 +195,27 @@ class Runner:
                 self._handle_cache[run_id] = cached
         return cached
 
-    @staticmethod
-    def _context(run: RunRecord) -> RunContext:
-        return RunContext(run.run_id, Path(run.run_dir), Path(run.workdir), dict(run.options))
+    #: the host of remote runs instead of the recorded one (``--remote``), or ``None``
+    remote_target: str | None = None
+    #: ``--remote`` was given explicitly: a run that is not remote is then refused
+    remote_explicit: bool = False
+
+    def _context(self, run: RunRecord) -> RunContext:
+        options = dict(run.options)
+        if not is_remote(options):
+            if self.remote_explicit:
+                raise UsageError(
+                    f"run {run.run_id} was not submitted with --remote: it runs on this "
+                    "machine (leave --remote out)"
+                )
+            return RunContext(run.run_id, Path(run.run_dir), Path(run.workdir), options)
+        if self.remote_target:
+            options[REMOTE] = self.remote_target
+        # the transformer works with the remote paths; its files go through the mirror
+        remote = Path(str(remote_run_dir(options, run.run_id)))
+        register_mirror(remote, Path(run.run_dir))
+        home = Path(options.get(REMOTE_HOME) or "/")
+        return RunContext(run.run_id, remote, remote, options, home=home)
 
     def _record(
         self,
@@ -191,6 +241,7 @@ class Runner:
         workdir: Path | None = None,
         options: dict[str, str] | None = None,
         owner: str | None = None,
+        remote: dict[str, str] | None = None,
     ) -> str:
         """Submit ``plan`` through ``transformer`` (default :func:`default_transformer`);
         return the run id at once, without waiting for the tasks.
@@ -199,10 +250,28 @@ class Runner:
         transformer lacks a feature the plan uses, the transformer's errors from render
         (nothing recorded) and :class:`~jobspec_core.errors.SubmitError` (run recorded as
         failed) from submit.
+
+        ``remote``: the options of a remote run
+        (:func:`~jobspec_core.remote.remote_options`). Option names starting with ``_`` are
+        jobspec's own and refused in ``options`` (a service's client cannot make the
+        service log in somewhere).
         """
+        reserved = sorted(k for k in (options or {}) if k.startswith("_"))
+        if reserved:
+            raise UsageError(
+                f"option {reserved[0]!r}: names starting with '_' are jobspec's own; "
+                "nothing was submitted"
+            )
+        if remote:
+            options = {**(options or {}), **remote}
         name = transformer or default_transformer()
         backend = self._transformer(name)
         check_capabilities(plan, backend, name=name)
+        if is_remote(options) and not backend.remote:
+            raise UsageError(
+                f"the {name} transformer cannot submit to a remote host (--remote): its "
+                "commands do not go through jobspec's command runner; nothing was submitted"
+            )
         workdir = Path(workdir or os.getcwd()).resolve()
         run = self.store.create_run(
             name=plan.name,
@@ -215,14 +284,17 @@ class Runner:
             owner=owner,
         )
         context = self._context(run)
+        over_ssh = is_remote(options)
         try:
-            _keep_plan(plan, context.run_dir)
+            _keep_plan(plan, Path(run.run_dir))
+            if over_ssh:
+                _writes_inside(plan, context)
             context.capacity = backend.capacity(plan, context)
             submission = backend.render(plan, context)
-            submission.write(context.run_dir)
+            submission.write(local_path(context.run_dir))
         except BaseException:
             self.store.delete_run(run.run_id)
-            shutil.rmtree(context.run_dir, ignore_errors=True)
+            shutil.rmtree(run.run_dir, ignore_errors=True)
             raise
         # each job recorded the moment the scheduler accepts it: a submitter killed
         # part-way leaves every job it started known, and so cancellable (see record())
@@ -235,14 +307,28 @@ class Runner:
         context.on_submitted = on_submitted
         try:
             carry_out_writes(plan, context)
+            if over_ssh:  # the mirror goes over right before the first remote command
+                stage = runner_for(options).stage  # type: ignore[attr-defined]
+                stage(Path(run.run_dir), str(context.run_dir))
             handles = backend.submit(plan, submission, context)
         except SubmitError as exc:
             if exc.submitted:
                 self.store.set_handles(run.run_id, exc.submitted, TaskState.CANCELLED)
-            self._not_submitted(run.run_id, str(exc))
+            said = str(exc) + (self._sweep(backend, exc.submitted, context) if over_ssh else "")
+            self._not_submitted(run.run_id, said)
+            if over_ssh:
+                raise SubmitError(said, exc.submitted) from exc
             raise
         except BaseException as exc:
-            self._not_submitted(run.run_id, f"submission failed: {exc}")
+            said = f"submission failed: {exc}"
+            if over_ssh and isinstance(exc, JobspecError):
+                known = [t.handle for t in self.store.tasks(run.run_id) if t.handle is not None]
+                said += self._sweep(backend, known, context)
+                if known:
+                    self.store.set_handles(run.run_id, known, TaskState.CANCELLED)
+                self._not_submitted(run.run_id, said)
+                raise SubmitError(said, known) from exc
+            self._not_submitted(run.run_id, said)
             raise
         context.on_submitted = None
         rest = [h for h in handles if h.key not in reported]
@@ -250,6 +336,34 @@ class Runner:
             self.store.set_handles(run.run_id, rest)
         self.store.set_run_state(run.run_id, "running")
         return run.run_id
+
+    @staticmethod
+    def _sweep(backend: Transformer, submitted: list[TaskHandle], context: RunContext) -> str:
+        """After a remote submission failed part-way: cancel every job of the run, those
+        nobody recorded included (a job whose answer was lost with the connection); what
+        was done, for the message (``""`` when nothing needed saying)."""
+        try:
+            strays = backend.cancel_run(submitted, context)
+        except JobspecError as exc:
+            jobs = sorted({h.native_id for h in submitted})
+            return (
+                f"; cancelling the run's jobs on the remote host FAILED ({exc}): jobs recorded "
+                f"as submitted: {', '.join(jobs) or 'none'}; jobs whose answer was lost may "
+                f"exist too: see `jobspec cancel {context.run_id}` once the host answers"
+            )
+        if strays:
+            return (
+                f"; also cancelled job(s) {', '.join(strays)} the scheduler had accepted "
+                "but whose answer was lost"
+            )
+        if strays is None:  # the transformer cannot look for jobs nobody recorded
+            jobs = sorted({h.native_id for h in submitted})
+            return (
+                f"; jobs recorded as submitted (cancelled): {', '.join(jobs) or 'none'}; a job "
+                "whose answer was lost with the connection cannot be looked for by the "
+                f"{backend.name} transformer: check the scheduler's queue on the remote host"
+            )
+        return "; no other job of the run exists on the remote host"
 
     def _not_submitted(self, run_id: str, error: str) -> None:
         """A failed submission: instances without a handle never will run."""
@@ -404,6 +518,9 @@ class Runner:
             raise StoreError(
                 f"run {run_id} has no task {task!r}; its tasks: {', '.join(names) or '(none)'}"
             )
+        options = self._context(self.store.get_run(run_id)).options
+        if is_remote(options):
+            return log_chunks(chosen, runner_for(options).read_file)  # type: ignore[attr-defined]
         return log_chunks(chosen)
 
     def plan_of(self, run_id: str) -> Plan:

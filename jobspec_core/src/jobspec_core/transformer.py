@@ -349,6 +349,10 @@ class Transformer(ABC):
     #: accepted. The runner then knows, after a submitter was killed part-way, that an
     #: instance with no recorded handle was never submitted (else it is ``lost``).
     records_submissions: ClassVar[bool] = False
+    #: every scheduler command and file of a run goes through the core's command runner
+    #: (:func:`jobspec_core.remote.runner_for`) and :func:`jobspec_core.remote.local_path`,
+    #: so ``--remote`` submits over SSH (the batch layer and Slurm do).
+    remote: ClassVar[bool] = False
 
     @abstractmethod
     def render(self, plan: Plan, context: RunContext) -> Submission:
@@ -384,13 +388,16 @@ class Transformer(ABC):
     def cancel(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
         """Cancel every handle that has not finished. Cancelling a finished one is a no-op."""
 
-    def cancel_run(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
+    def cancel_run(self, handles: Sequence[TaskHandle], context: RunContext) -> list[str] | None:
         """Cancel the whole run: every handle (:meth:`cancel`) and, where the scheduler can
         tell, jobs of this run that no handle names (a submitter killed between the
-        scheduler's answer and :func:`report_submitted`). The runner cancels runs with it.
+        scheduler's answer and :func:`report_submitted`, or an answer lost with a remote
+        connection). The runner cancels runs with it. Returns the native ids of such
+        unrecorded jobs it cancelled (``None`` or ``[]``: none, or it cannot tell).
         Default: :meth:`cancel` of ``handles``."""
         if handles:
             self.cancel(handles, context)
+        return None
 
     def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
         """What one job of ``plan`` can be given on this backend now, or ``None`` when

@@ -219,12 +219,14 @@ def carry_out_writes(plan: Plan, context: RunContext) -> list[Path]:
     :func:`safe_write` into its node's working directory. Called by the runner at
     submission on the submitting host, before anything is submitted; the first failure
     raises :class:`~jobspec_core.errors.StepError` naming the node."""
+    from .remote import local_path  # a remote run writes into its mirror, sent over later
+
     written = []
     for node, step, _ in planned_writes(plan, context):
         try:
             written.append(
                 safe_write(
-                    working_directory(node, context),
+                    local_path(working_directory(node, context)),
                     str(step.options["path"]),
                     str(step.options.get("content", "")),
                     executable=bool(step.options.get("executable", False)),

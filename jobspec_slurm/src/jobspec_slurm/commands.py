@@ -10,6 +10,12 @@ controller through ``SLURM_CONF`` (or Slurm's defaults), which error messages na
 A failure to reach ``slurmctld`` is a :class:`~jobspec_core.errors.BackendError` that names
 the controller and the configuration in use; the caller decides what any other non-zero
 exit means (:class:`CommandResult` carries it).
+
+A remote run (``options["_remote"]``, see :mod:`jobspec_core.remote`) runs every command
+through the core's command runner for that host instead: the executable is the option's,
+else the bare name found on the remote ``PATH`` (this machine's ``JOBSPEC_SLURM_<NAME>``
+and ``PATH`` say nothing about the remote host). ``collect`` then brings a remote
+directory's files back with the command's answer (one round trip).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jobspec_core.errors import BackendError
+from jobspec_core.remote import is_remote
 
 __all__ = [
     "COMMANDS",
@@ -117,13 +124,21 @@ def run_command(
     check_controller: bool = True,
     input_text: str | None = None,
     cwd: str | None = None,
+    collect: str | None = None,
 ) -> CommandResult:
     """Run Slurm command ``name`` with ``args``; return its result.
 
     Raises :class:`BackendError` when the executable is missing, the command hangs past
     ``timeout`` seconds, or (with ``check_controller``) it failed because slurmctld could
     not be reached. Any other non-zero exit is returned for the caller to interpret.
+    ``collect``: a run directory whose files the caller reads next (through
+    :func:`jobspec_core.remote.local_path`); only a remote run does anything with it.
     """
+    if is_remote(options):
+        result = _run_remote(name, args, options, timeout, input_text, cwd, collect)
+        if check_controller and controller_unreachable(result):
+            raise _unreachable_error(result)
+        return result
     exe = executable(name, options)
     argv = [exe, *args]
     try:
@@ -166,3 +181,27 @@ def run_command(
     if check_controller and controller_unreachable(result):
         raise _unreachable_error(result)
     return result
+
+
+def _run_remote(name, args, options, timeout, input_text, cwd, collect) -> CommandResult:
+    from pathlib import Path
+
+    from jobspec_core.batch.commands import run_collecting
+    from jobspec_core.remote import runner_for
+
+    exe = (options or {}).get(name) or name
+    runner = runner_for(options)
+    stdin = input_text.encode("utf-8") if input_text is not None else None
+    where = Path(cwd) if cwd else None
+    if collect is not None:
+        done = run_collecting(
+            runner, [exe, *args], collect, cwd=where, stdin=stdin, timeout=timeout
+        )
+    else:
+        done = runner.run([exe, *args], cwd=where, stdin=stdin, timeout=timeout)
+    if done.returncode == 127 and "not found" in done.stderr:
+        raise BackendError(
+            f"{name} not found on the remote host ({exe!r}): is the Slurm client installed "
+            f"there, on the PATH of a non-interactive shell? Or set the option {name}=PATH"
+        )
+    return CommandResult(list(done.argv), done.returncode, done.stdout, done.stderr)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobspec_core.errors import BackendError
+from jobspec_core.remote import is_remote, local_path
 from jobspec_core.transformer import RunContext, TaskHandle, TaskState, TaskStatus
 
 from .commands import run_command, slurm_conf_in_use
@@ -124,7 +125,7 @@ def read_record(path: str | None) -> Record | None:
     if not path:
         return None
     try:
-        words = Path(path).read_text(encoding="utf-8").split()
+        words = local_path(path).read_text(encoding="utf-8").split()
     except OSError:
         return None
     if not words:
@@ -183,9 +184,11 @@ def combine(kind: str, row: JobRow | None, record: Record | None) -> TaskStatus:
     return TaskStatus(slurm, row.exit_code if slurm.terminal else None, reason, started_at)
 
 
-def _squeue(job_ids: list[str], options: Mapping[str, str]) -> dict[str, JobRow]:
+def _squeue(
+    job_ids: list[str], options: Mapping[str, str], records: str | None = None
+) -> dict[str, JobRow]:
     args = ["-h", "-r", "-t", "all", "-j", ",".join(job_ids), "-o", "%i|%T|%r"]
-    result = run_command("squeue", args, options)
+    result = run_command("squeue", args, options, collect=records)
     if result.ok:
         return parse_squeue(result.stdout)
     if "invalid job id" in result.message().lower():
@@ -216,8 +219,9 @@ def jobcomp_file() -> Path | None:
     return Path(location) if location else None
 
 
-def _jobcomp() -> dict[str, JobRow]:
-    path = jobcomp_file()
+def _jobcomp(options: Mapping[str, str]) -> dict[str, JobRow]:
+    # the slurm.conf of a remote cluster is not on this machine
+    path = None if is_remote(options) else jobcomp_file()
     if path is None:
         return {}
     try:
@@ -235,6 +239,11 @@ def _recorded_final(handle: TaskHandle) -> bool:
     return bool(record and record.state in _RECORD_STATES)
 
 
+def _records_dir(handles: Sequence[TaskHandle]) -> str | None:
+    record = next((h.data["record"] for h in handles if h.data.get("record")), None)
+    return str(Path(record).parent) if record else None
+
+
 def _row_key(handle: TaskHandle) -> str:
     return _job_of(handle) if handle.data.get("kind") == "step" else handle.native_id
 
@@ -248,14 +257,15 @@ def query_status(
         return {}
     options = context.options
     jobs = sorted({_job_of(h) for h in handles}, key=lambda j: (len(j), j))
-    rows = _squeue(jobs, options)
+    # the records come back with squeue's answer on a remote run: one command per poll
+    rows = _squeue(jobs, options, _records_dir(handles))
     missing = [h for h in handles if _row_key(h) not in rows]
     if any(not _recorded_final(h) for h in missing):
         found = _scontrol_all(options)
         for key, row in found.items():
             rows.setdefault(key, row)
         if any(_row_key(h) not in rows for h in missing):
-            for key, row in _jobcomp().items():
+            for key, row in _jobcomp(options).items():
                 rows.setdefault(key, row)
     statuses = {}
     never: set[str] = set()
@@ -288,7 +298,8 @@ def cancel_unrecorded(handles: Sequence[TaskHandle], context: RunContext) -> lis
     ``squeue`` of this user's unfinished jobs (``%o`` is a batch job's script path)."""
     known = {_job_of(h) for h in handles}
     prefix = str(context.run_dir).rstrip("/") + "/"
-    args = ["-h", "-u", str(os.getuid()), "-t", "PD,R,CG,S,CF,RQ", "-o", "%i|%o"]
+    user = ["--me"] if is_remote(context.options) else ["-u", str(os.getuid())]
+    args = ["-h", *user, "-t", "PD,R,CG,S,CF,RQ", "-o", "%i|%o"]
     result = run_command("squeue", args, context.options)
     if not result.ok:
         raise BackendError(f"squeue failed ({slurm_conf_in_use()}): {result.message()}")

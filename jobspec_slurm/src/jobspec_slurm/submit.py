@@ -21,6 +21,7 @@ from jobspec_core.alternatives import Capacity
 from jobspec_core.errors import BackendError, SubmitError
 from jobspec_core.ordering import fill_placeholders
 from jobspec_core.plan import Plan, PlanGroup, PlanTask
+from jobspec_core.remote import local_path
 from jobspec_core.transformer import RunContext, Submission, TaskHandle, report_submitted
 
 from .commands import controller_unreachable, run_command, slurm_conf_in_use
@@ -147,10 +148,11 @@ def submit_plan(
     names = Names(run_dir)
     for node, _ in plan.walk():
         names.key(node.id)
-    (run_dir / LOG_DIR).mkdir(parents=True, exist_ok=True)
-    names.status_dir().mkdir(parents=True, exist_ok=True)
+    # through the local copy: a remote run's mirror, sent over before the first sbatch
+    local_path(run_dir / LOG_DIR).mkdir(parents=True, exist_ok=True)
+    local_path(names.status_dir()).mkdir(parents=True, exist_ok=True)
     for name, rendered in submission.files.items():
-        target = run_dir / name
+        target = local_path(run_dir / name)
         if not target.exists():  # the runner has written them; a direct caller may not
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(rendered.content, encoding="utf-8")

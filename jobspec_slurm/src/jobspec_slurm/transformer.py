@@ -41,6 +41,9 @@ class SlurmTransformer(Transformer):
     array_submissions = True
     #: each job is reported (report_submitted) as soon as sbatch has accepted it.
     records_submissions = True
+    #: every command goes through :func:`jobspec_slurm.commands.run_command`, which runs
+    #: it through the core's runner of a remote run: ``--remote`` works.
+    remote = True
 
     def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
         """The cluster from one ``sinfo``, only when the plan has resource alternatives;
@@ -65,9 +68,9 @@ class SlurmTransformer(Transformer):
         """scancel the jobs carrying ``handles`` (a step's whole allocation)."""
         cancel_jobs(handles, context)
 
-    def cancel_run(self, handles: Sequence[TaskHandle], context: RunContext) -> None:
+    def cancel_run(self, handles: Sequence[TaskHandle], context: RunContext) -> list[str]:
         """:meth:`cancel`, then any job of the run no handle names
-        (:func:`~jobspec_slurm.status.cancel_unrecorded`)."""
+        (:func:`~jobspec_slurm.status.cancel_unrecorded`); the ids of those."""
         if handles:
             cancel_jobs(handles, context)
-        cancel_unrecorded(handles, context)
+        return cancel_unrecorded(handles, context)

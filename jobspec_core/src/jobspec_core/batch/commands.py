@@ -5,6 +5,10 @@ list, never a shell line) to a runner. :class:`LocalRunner` runs it on this mach
 runner that runs it on a login node over SSH gives every batch transformer remote
 submission without changing it (:meth:`BatchTransformer.command_runner
 <jobspec_core.batch.transformer.BatchTransformer.command_runner>` picks the runner).
+
+A status query that reads the run's records as well goes through :func:`run_collecting`:
+a runner on another host brings the records back with the command's answer, in one round
+trip (see :mod:`jobspec_core.remote`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 from ..errors import BackendError
 
-__all__ = ["CommandResult", "CommandRunner", "LocalRunner", "DEFAULT_TIMEOUT"]
+__all__ = ["CommandResult", "CommandRunner", "LocalRunner", "DEFAULT_TIMEOUT", "run_collecting"]
 
 #: Seconds a scheduler command may take before it counts as unreachable.
 DEFAULT_TIMEOUT = 120.0
@@ -98,3 +102,28 @@ class LocalRunner:
             done.stdout.decode("utf-8", errors="replace"),
             done.stderr.decode("utf-8", errors="replace"),
         )
+
+
+def run_collecting(
+    runner: CommandRunner,
+    argv: Sequence[str],
+    directory: str | Path,
+    *,
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> CommandResult:
+    """Run ``argv`` through ``runner`` and make the files of the run directory
+    ``directory`` readable at :func:`~jobspec_core.remote.local_path` of their paths.
+
+    A local runner only runs the command (the files are where they are); a runner with a
+    ``run_collecting`` method (the SSH runner) copies them back in the same round trip.
+    """
+    collect = getattr(runner, "run_collecting", None)
+    if collect is None:
+        return runner.run(argv, cwd=cwd, stdin=stdin, timeout=timeout)
+    from ..remote import local_path
+
+    return collect(
+        argv, str(directory), local_path(directory), cwd=cwd, stdin=stdin, timeout=timeout
+    )

@@ -24,6 +24,7 @@ import re
 import time
 from pathlib import Path
 
+from ..remote import local_path
 from ..transformer import TaskState, TaskStatus
 
 __all__ = [
@@ -66,10 +67,12 @@ def _write(path: Path, text: str) -> None:
 
 
 class InstanceRecords:
-    """The records of one instance, from its base path (``RUN_DIR/records/TASK.INDEX``)."""
+    """The records of one instance, from its base path (``RUN_DIR/records/TASK.INDEX``),
+    read and written at their local copy (:func:`~jobspec_core.remote.local_path`: the
+    mirror of a remote run's directory)."""
 
     def __init__(self, base: str | Path):
-        self.base = Path(base)
+        self.base = local_path(base)
 
     def _file(self, suffix: str) -> Path:
         return self.base.with_name(f"{self.base.name}.{suffix}")

@@ -31,6 +31,12 @@ environment variable ``JOBSPEC_<NAME>_<VERB>`` (a command line split like a shel
 disables ``accounting`` and ``validate``). ``JOBSPEC_<NAME>_SCHEDULER`` (or the option
 ``scheduler``) is ``native`` (the real commands) or ``local`` (the stand-in scheduler of
 :mod:`jobspec_core.batch.standin`, for trying and testing on any machine).
+
+A remote run (:mod:`jobspec_core.remote`) runs the commands on the remote host: only the
+run options override them there (the environment variables name this machine's
+programs), and the stand-in scheduler is not available. The layer reads and writes its
+records at :func:`~jobspec_core.remote.local_path` of their paths; each status query
+brings the remote records back with the answer (one remote command per poll).
 """
 
 from __future__ import annotations
@@ -48,8 +54,17 @@ from ..errors import BackendError, JobspecError, SubmitError
 from ..features import FEATURES
 from ..ordering import fill_placeholders
 from ..plan import Plan
-from ..transformer import RunContext, Submission, TaskHandle, TaskState, TaskStatus, Transformer
-from .commands import DEFAULT_TIMEOUT, CommandResult, CommandRunner, LocalRunner
+from ..remote import is_remote, local_path, runner_for
+from ..transformer import (
+    RunContext,
+    Submission,
+    TaskHandle,
+    TaskState,
+    TaskStatus,
+    Transformer,
+    report_submitted,
+)
+from .commands import DEFAULT_TIMEOUT, CommandResult, CommandRunner, run_collecting
 from .follow import instance_status
 from .records import InstanceRecords, logs_dir, records_dir
 from .render import render_submission, unit_plans
@@ -94,6 +109,10 @@ class BatchTransformer(Transformer):
     #: ``force_error``, ``limit_behind``), caused on the stand-in in ``local`` mode. A
     #: backend offers native ones through the ``jobspec_conformance.faults`` entry point.
     conformance_faults = staticmethod(standin_faults)
+    #: every command goes through :meth:`command_runner`: ``--remote`` works
+    remote: ClassVar[bool] = True
+    #: each job's handles are reported (report_submitted) as soon as it is accepted
+    records_submissions: ClassVar[bool] = True
 
     # -- configuration ---------------------------------------------------------------
     @classmethod
@@ -105,6 +124,13 @@ class BatchTransformer(Transformer):
         ``JOBSPEC_<NAME>_SCHEDULER``, else :attr:`default_mode`."""
         options = context.options if context is not None else {}
         var = f"{self.variable_prefix()}_SCHEDULER"
+        if is_remote(options):
+            if options.get("scheduler", "native") != "native":
+                raise BackendError(
+                    f"{self.name}: the stand-in scheduler (scheduler=local) cannot run on a "
+                    "remote host: a remote run uses the real commands"
+                )
+            return "native"
         mode = options.get("scheduler") or os.environ.get(var) or self.default_mode
         if mode not in ("local", "native"):
             raise BackendError(
@@ -123,9 +149,10 @@ class BatchTransformer(Transformer):
                 raise BackendError(f"{self.name} has no stand-in scheduler (local mode)")
             stand_in = [*STANDIN, "--kind", self.standin]
         out: dict[str, list[str] | None] = {}
+        environ = {} if is_remote(options) else os.environ
         for verb in _VERBS:
             var = f"{self.variable_prefix()}_{verb.upper()}"
-            text = options.get(verb, os.environ.get(var))
+            text = options.get(verb, environ.get(var))
             if text is not None:
                 words = shlex.split(text)
             else:
@@ -137,8 +164,9 @@ class BatchTransformer(Transformer):
         return out
 
     def command_runner(self, context: RunContext) -> CommandRunner:
-        """The runner of every scheduler command (the seam for remote submission)."""
-        return LocalRunner()
+        """The runner of every scheduler command (the seam for remote submission): over
+        SSH for a remote run, else local (:func:`jobspec_core.remote.runner_for`)."""
+        return runner_for(context.options)
 
     def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
         return self.scheduler.largest_node
@@ -149,10 +177,25 @@ class BatchTransformer(Transformer):
         return self.poll_interval
 
     def _run(
-        self, verb: str, argv: Sequence[str], context: RunContext, stdin: bytes | None = None
+        self,
+        verb: str,
+        argv: Sequence[str],
+        context: RunContext,
+        stdin: bytes | None = None,
+        collect: Path | None = None,
     ) -> CommandResult:
+        runner = self.command_runner(context)
         try:
-            return self.command_runner(context).run(
+            if collect is not None:
+                return run_collecting(
+                    runner,
+                    argv,
+                    collect,
+                    cwd=Path(context.run_dir),
+                    stdin=stdin,
+                    timeout=self.command_timeout,
+                )
+            return runner.run(
                 argv, cwd=Path(context.run_dir), stdin=stdin, timeout=self.command_timeout
             )
         except BackendError as exc:
@@ -184,8 +227,8 @@ class BatchTransformer(Transformer):
             if v in ("status", "cancel", "accounting")
         }
         records, logs = records_dir(context.run_dir), logs_dir(context.run_dir)
-        records.mkdir(parents=True, exist_ok=True)
-        logs.mkdir(parents=True, exist_ok=True)
+        local_path(records).mkdir(parents=True, exist_ok=True)
+        local_path(logs).mkdir(parents=True, exist_ok=True)
 
         def stdin_of(unit) -> bytes | None:
             if not plans[unit.node_id].stdin or unit.script is None:
@@ -220,6 +263,7 @@ class BatchTransformer(Transformer):
                 ) from exc
             ids[unit.node_id] = job_id
             up = plans[unit.node_id]
+            first = len(handles)
             for task in up.tasks:
                 for index in range(task.replicas):
                     native = job_id
@@ -239,6 +283,7 @@ class BatchTransformer(Transformer):
                             task.id, index, native, str(logs / f"{task.slug}.{index}.out"), data
                         )
                     )
+            report_submitted(context, handles[first:])  # recorded now: none is lost
         return handles
 
     # -- following -------------------------------------------------------------------
@@ -257,7 +302,7 @@ class BatchTransformer(Transformer):
 
     def _queue(self, job_ids, handles, context) -> dict[str, NativeStatus]:
         argv = self.scheduler.status_argv(self._command("status", handles, context), job_ids)
-        result = self._run("status", argv, context)
+        result = self._run("status", argv, context, collect=records_dir(context.run_dir))
         try:
             return self.scheduler.parse_status(result, job_ids)
         except ValueError as exc:

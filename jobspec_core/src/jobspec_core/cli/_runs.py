@@ -12,10 +12,13 @@ from typing import TextIO
 from ..runner import Runner, RunStatus
 from ..statedir import STORE_ENV
 from ..store import RunRecord, RunStore
+from ._remote import add_remote_option, remote_target
 from ._server import add_server_option, client_for
 
 __all__ = [
     "add_store_option",
+    "add_remote_option",
+    "remote_target",
     "open_runner",
     "print_status",
     "status_rows",
@@ -42,11 +45,17 @@ def add_store_option(parser: argparse.ArgumentParser, with_server: bool = True) 
 
 def open_runner(args: argparse.Namespace) -> Runner:
     """A :class:`Runner` on the store named by ``--store`` (or the environment/default);
-    with ``--server``/``$JOBSPEC_SERVER``, a client of that service with the same methods."""
+    with ``--server``/``$JOBSPEC_SERVER``, a client of that service with the same methods.
+    ``--remote`` (or ``$JOBSPEC_REMOTE``) names the host of the remote runs it follows,
+    instead of the one recorded (the same cluster under another name)."""
     client = client_for(args)
     if client is not None:
         return client
-    return Runner(RunStore(getattr(args, "store", None)))
+    runner = Runner(RunStore(getattr(args, "store", None)))
+    if hasattr(args, "remote"):
+        runner.remote_target = remote_target(args)
+        runner.remote_explicit = getattr(args, "remote", None) is not None
+    return runner
 
 
 def format_time(ts: float | None) -> str:

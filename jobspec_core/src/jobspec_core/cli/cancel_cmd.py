@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import EXIT_OK
-from ._runs import add_store_option, open_runner, show_status
+from ._runs import add_remote_option, add_store_option, open_runner, show_status
 
 __all__ = ["add_parser", "run"]
 
@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_ref", metavar="RUN", help="run id or unique prefix ('latest' works)")
     parser.add_argument("--json", action="store_true", help="print the status as JSON")
     add_store_option(parser)
+    add_remote_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from ..errors import EXIT_OK
-from ._runs import add_store_option, open_runner
+from ._runs import add_remote_option, add_store_option, open_runner
 
 __all__ = ["add_parser", "run"]
 
@@ -25,6 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("run_ref", metavar="RUN", help="run id or unique prefix ('latest' works)")
     parser.add_argument("task", metavar="TASK", nargs="?", help="task id, or ID.INDEX")
     add_store_option(parser)
+    add_remote_option(parser)
     parser.set_defaults(handler=run)
 
 

@@ -109,6 +109,31 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _early_login(argv: list[str]) -> None:
+    """``jobspec run --remote HOST``: begin the SSH login before the commands' modules are
+    even imported, so it overlaps with them (a login costs as much as the rest of a
+    submission). Only a look at the words: anything wrong is reported later, by the parser
+    and the command; a failure here is left for the command to meet again."""
+    if not argv or argv[0] != "run":
+        return
+    target = os.environ.get("JOBSPEC_REMOTE") or None
+    for n, word in enumerate(argv):
+        if word == "--":
+            break
+        if word == "--remote" and n + 1 < len(argv):
+            target = argv[n + 1]
+        elif word.startswith("--remote="):
+            target = word.partition("=")[2]
+    if not target:
+        return
+    try:
+        from ..remote import REMOTE, runner_for
+
+        runner_for({REMOTE: target}).start_connecting(ask_home=True)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - the command reports it properly
+        return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (``sys.exit(main())`` in the console script)."""
     if os.environ.get("_ARGCOMPLETE"):  # a Tab press: see cli/completion.py
@@ -116,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         autocomplete(build_parser)
     argv = list(sys.argv[1:] if argv is None else argv)
+    _early_login(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -13,6 +13,10 @@ follows the run until every task instance has ended (:mod:`jobspec_core.cli.foll
   with ``--json``). ``--quiet`` shows no progress and no watched output, and prints only
   the final summary (at most three lines; the JSON with ``--json``).
 
+With ``--remote [USER@]HOST[:PORT]`` (or ``$JOBSPEC_REMOTE``) the scheduler's commands run
+on HOST over SSH, in a run directory under ``--remote-dir`` (``$JOBSPEC_REMOTE_DIR``, else
+``~/.jobspec/runs`` on HOST); see docs/remote.md.
+
 Ctrl-C while following cancels the run. ``--detach`` prints the run id (JSON with
 ``--json``) and returns at once; follow it with ``jobspec status|wait|cancel|logs``.
 
@@ -30,7 +34,15 @@ from pathlib import Path
 from .. import api
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, JobspecError
 from ..runner import TRANSFORMER_ENV
-from ._runs import add_store_option, open_runner, print_json, show_status, summary_lines
+from ._runs import (
+    add_remote_option,
+    add_store_option,
+    open_runner,
+    print_json,
+    remote_target,
+    show_status,
+    summary_lines,
+)
 from .follow import WatchedOutput, follow
 from .progress import make_display
 
@@ -68,6 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="no progress and no watched output: print only the final summary",
     )
     add_store_option(parser)
+    add_remote_option(parser, with_dir=True)
     parser.set_defaults(handler=run)
 
 
@@ -87,10 +100,32 @@ class _UsageError(JobspecError):
 
 
 def run(args: argparse.Namespace) -> int:
+    target = remote_target(args)
+    if target:  # the login (in the background) overlaps with loading and planning
+        from ..remote import REMOTE, runner_for
+
+        runner_for({REMOTE: target}).start_connecting(ask_home=True)  # type: ignore[attr-defined]
     plan = api.load_plan(args.file)
     options = parse_options(args.option)
+    bad = sorted(k for k in options if k.startswith("_"))
+    if bad:
+        raise _UsageError(f"option {bad[0]!r}: names starting with '_' are jobspec's own")
     runner = open_runner(args)
-    run_id = runner.submit(plan, args.transformer, workdir=Path(os.getcwd()), options=options)
+    remote = None
+    from ..runner import Runner
+
+    if target and not isinstance(runner, Runner):
+        raise _UsageError("--remote and --server cannot be combined: a service submits itself")
+    if target:  # logged in once (a clear error when it cannot), before anything is recorded
+        from ..remote import remote_options
+
+        remote = remote_options(target, args.remote_dir)
+    if remote is not None:
+        run_id = runner.submit(
+            plan, args.transformer, workdir=Path(os.getcwd()), options=options, remote=remote
+        )
+    else:  # a service's client has no remote= (see above)
+        run_id = runner.submit(plan, args.transformer, workdir=Path(os.getcwd()), options=options)
     if args.detach:
         if args.json:
             print_json({"run_id": run_id})

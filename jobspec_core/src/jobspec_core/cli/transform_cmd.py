@@ -12,6 +12,11 @@ renders it (nothing is executed, no scheduler is needed) and shows the result:
 * with ``--json``: :meth:`~jobspec_core.transformer.Submission.to_dict` (with ``-o`` too,
   after writing).
 
+With ``--remote [USER@]HOST[:PORT]`` (or ``$JOBSPEC_REMOTE``) the rendering sees the run
+directory a remote run would have (``--remote-dir``/``$JOBSPEC_REMOTE_DIR``/
+``~/.jobspec/runs`` under the remote home, asked of HOST over SSH: one login), so the
+paths shown are the remote ones.
+
 Exit codes: 0 rendered; 2 invalid document, unknown transformer (the message lists the
 installed ones) or a feature the transformer lacks (every missing feature is listed);
 1 the transformer failed while rendering.
@@ -63,6 +68,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the submission as JSON (files, units, notes)"
     )
+    from ._remote import add_remote_option
+
+    add_remote_option(parser, with_dir=True)
     parser.set_defaults(handler=run)
 
 
@@ -177,6 +185,7 @@ def _write(submission, directory: Path, stream: TextIO, quiet: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import load_plan
     from ..capabilities import check_capabilities
+    from ..errors import UsageError
     from ..plugins import get_registry
     from ..transformer import RunContext
 
@@ -189,13 +198,26 @@ def run(args: argparse.Namespace) -> int:
     cwd = Path.cwd()
     run_dir = Path(args.output).resolve() if args.output else cwd / PLACEHOLDER_RUN_DIR
     context = RunContext(run_id="RUN_ID", run_dir=run_dir, workdir=cwd)
+    from ._remote import remote_target
+
+    target = remote_target(args)
+    if target:  # the paths of the remote host: asks it its home (one login)
+        from ..remote import REMOTE_HOME, remote_options, remote_run_dir
+
+        if not getattr(transformer, "remote", False):
+            raise UsageError(f"the {name} transformer cannot submit to a remote host (--remote)")
+        options = remote_options(target, args.remote_dir)
+        remote = Path(str(remote_run_dir(options, "RUN_ID")))
+        home = Path(options[REMOTE_HOME])
+        context = RunContext("RUN_ID", remote, remote, options, home=home)
+        run_dir = remote
     note = _capacity(transformer, plan, context)
     submission = _render(transformer, name, plan, context, getattr(args, "debug", False))
     if note:
         submission.notes.append(note)
 
     if args.output:
-        _write(submission, run_dir, sys.stdout, quiet=args.json)
+        _write(submission, Path(args.output).resolve(), sys.stdout, quiet=args.json)
     if args.json:
         json.dump(submission.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from ..errors import EXIT_FAILURE, EXIT_OK
-from ._runs import add_store_option, open_runner, show_status, summary_lines
+from ._runs import add_remote_option, add_store_option, open_runner, show_status, summary_lines
 from .follow import follow
 from .progress import make_display
 
@@ -39,6 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "-q", "--quiet", action="store_true", help="no progress: print only the final summary"
     )
     add_store_option(parser)
+    add_remote_option(parser)
     parser.set_defaults(handler=run)
 
 

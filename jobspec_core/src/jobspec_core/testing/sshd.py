@@ -14,6 +14,10 @@ Contract:
   connection authenticates once; a shared connection does not authenticate again).
 * ``replace_host_key()`` gives the server a new host key (restarting it on the same port),
   for the "changed host key" refusal.
+* ``commands()`` counts the remote commands the server started (``Starting session:
+  command`` lines: one per command, shared connection or not).
+* ``env``: variables every session gets (``SetEnv``; ``HOME`` too), e.g. the client
+  variables of a test scheduler, which a real cluster's login node sets in its own way.
 
 Needs ``/usr/sbin/sshd`` (Debian's openssh-server) and ``ssh-keygen``; :func:`unavailable`
 says why not when they are missing.
@@ -67,7 +71,8 @@ class LoopbackSshd:
 
     alias = "jobspec-test-host"
 
-    def __init__(self, state_dir: Path, user: str | None = None):
+    def __init__(self, state_dir: Path, user: str | None = None, env: dict[str, str] | None = None):
+        self.env = dict(env or {})
         self.dir = Path(state_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o700)
@@ -107,6 +112,7 @@ class LoopbackSshd:
                     "LogLevel VERBOSE",
                     "MaxStartups 100:30:200",
                     "MaxSessions 100",
+                    *self._setenv(),
                     "",
                 ]
             )
@@ -129,6 +135,14 @@ class LoopbackSshd:
                 ]
             )
         )
+
+    def _setenv(self) -> list[str]:
+        for key, value in self.env.items():
+            if not key.isidentifier() or any(c in value for c in '"\n\\'):
+                raise SshdError(f"cannot pass {key}={value!r} through sshd_config SetEnv")
+        if not self.env:
+            return []
+        return ["SetEnv " + " ".join(f'"{k}={v}"' for k, v in self.env.items())]
 
     def start(self, timeout: float = 20.0) -> LoopbackSshd:
         if self.port == 0:
@@ -181,6 +195,14 @@ class LoopbackSshd:
         except FileNotFoundError:
             return 0
         return text.count("Accepted publickey")
+
+    def commands(self) -> int:
+        """Remote commands started so far (``Starting session: command`` lines)."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return 0
+        return text.count("Starting session: command")
 
     def _tail(self) -> str:
         try:

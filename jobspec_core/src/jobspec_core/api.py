@@ -9,35 +9,85 @@ Services and meta-schedulers call these in a loop; none of them prints or exits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .errors import InvalidJobspec, Problem
 from .loader import Document, load, load_text
 from .plan import Plan
 from .planner import build_plan
+from .substitution import apply_parameters
 
-__all__ = ["load", "load_text", "validate", "plan", "load_plan", "Document"]
+__all__ = ["load", "load_text", "validate", "plan", "load_plan", "plans", "Document"]
+
+#: ``parameters`` arguments: name -> value (a plain value, or a
+#: :class:`~jobspec_core.parameters.Given` naming where it came from).
+Parameters = Mapping[str, Any] | None
 
 
-def validate(document: Document, registry=None) -> list[Problem]:
-    """Every problem in ``document`` (schema, then semantic checks); ``[]`` when valid.
+def validate(document: Document, registry=None, parameters: Parameters = None) -> list[Problem]:
+    """Every problem in ``document`` (parameters, schema, then semantic checks); ``[]``
+    when valid.
 
     :param registry: the plugin registry whose step types are allowed (default: the
         process-wide one).
+    :param parameters: values for the document's parameters (defaults fill the rest);
+        the document is checked as it reads with them substituted.
     """
     from .validate import validate_document
 
+    try:
+        document, _values = apply_parameters(document, parameters)
+    except InvalidJobspec as exc:
+        return exc.problems
     return validate_document(document, registry)
 
 
-def plan(document: Document, registry=None) -> Plan:
-    """The plan of ``document``; raises :class:`InvalidJobspec` listing every problem."""
-    problems = validate(document, registry)
+def plan(document: Document, registry=None, parameters: Parameters = None) -> Plan:
+    """The plan of ``document`` with ``parameters`` (see :func:`validate`); raises
+    :class:`InvalidJobspec` listing every problem. The plan's ``parameters`` holds the
+    value of every parameter it was planned with."""
+    from .validate import validate_document
+
+    document, values = apply_parameters(document, parameters)
+    problems = validate_document(document, registry)
     if problems:
         raise InvalidJobspec(problems)
-    return build_plan(document.data, document.filename, document.locate)
+    result = build_plan(document.data, document.filename, document.locate)
+    result.parameters = values
+    return result
 
 
-def load_plan(path: str | Path, registry=None) -> Plan:
+def plans(document: Document, combinations: list[Mapping[str, Any]], registry=None) -> list[Plan]:
+    """One plan per combination of values (a sweep), all or nothing: every combination
+    is validated before any plan is returned, and :class:`InvalidJobspec` lists the
+    problems of every invalid one, each message prefixed with its values
+    (``[n=0 mode=a]``)."""
+    from .substitution import describe_values
+
+    out: list[Plan] = []
+    problems: list[Problem] = []
+    for combination in combinations:
+        try:
+            out.append(plan(document, registry, combination))
+        except InvalidJobspec as exc:
+            label = describe_values({k: getattr(v, "value", v) for k, v in combination.items()})
+            for problem in exc.problems:
+                if label:
+                    problem = _labelled(problem, label)
+                problems.append(problem)
+    if problems:
+        raise InvalidJobspec(problems)
+    return out
+
+
+def _labelled(problem: Problem, label: str) -> Problem:
+    from dataclasses import replace
+
+    return replace(problem, message=f"[{label}] {problem.message}")
+
+
+def load_plan(path: str | Path, registry=None, parameters: Parameters = None) -> Plan:
     """Load, validate and plan a file in one call (raises :class:`InvalidJobspec`)."""
-    return plan(load(path), registry)
+    return plan(load(path), registry, parameters)

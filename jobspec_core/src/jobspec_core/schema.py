@@ -243,7 +243,12 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
             )
         ]
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        word = _expected_types(schema) if "type" in schema else "a number"
+        # only the numeric types: a count that may also be a parameter reference (a
+        # string) is still "an integer >= 1" when it is a number out of bounds
+        types = schema.get("type")
+        types = types if isinstance(types, list) else [types] if types else []
+        numeric = [t for t in types if t in ("integer", "number")]
+        word = _expected_types({"type": numeric}) if numeric else "a number"
         sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[
             kind
         ]

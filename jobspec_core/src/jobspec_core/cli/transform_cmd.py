@@ -12,6 +12,12 @@ renders it (nothing is executed, no scheduler is needed) and shows the result:
 * with ``--json``: :meth:`~jobspec_core.transformer.Submission.to_dict` (with ``-o`` too,
   after writing).
 
+With parameter values (``--set``, ``--params``; :mod:`._params`) the document is rendered
+with them substituted. With a sweep, every combination is planned first (one invalid
+combination renders nothing), then each is rendered: printed one after another, each
+header naming its values; with ``-o DIR`` into ``DIR/1``, ``DIR/2``, ...; with ``--json``
+a list of ``{parameters, submission}``.
+
 Exit codes: 0 rendered; 2 invalid document, unknown transformer (the message lists the
 installed ones) or a feature the transformer lacks (every missing feature is listed);
 1 the transformer failed while rendering.
@@ -26,6 +32,8 @@ import shlex
 import sys
 from pathlib import Path
 from typing import TextIO
+
+from ._params import add_parameter_arguments, parameter_input
 
 __all__ = ["add_parser", "run", "format_submission", "unit_line", "TRANSFORMER_ENV"]
 
@@ -63,6 +71,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the submission as JSON (files, units, notes)"
     )
+    add_parameter_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -175,34 +184,63 @@ def _write(submission, directory: Path, stream: TextIO, quiet: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import load_plan
+    from ..api import load, plans
     from ..capabilities import check_capabilities
     from ..plugins import get_registry
-    from ..transformer import RunContext
 
     name = args.transformer or os.environ.get(TRANSFORMER_ENV) or "local"
     registry = get_registry()
     transformer = registry.transformer(name)  # UnknownTransformer lists the installed ones
-    plan = load_plan(args.file, registry)
-    check_capabilities(plan, transformer, name=name, nothing_was="rendered")
+    request = parameter_input(args)
+    # every combination is valid and supported before anything is rendered
+    planned = plans(load(args.file), request.combinations(), registry)
+    for plan in planned:
+        check_capabilities(plan, transformer, name=name, nothing_was="rendered")
+    if not request.is_sweep:
+        _show(args, name, transformer, planned[0], None)
+        return 0
+    answers = []
+    for number, plan in enumerate(planned, 1):
+        answers.append(_show(args, name, transformer, plan, number))
+    if args.json:
+        json.dump(answers, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 0
+
+
+def _show(args, name: str, transformer, plan, number: int | None) -> dict:
+    """Render ``plan`` and show it as the arguments ask; ``number`` is its place in a
+    sweep (``None`` without one). Returns the JSON form for a sweep's list."""
+    from ..substitution import describe_values
+    from ..transformer import RunContext
 
     cwd = Path.cwd()
-    run_dir = Path(args.output).resolve() if args.output else cwd / PLACEHOLDER_RUN_DIR
+    if args.output:
+        run_dir = Path(args.output).resolve()
+        if number is not None:
+            run_dir = run_dir / str(number)
+    else:
+        run_dir = cwd / PLACEHOLDER_RUN_DIR
     context = RunContext(run_id="RUN_ID", run_dir=run_dir, workdir=cwd)
     note = _capacity(transformer, plan, context)
     submission = _render(transformer, name, plan, context, getattr(args, "debug", False))
     if note:
         submission.notes.append(note)
-
+    label = f" [{describe_values(plan.parameters)}]" if number is not None else ""
     if args.output:
+        if number is not None and not args.json:
+            print(f"# {number}.{label}", file=sys.stdout)
+        run_dir.mkdir(parents=True, exist_ok=True)
         _write(submission, run_dir, sys.stdout, quiet=args.json)
     if args.json:
+        if number is not None:
+            return {"parameters": plan.parameters, "submission": submission.to_dict()}
         json.dump(submission.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif not args.output:
         header = (
-            f"# jobspec transform -t {name} {plan.source or ''}: nothing below has been "
+            f"# jobspec transform -t {name} {plan.source or ''}{label}: nothing below has been "
             f"executed (run id RUN_ID, run dir {run_dir})\n"
         )
         sys.stdout.write(format_submission(submission, header))
-    return 0
+    return {}

@@ -38,10 +38,13 @@ def validate(document: Document, registry=None, parameters: Parameters = None) -
     from .validate import validate_document
 
     try:
-        document, _values = apply_parameters(document, parameters)
+        substituted, values = apply_parameters(document, parameters)
     except InvalidJobspec as exc:
         return exc.problems
-    return validate_document(document, registry)
+    problems = validate_document(substituted, registry)
+    if problems and substituted is not document:
+        problems = _explained(problems, document, values, parameters)
+    return problems
 
 
 def plan(document: Document, registry=None, parameters: Parameters = None) -> Plan:
@@ -50,13 +53,42 @@ def plan(document: Document, registry=None, parameters: Parameters = None) -> Pl
     value of every parameter it was planned with."""
     from .validate import validate_document
 
-    document, values = apply_parameters(document, parameters)
-    problems = validate_document(document, registry)
+    substituted, values = apply_parameters(document, parameters)
+    problems = validate_document(substituted, registry)
     if problems:
+        if substituted is not document:
+            problems = _explained(problems, document, values, parameters)
         raise InvalidJobspec(problems)
-    result = build_plan(document.data, document.filename, document.locate)
+    result = build_plan(substituted.data, substituted.filename, substituted.locate)
     result.parameters = values
     return result
+
+
+def _explained(problems: list[Problem], document: Document, values, given) -> list[Problem]:
+    """A problem of the substituted document at a reference says which value it was
+    (``the value of ${{ nodes }}, nodes=0 from --set nodes=0``), as a hint."""
+    from dataclasses import replace
+
+    from .docpath import format_path
+    from .parameters import given_mapping, text_of
+    from .substitution import references
+
+    sources = given_mapping(given)
+    at: dict[str, list[str]] = {}
+    for name, paths in references(document).items():
+        for path in paths:
+            at.setdefault(format_path(path), []).append(name)
+    out = []
+    for problem in problems:
+        names = [n for n in dict.fromkeys(at.get(problem.path, ())) if n in values]
+        if names and problem.hint is None:
+            said = []
+            for name in names:
+                where = f" from {sources[name].source}" if name in sources else " (its default)"
+                said.append(f"${{{{ {name} }}}}, {name}={text_of(values[name])}{where}")
+            problem = replace(problem, hint="the value of " + "; ".join(said))
+        out.append(problem)
+    return out
 
 
 def plans(document: Document, combinations: list[Mapping[str, Any]], registry=None) -> list[Plan]:

@@ -156,12 +156,11 @@ class Parameter:
     def _check_bounds(self, value: Any) -> None:
         if self.minimum is None and self.maximum is None:
             return
-        amount = parse_duration(value) if self.type == "duration" else value
-        low = parse_duration(self.minimum) if self.type == "duration" else self.minimum
-        high = parse_duration(self.maximum) if self.type == "duration" else self.maximum
-        if self.minimum is not None and amount < low:
+        seconds = parse_duration if self.type == "duration" else (lambda v: v)
+        amount = seconds(value)
+        if self.minimum is not None and amount < seconds(self.minimum):
             raise ValueProblem(f"expected at least {text_of(self.minimum)}, got {_shown(value)}")
-        if self.maximum is not None and amount > high:
+        if self.maximum is not None and amount > seconds(self.maximum):
             raise ValueProblem(f"expected at most {text_of(self.maximum)}, got {_shown(value)}")
 
     def to_dict(self) -> dict[str, Any]:

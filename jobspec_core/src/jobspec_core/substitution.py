@@ -336,5 +336,6 @@ def _position(problem: Problem) -> tuple:
 
 
 def describe_values(values: Mapping[str, Any]) -> str:
-    """``nodes=4 mode=fast``: values as ``jobspec list`` and sweep labels show them."""
-    return " ".join(f"{name}={text_of(value)}" for name, value in values.items())
+    """``nodes=4 mode=fast label='a b'``: values as ``jobspec list`` and sweep labels show
+    them (text with spaces or quotes shell-quoted, so the words stay apart)."""
+    return " ".join(f"{name}={shlex.quote(text_of(value))}" for name, value in values.items())

@@ -230,7 +230,6 @@ def _show(args, name: str, transformer, plan, number: int | None) -> dict:
     if args.output:
         if number is not None and not args.json:
             print(f"# {number}.{label}", file=sys.stdout)
-        run_dir.mkdir(parents=True, exist_ok=True)
         _write(submission, run_dir, sys.stdout, quiet=args.json)
     if args.json:
         if number is not None:

@@ -46,6 +46,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def _check(path: str, client=None, combinations=None) -> list[dict[str, Any]]:
     """One result per combination of parameter values (one when there is no sweep)."""
+    from dataclasses import replace
+
+    from ..substitution import describe_values
+
     combinations = combinations or [{}]
     try:
         document = api.load(path) if client is None else None
@@ -64,7 +68,11 @@ def _check(path: str, client=None, combinations=None) -> list[dict[str, Any]]:
                 result = {"file": path, "valid": True, "problems": [], "tasks": tasks}
                 result["groups"] = groups
         except InvalidJobspec as exc:
-            result = {"file": path, "valid": False, "problems": exc.problems}
+            problems = exc.problems
+            if len(combinations) > 1:  # say which combination each problem is of
+                label = describe_values(given)
+                problems = [replace(p, message=f"[{label}] {p.message}") for p in problems]
+            result = {"file": path, "valid": False, "problems": problems}
         if len(combinations) > 1:
             result["parameters"] = given
         out.append(result)

@@ -95,7 +95,7 @@ def plans(document: Document, combinations: list[Mapping[str, Any]], registry=No
     """One plan per combination of values (a sweep), all or nothing: every combination
     is validated before any plan is returned, and :class:`InvalidJobspec` lists the
     problems of every invalid one, each message prefixed with its values
-    (``[n=0 mode=a]``)."""
+    (``[n=0 mode=a]``) when there are several."""
     from .substitution import describe_values
 
     out: list[Plan] = []
@@ -106,7 +106,7 @@ def plans(document: Document, combinations: list[Mapping[str, Any]], registry=No
         except InvalidJobspec as exc:
             label = describe_values({k: getattr(v, "value", v) for k, v in combination.items()})
             for problem in exc.problems:
-                if label:
+                if label and len(combinations) > 1:
                     problem = _labelled(problem, label)
                 problems.append(problem)
     if problems:

@@ -72,12 +72,12 @@ def resolve_values(
             if name in defined:
                 continue  # its definition has a problem of its own
             guess = did_you_mean(name, defined)
-            listing = ", ".join(defined) if defined else "it defines none"
+            listing = f"its parameters: {', '.join(defined)}" if defined else "it has none"
             problems.append(
                 document.problem(
                     section,
                     f"a value for '{name}' ({item.source}), but the document defines no "
-                    f"parameter '{name}'; its parameters: {listing}",
+                    f"parameter '{name}'; {listing}",
                     hint=f"did you mean '{guess}'?" if guess else None,
                     code="unknown-parameter",
                 )

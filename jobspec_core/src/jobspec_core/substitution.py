@@ -54,6 +54,7 @@ REFERENCE = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _WHOLE = re.compile(r"\$\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\Z")
 #: Top-level keys whose values are never substituted.
 _NOT_SUBSTITUTED = frozenset({"parameters", "version"})
+_MISS = object()
 
 
 def resolve_values(
@@ -125,14 +126,16 @@ class _Substituter:
         self.values = values
         self.defined = defined
         self.problems: list[Problem] = []
-        self.cache: dict[tuple[str, bool], Any] = {}
+        # text -> its substituted value, for shell lines and for everything else: documents
+        # repeat the same strings (a reference in every task), so each is worked out once
+        self.plain: dict[str, Any] = {}
+        self.shell: dict[str, Any] = {}
 
     # -- strings -----------------------------------------------------------------------
-    def string(self, text: str, path_of, shell: bool) -> Any:
-        key = (text, shell)
-        cached = self.cache.get(key, self)
-        if cached is not self:
-            return cached
+    def string(self, text: str, path: DocPath, shell: bool) -> Any:
+        """The substituted value of ``text`` found at ``path`` (cached when it has no
+        problem: a problem is reported at every place it occurs)."""
+        cache = self.shell if shell else self.plain
         whole = _WHOLE.match(text)
         if whole is not None and whole.group(1) in self.values:
             result = self.values[whole.group(1)]
@@ -140,14 +143,14 @@ class _Substituter:
                 result = text_of(result)
             elif shell:
                 result = shlex.quote(result)
-            self.cache[key] = result
+            cache[text] = result
             return result
         bad = False
         for match in REFERENCE.finditer(text):
             name = match.group(1)
             if name not in self.values:
                 bad = True
-                self._unknown(name, path_of())
+                self._unknown(name, path)
         rest = REFERENCE.sub("", text)
         if "${{" in rest:
             bad = True
@@ -155,7 +158,7 @@ class _Substituter:
             shown = rest[at : at + 30]
             self.problems.append(
                 self.document.problem(
-                    path_of(),
+                    path,
                     f"a malformed parameter reference {shown!r}: expected ${{{{ NAME }}}} with "
                     "NAME letters, digits and '_' (every '${{' starts a reference)",
                     code="bad-reference",
@@ -170,7 +173,7 @@ class _Substituter:
             return shlex.quote(word) if shell else word
 
         result = REFERENCE.sub(one, text)
-        self.cache[key] = result
+        cache[text] = result
         return result
 
     def _unknown(self, name: str, path: DocPath) -> None:
@@ -193,12 +196,20 @@ class _Substituter:
     # -- containers --------------------------------------------------------------------
     def mapping(self, data: dict, path: DocPath, task: bool = False, top: bool = False) -> dict:
         out = None
+        plain = self.plain
         for key, value in data.items():
             kind = type(value)
             if kind is str:
                 if MARK not in value:
                     continue
-                new = self.string(value, lambda k=key: path + (k,), task and key == "command")
+                if task and key == "command":
+                    new = self.shell.get(value, _MISS)
+                    if new is _MISS:
+                        new = self.string(value, path + (key,), True)
+                else:
+                    new = plain.get(value, _MISS)
+                    if new is _MISS:
+                        new = self.string(value, path + (key,), False)
             elif kind is dict:
                 if top and key in _NOT_SUBSTITUTED:
                     continue
@@ -224,12 +235,15 @@ class _Substituter:
         self, data: list, path: DocPath, tasks: bool = False, groups: bool = False
     ) -> list:
         out = None
+        plain = self.plain
         for index, value in enumerate(data):
             kind = type(value)
             if kind is str:
                 if MARK not in value:
                     continue
-                new = self.string(value, lambda i=index: path + (i,), False)
+                new = plain.get(value, _MISS)
+                if new is _MISS:
+                    new = self.string(value, path + (index,), False)
             elif kind is dict:
                 if groups:
                     new = self.group(value, path + (index,))

@@ -11,8 +11,10 @@ Takes the 10,000-task document of ``bench_validate.py`` and makes two versions o
 
 Each is loaded, validated and planned through ``jobspec_core.api`` (``load`` + ``plan``, the
 path of every command) in alternating passes, best CPU time of several each, and the
-ratio parameterized / by hand is printed, measured in the same run. Goal: <= 1.10. It also
-prints the substitution alone (``apply_parameters``), and checks that both plans are equal.
+ratio parameterized / by hand is printed, measured in the same run, beside the ratio
+(by hand + the substitution alone, ``apply_parameters``) / by hand, which isolates what
+substitution adds from the two files' different YAML. Goal: both <= 1.10. It checks that
+the two plans are equal (but for source lines).
 
 Usage: ``python3 benchmarks/bench_parameters.py [--tasks 10000] [--passes 7]``.
 """
@@ -94,18 +96,22 @@ def by_hand(text: str) -> str:
     """``text`` with every reference written as its value and no parameters section."""
     head, _, rest = text.partition(PARAMETERS)
     out = head + rest
-    # whole-value references in typed places become the typed value's text
+    # a quoted whole-value reference is the typed value: 4 and 0.25 are numbers there
+    out = out.replace('"${{ p0 }}"', "4").replace('"${{ p2 }}"', "0.25")
     for name, value in VALUES.items():
         out = out.replace("${{ " + name + " }}", value)
     return out
 
 
-def one_pass(path: Path) -> tuple[float, object]:
-    """CPU seconds of load + plan of ``path``, and the plan."""
+def one_pass(path: Path) -> tuple[float, float, object]:
+    """CPU seconds of load + plan (validation included) of ``path``, of the load alone,
+    and the plan."""
     gc.collect()
     start = time.process_time()
-    plan = api.plan(api.load(path))
-    return time.process_time() - start, plan
+    document = api.load(path)
+    loaded = time.process_time()
+    plan = api.plan(document)
+    return time.process_time() - start, loaded - start, plan
 
 
 def substitution_only(path: Path) -> float:
@@ -135,10 +141,10 @@ def main() -> int:
         hand.write_text(by_hand(text))
         ours, theirs = [], []
         for _ in range(args.passes):
-            seconds, plan = one_pass(with_params)
-            ours.append(seconds)
-            seconds, hand_plan = one_pass(hand)
-            theirs.append(seconds)
+            seconds, load, plan = one_pass(with_params)
+            ours.append((seconds, load))
+            seconds, load, hand_plan = one_pass(hand)
+            theirs.append((seconds, load))
         mine, other = plan.to_dict(), hand_plan.to_dict()
         if mine.pop("parameters") != {
             k: v for k, v in api.plan(api.load(with_params)).parameters.items()
@@ -147,14 +153,17 @@ def main() -> int:
         if _strip_sources(mine) != _strip_sources(other):
             raise SystemExit("the parameterized plan differs from the hand-written one")
         alone = min(substitution_only(with_params) for _ in range(args.passes))
-    best, base = min(ours), min(theirs)
+    (best, best_load), (base, base_load) = min(ours), min(theirs)
     ratio = best / base
-    print(f"   by hand (values written in place)     {base:7.3f} s")
-    print(f"   parameterized (substituted)           {best:7.3f} s")
+    print(f"   by hand (values written in place)     {base:7.3f} s (load {base_load:.3f} s)")
+    print(f"   parameterized (substituted)           {best:7.3f} s (load {best_load:.3f} s)")
     print(f"   of which the substitution alone       {alone:7.3f} s")
-    print(
-        f"   ratio {ratio:.3f}x (goal <= {GOAL_RATIO:.2f}x): {'MET' if ratio <= GOAL_RATIO else 'NOT MET'}"
-    )
+    added = (base + alone) / base
+    print(f"   ratio parameterized / by hand, end to end: {ratio:.3f}x")
+    print(f"   ratio (by hand + substitution) / by hand:  {added:.3f}x")
+    worst = max(ratio, added)
+    verdict = "MET" if worst <= GOAL_RATIO else "NOT MET"
+    print(f"   {verdict}: the larger, {worst:.3f}x, against the goal <= {GOAL_RATIO:.2f}x")
     return 0
 
 

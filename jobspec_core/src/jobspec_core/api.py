@@ -17,7 +17,6 @@ from .errors import InvalidJobspec, Problem
 from .loader import Document, load, load_text
 from .plan import Plan
 from .planner import build_plan
-from .substitution import apply_parameters
 
 __all__ = ["load", "load_text", "validate", "plan", "load_plan", "plans", "Document"]
 
@@ -35,6 +34,7 @@ def validate(document: Document, registry=None, parameters: Parameters = None) -
     :param parameters: values for the document's parameters (defaults fill the rest);
         the document is checked as it reads with them substituted.
     """
+    from .substitution import apply_parameters
     from .validate import validate_document
 
     try:
@@ -51,6 +51,7 @@ def plan(document: Document, registry=None, parameters: Parameters = None) -> Pl
     """The plan of ``document`` with ``parameters`` (see :func:`validate`); raises
     :class:`InvalidJobspec` listing every problem. The plan's ``parameters`` holds the
     value of every parameter it was planned with."""
+    from .substitution import apply_parameters
     from .validate import validate_document
 
     substituted, values = apply_parameters(document, parameters)

@@ -28,14 +28,17 @@ value for no parameter, a required parameter without a value.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .docpath import DocPath
 from .errors import InvalidJobspec, Problem
-from .parameters import Given, Parameter, ValueProblem, given_mapping, read_definitions, text_of
-from .schema import did_you_mean
+
+if TYPE_CHECKING:
+    from .parameters import Given, Parameter
+
+# (.parameters is imported where a document has parameters or references: a document
+# without them, the common case, costs ``jobspec validate`` no import at start-up)
 
 __all__ = [
     "MARK",
@@ -57,11 +60,26 @@ _NOT_SUBSTITUTED = frozenset({"parameters", "version"})
 _MISS = object()
 
 
+def _quote(text: str) -> str:
+    """One shell word (:func:`shlex.quote`; imported when first needed, for start-up)."""
+    import shlex
+
+    return shlex.quote(text)
+
+
+def did_you_mean(word: str, options) -> str | None:
+    from .schema import did_you_mean as guess  # (difflib: only on the error path)
+
+    return guess(word, options)
+
+
 def resolve_values(
     document, definitions: Mapping[str, Parameter], given: Mapping[str, Given]
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Name -> value for every parameter (given, else default), and the problems: values
     that do not fit (at the definition), values for undefined names, missing values."""
+    from .parameters import ValueProblem
+
     values: dict[str, Any] = {}
     problems: list[Problem] = []
     names = sorted(definitions)
@@ -135,6 +153,8 @@ class _Substituter:
     def string(self, text: str, path: DocPath, shell: bool) -> Any:
         """The substituted value of ``text`` found at ``path`` (cached when it has no
         problem: a problem is reported at every place it occurs)."""
+        from .parameters import text_of
+
         cache = self.shell if shell else self.plain
         whole = _WHOLE.match(text)
         if whole is not None and whole.group(1) in self.values:
@@ -142,7 +162,7 @@ class _Substituter:
             if shell and not isinstance(result, str):
                 result = text_of(result)
             elif shell:
-                result = shlex.quote(result)
+                result = _quote(result)
             cache[text] = result
             return result
         bad = False
@@ -170,7 +190,7 @@ class _Substituter:
 
         def one(match: re.Match) -> str:
             word = text_of(values[match.group(1)])
-            return shlex.quote(word) if shell else word
+            return _quote(word) if shell else word
 
         result = REFERENCE.sub(one, text)
         cache[text] = result
@@ -323,7 +343,11 @@ def apply_parameters(document, given: Mapping[str, Any] | None = None):
     from .loader import Document
 
     data = document.data
-    items = given_mapping(given)
+    items = {}
+    if given:
+        from .parameters import given_mapping
+
+        items = given_mapping(given)
     has_section = isinstance(data, dict) and "parameters" in data
     if not has_section and not items:
         # the common case: no parameters; a stray reference is still an error
@@ -331,6 +355,8 @@ def apply_parameters(document, given: Mapping[str, Any] | None = None):
         if problems:
             raise InvalidJobspec(list(document.problems) + problems)
         return document, {}
+    from .parameters import read_definitions
+
     definitions, problems = read_definitions(document)
     values, value_problems = resolve_values(document, definitions, items)
     problems.extend(value_problems)
@@ -352,4 +378,6 @@ def _position(problem: Problem) -> tuple:
 def describe_values(values: Mapping[str, Any]) -> str:
     """``nodes=4 mode=fast label='a b'``: values as ``jobspec list`` and sweep labels show
     them (text with spaces or quotes shell-quoted, so the words stay apart)."""
-    return " ".join(f"{name}={shlex.quote(text_of(value))}" for name, value in values.items())
+    from .parameters import text_of
+
+    return " ".join(f"{name}={_quote(text_of(value))}" for name, value in values.items())

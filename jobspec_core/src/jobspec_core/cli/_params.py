@@ -49,13 +49,29 @@ def parameter_input(args: argparse.Namespace):
     """The :class:`~jobspec_core.paramsources.ParameterInput` the arguments ask for
     (:class:`~jobspec_core.errors.UsageError` or
     :class:`~jobspec_core.errors.InvalidJobspec` for a bad item or params file)."""
+    params = getattr(args, "parameter_file", None)
+    sets = getattr(args, "parameter_set", None) or ()
+    sweeps = getattr(args, "parameter_sweep", None) or ()
+    if not (params or sets or sweeps):
+        return _NO_VALUES  # (imports nothing: most commands give no values)
     from ..paramsources import parameter_input as combine
 
-    return combine(
-        getattr(args, "parameter_file", None),
-        getattr(args, "parameter_set", None) or (),
-        getattr(args, "parameter_sweep", None) or (),
-    )
+    return combine(params, sets, sweeps)
+
+
+class _NoValues:
+    """What :func:`parameter_input` returns when no value is given (the
+    :class:`~jobspec_core.paramsources.ParameterInput` interface, empty)."""
+
+    values: dict = {}
+    sweep: dict = {}
+    is_sweep = False
+
+    def combinations(self) -> list[dict]:
+        return [{}]
+
+
+_NO_VALUES = _NoValues()
 
 
 def combination_label(values: dict) -> str:

@@ -283,3 +283,15 @@ def test_shell_text_reaches_the_task_byte_for_byte(pieces, value):
     assert shell.command == ["/bin/sh", "-c", expected_shell]
     assert shell.attributes.environment == {"V": expected_text}
     assert argv.command == ["prog", expected_text]
+
+
+def test_features_used_names_parameters_only_when_a_plan_has_some():
+    from jobspec_core.capabilities import missing_features
+    from jobspec_core.features import features_used
+
+    plan = plan_of(DOC)
+    assert "parameters" in features_used(plan)
+    assert "parameters" not in missing_features(plan, ())  # core work: never missing
+    assert "parameters" not in features_used(
+        api.plan(api.load_text("version: 1\ntasks: [{command: x}]\n"))
+    )

@@ -61,7 +61,7 @@ def test_tags_cover_what_the_plan_uses(case):
     """A case's tags name every feature its plan uses (so skips and the report are honest);
     the results variable injected by the suite does not count."""
     data = substitute(copy.deepcopy(case.jobspec), dict(RENDER_PLACES))
-    plan = api.plan(api.Document(data, str(case.path)))
+    plan = api.plan(api.Document(data, str(case.path)), parameters=case.parameters)
     assert features_used(plan) - CORE_FEATURES <= set(case.features)
     # and with the injection, the plan is still valid
     prepare_plan(case, dict(RENDER_PLACES))
@@ -105,11 +105,29 @@ def test_a_fault_names_an_instance_of_the_plan_in_an_optional_case(case):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_index_states_name_existing_instances(case):
     data = substitute(copy.deepcopy(case.jobspec), dict(RENDER_PLACES))
-    plan = api.plan(api.Document(data, str(case.path)))
+    plan = api.plan(api.Document(data, str(case.path)), parameters=case.parameters)
     replicas = {t.id: t.replicas for t in plan.tasks()}
     for task, exp in (case.expect.get("tasks") or {}).items():
         for index in exp.get("index_states") or {}:
             assert int(index) < replicas[task], f"{task}@{index}"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "same_as" in c.render], ids=lambda c: c.id)
+def test_same_as_documents_are_valid_and_differ_from_the_case(case):
+    """A render.same_as document plans, and is not the case's own text (the case shows
+    that two different documents mean the same)."""
+    from jobspec_conformance.prepare import prepare_same_as
+
+    assert case.render["same_as"] != case.jobspec
+    prepare_same_as(case, dict(RENDER_PLACES))
+
+
+def test_parameters_cases_use_their_values():
+    """Every case tagged parameters gives values or relies on defaults it declares."""
+    tagged = [c for c in CASES if "parameters" in c.features]
+    assert len(tagged) >= 4 and any("run" in c.modes for c in tagged)
+    for case in tagged:
+        assert "parameters" in case.jobspec, case.id
 
 
 def test_case_schema_is_a_valid_schema():

@@ -207,7 +207,7 @@ def test_missing_capability_skips_optional_and_fails_required_cases(pytester, wi
 
 def _top_level_replicas(case) -> bool:
     data = substitute(copy.deepcopy(case.jobspec), dict(RENDER_PLACES))
-    plan = api.plan(api.Document(data, str(case.path)))
+    plan = api.plan(api.Document(data, str(case.path)), parameters=case.parameters)
     return any(isinstance(n, PlanTask) and n.replicas > 1 for n in plan.children)
 
 

@@ -2,6 +2,9 @@
 
 Each file records the problem it must produce: a first line ``# expect: <text>`` or, for
 files that cannot hold a comment (binary, empty), an entry in ``malformed/EXPECTED.json``.
+A second line ``# args: ...`` gives the file's command-line arguments (parameter values:
+``--set``, ``--sweep``, ``--params params/FILE.yml``, relative to ``malformed/``), used by the
+CLI run and, through the same parsing, in-process.
 For each file the CLI (``python -m jobspec_core validate FILE``) must exit 2, name the file
 and a line or a document path, print the expected text and no traceback; in-process, the
 loader must finish within a second and 200 MB.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -36,9 +40,21 @@ def expected(name: str) -> str:
     return first.split(":", 1)[1].strip()
 
 
+def args_of(name: str) -> list[str]:
+    """The command-line arguments a corpus file is validated with (``# args:``)."""
+    if name in SIDECAR:
+        return []
+    lines = (HERE / name).read_text(encoding="utf-8").splitlines()
+    if len(lines) > 1 and lines[1].startswith("# args:"):
+        return shlex.split(lines[1].split(":", 1)[1])
+    return []
+
+
 def test_corpus_is_large_enough():
     assert len(FILES) >= 45
     assert set(SIDECAR) <= set(FILES)
+    # issue 13: bad parameter values, names and references
+    assert len([f for f in FILES if f.startswith("param-")]) >= 15
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +63,7 @@ def cli_results() -> dict[str, subprocess.CompletedProcess]:
 
     def run(name: str) -> tuple[str, subprocess.CompletedProcess]:
         proc = subprocess.run(
-            [sys.executable, "-m", "jobspec_core", "validate", name],
+            [sys.executable, "-m", "jobspec_core", "validate", name, *args_of(name)],
             cwd=HERE,
             capture_output=True,
             timeout=60,
@@ -72,11 +88,25 @@ def test_cli_refuses_clearly(name, cli_results):
     assert located, out
 
 
-def _load_and_validate(raw: bytes, name: str):
+def _combinations(name: str) -> list[dict]:
+    """The parameter values of ``name``'s ``# args:``, parsed as ``jobspec validate`` does."""
+    from jobspec_core.cli._params import parameter_input
+    from jobspec_core.cli.main import build_parser
+
+    argv = ["validate", name, *args_of(name)]
+    args = build_parser(argv).parse_args(argv)
+    params = args.parameter_file
+    if params:
+        args.parameter_file = str(HERE / params)
+    return parameter_input(args).combinations()
+
+
+def _load_and_validate(raw: bytes, name: str, combinations=({},)):
     try:
-        return api.validate(api.load_text(raw, name))
+        document = api.load_text(raw, name)
     except InvalidJobspec as exc:
         return exc.problems
+    return [p for values in combinations for p in api.validate(document, parameters=values)]
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +119,13 @@ def warm() -> None:
 @pytest.mark.parametrize("name", FILES)
 def test_loading_is_bounded(name, warm):
     raw = (HERE / name).read_bytes()
+    combinations = _combinations(name) if name not in SIDECAR else [{}]
     start = time.perf_counter()
-    problems = _load_and_validate(raw, name)
+    problems = _load_and_validate(raw, name, combinations)
     elapsed = time.perf_counter() - start
     tracemalloc.start()  # measured apart: tracing slows everything down several times
     try:
-        _load_and_validate(raw, name)
+        _load_and_validate(raw, name, combinations)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

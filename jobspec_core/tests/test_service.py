@@ -370,3 +370,59 @@ def test_two_services_share_one_postgresql_store(tmp_path):
                 server.stop()
         database.stop()
         shutil.rmtree(state, ignore_errors=True)
+
+
+PARAMETERIZED = """\
+version: 1
+parameters:
+  copies: {type: integer, default: 1, maximum: 4}
+  word: {type: string}
+tasks:
+- name: say
+  replicas: ${{ copies }}
+  command: echo ${{ word }}
+"""
+
+
+def test_parameters_through_the_service(world):
+    """``parameters`` on /validate and /runs: checked, substituted, recorded (issue 13)."""
+    server, tokens, _ = world
+    body = {"jobspec": PARAMETERIZED, "parameters": {"copies": "2", "word": "a b; echo no"}}
+    status, answer = server.request("POST", "/api/v1/validate", body, tokens["alice"])
+    assert (status, answer["tasks"]) == (200, 1)
+    status, answer = server.request("POST", "/api/v1/runs", body, tokens["alice"])
+    assert status == 201, answer
+    final = server.wait_finished(answer["run_id"], tokens["alice"])
+    assert final["succeeded"] and len(final["tasks"]) == 2
+    assert final["run"]["parameters"] == {"copies": 2, "word": "a b; echo no"}
+    status, text = server.request(
+        "GET", f"/api/v1/runs/{answer['run_id']}/logs?task=say.0", token=tokens["alice"]
+    )
+    assert text == "a b; echo no\n"  # one word: the value never becomes shell code
+    bad = {"jobspec": PARAMETERIZED, "parameters": {"copies": "9", "wrod": "x"}}
+    status, answer = server.request("POST", "/api/v1/runs", bad, tokens["alice"])
+    assert status == 422
+    messages = [p["message"] for p in answer["problems"]]
+    assert any("expected at most 4, got 9 (value from the request)" in m for m in messages)
+    assert any("a value for 'wrod' (the request)" in m for m in messages)
+
+
+def test_cli_client_passes_parameters(world, tmp_path):
+    server, tokens, _ = world
+    (tmp_path / "job.yaml").write_text(PARAMETERIZED)
+    remote = {
+        "JOBSPEC_SERVER": f"http://127.0.0.1:{server.port}",
+        "JOBSPEC_TOKEN": tokens["bob"],
+    }
+    checked = _cli(["validate", "job.yaml", "--set", "word=hi"], tmp_path, remote)
+    assert checked.returncode == 0, checked.stderr
+    refused = _cli(["validate", "job.yaml"], tmp_path, remote)
+    assert refused.returncode == 2 and "parameter 'word' (string) is required" in refused.stdout
+    ran = _cli(
+        ["run", "--json", "job.yaml", "--set", "word=hi", "--set", "copies=3"], tmp_path, remote
+    )
+    assert ran.returncode == 0, ran.stderr
+    run = json.loads(ran.stdout)["run"]
+    assert run["parameters"] == {"copies": 3, "word": "hi"}
+    listed = _cli(["list"], tmp_path, remote)
+    assert "copies=3 word=hi" in listed.stdout

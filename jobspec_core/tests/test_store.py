@@ -183,7 +183,7 @@ def test_a_version_2_store_is_migrated_keeping_its_runs(tmp_path):
     )
     assert store.list_runs(owner="alice") == []
     store.close()
-    assert sqlite3.connect(path).execute("SELECT version FROM schema_version").fetchone()[0] == 3
+    assert sqlite3.connect(path).execute("SELECT version FROM schema_version").fetchone()[0] == 4
 
 
 def test_runs_and_tokens_by_owner(tmp_path):

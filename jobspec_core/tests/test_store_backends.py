@@ -141,3 +141,36 @@ def test_a_password_never_appears_in_messages(postgres):
     with pytest.raises(StoreError) as info:
         RunStore(url)
     assert "s3cret" not in str(info.value) and "no_such_database" in str(info.value)
+
+
+def test_parameters_are_recorded_and_a_version_3_store_is_migrated(store_url):
+    """Schema 3 -> 4 adds runs.parameters; runs recorded before keep reading as ``{}``."""
+    store = RunStore(store_url)
+    # make it a version-3 store holding one run, as the previous release left it
+    store._db.execute("ALTER TABLE runs DROP COLUMN parameters")
+    store._db.execute("UPDATE schema_version SET version = 3")
+    store._db.execute(
+        "INSERT INTO runs (run_id, name, transformer, source, workdir, run_dir, options,"
+        " created_at, updated_at, state) VALUES ('20260101-000000-abcd', 'old', 'local',"
+        " NULL, '/w', '/r', '{}', 1.0, 1.0, 'completed')"
+    )
+    store.close()
+    store = RunStore(store_url)
+    (old,) = store.list_runs()
+    assert (old.run_id, old.parameters) == ("20260101-000000-abcd", {})
+    assert store._db.execute("SELECT version FROM schema_version").fetchone()[0] == 4
+    values = {"nodes": 4, "mode": "fast", "ratio": 0.5, "debug": False, "time": "5m"}
+    run = store.create_run(
+        name="swept", transformer="local", source=None, workdir="/w", parameters=values
+    )
+    assert store.get_run(run.run_id).parameters == values
+    assert [r.parameters for r in store.list_runs()] == [values, {}]
+    bare = store.create_run(name="bare", transformer="local", source=None, workdir="/w")
+    assert store.get_run(bare.run_id).parameters == {}
+    assert (
+        store._db.execute(
+            "SELECT parameters FROM runs WHERE run_id = ?", (bare.run_id,)
+        ).fetchone()[0]
+        is None
+    )
+    store.close()

@@ -77,6 +77,8 @@ class Case:
     must_refuse: bool = False
     #: symbolic links (name -> target) planted in the work folder before the run.
     given_links: dict[str, str] = field(default_factory=dict)
+    #: values for the jobspec's parameters (name -> value), as ``--set`` gives them.
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 @cache
@@ -200,6 +202,7 @@ def load_case(path: Path) -> Case:
         fault=data.get("fault"),
         must_refuse=bool(data.get("must_refuse", False)),
         given_links=data.get("given_links") or {},
+        parameters=data.get("parameters") or {},
     )
 
 

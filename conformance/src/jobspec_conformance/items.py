@@ -22,8 +22,14 @@ from .execute import (
 )
 from .expect import check_run, describe_record
 from .outcome import CaseFailed, Mismatch
-from .prepare import missing_features, prepare_plan, substitute
-from .render_check import check_notes, check_structure, compare_golden, update_golden
+from .prepare import missing_features, prepare_plan, prepare_same_as, substitute
+from .render_check import (
+    check_notes,
+    check_same_as,
+    check_structure,
+    compare_golden,
+    update_golden,
+)
 from .settings import Settings, settings_of
 
 __all__ = ["CaseFile", "CaseItem", "MODE_SKIP", "REQUIRED_MARKER"]
@@ -202,6 +208,11 @@ class CaseItem(pytest.Item):
         )
         mismatches = check_structure(plan, submission, settings.transformer, self.case.render)
         mismatches += check_notes(submission, self.case.render)
+        if "same_as" in self.case.render:
+            other = prepare_same_as(self.case, dict(RENDER_PLACES))
+            mismatches += check_same_as(
+                submission, render_case(settings.transformer, other, settings.options)
+            )
         if settings.golden is not None:
             folder = settings.golden / self.case.id
             if settings.update_golden:

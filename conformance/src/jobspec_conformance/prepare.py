@@ -6,6 +6,10 @@ case's jobspec mentions it. Case texts may use placeholders that are replaced be
 planning and in expectations: ``@WORKDIR@`` (the directory the run is submitted from, the
 default working directory of tasks and the staging directory), ``@RESULTS@`` (the results
 directory) and, in expectations only, ``@RUN_ID@``.
+
+A case's ``parameters`` are the values its jobspec is planned with (through
+:func:`jobspec_core.api.plan`, as ``--set`` gives them); ``render.same_as`` names a second
+jobspec, planned the same way without values, whose rendering must equal the case's.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from jobspec_core.plan import Plan
 from .cases import Case
 from .outcome import CaseFailed, Mismatch
 
-__all__ = ["RESULTS_VAR", "substitute", "prepare_plan", "missing_features"]
+__all__ = ["RESULTS_VAR", "substitute", "prepare_plan", "prepare_same_as", "missing_features"]
 
 #: The variable through which tasks find the results directory.
 RESULTS_VAR = "CONFORMANCE_RESULTS_DIR"
@@ -47,9 +51,19 @@ def uses_results(case: Case) -> bool:
 
 
 def prepare_plan(case: Case, placeholders: dict[str, str]) -> Plan:
-    """The plan of the case's jobspec with placeholders replaced and the results directory
-    injected; an invalid jobspec is a :class:`CaseFailed` listing its problems."""
-    data = substitute(copy.deepcopy(case.jobspec), placeholders)
+    """The plan of the case's jobspec (with its ``parameters``) with placeholders replaced
+    and the results directory injected; an invalid jobspec is a :class:`CaseFailed`
+    listing its problems."""
+    return _plan(case, case.jobspec, placeholders, case.parameters)
+
+
+def prepare_same_as(case: Case, placeholders: dict[str, str]) -> Plan:
+    """The plan of the case's ``render.same_as`` jobspec, prepared like the case's own."""
+    return _plan(case, case.render["same_as"], placeholders, {})
+
+
+def _plan(case: Case, jobspec: dict, placeholders: dict[str, str], parameters: dict) -> Plan:
+    data = substitute(copy.deepcopy(jobspec), placeholders)
     if uses_results(case) and isinstance(data, dict):
         attributes = data.setdefault("attributes", {})
         if isinstance(attributes, dict):
@@ -57,7 +71,7 @@ def prepare_plan(case: Case, placeholders: dict[str, str]) -> Plan:
             if isinstance(environment, dict):
                 environment[RESULTS_VAR] = placeholders["@RESULTS@"]
     try:
-        return make_plan(Document(data, str(case.path)))
+        return make_plan(Document(data, str(case.path)), parameters=parameters)
     except InvalidJobspec as exc:
         raise CaseFailed(
             [

@@ -30,7 +30,14 @@ from jobspec_core.transformer import Submission, Transformer
 
 from .outcome import Mismatch
 
-__all__ = ["check_structure", "golden_files", "compare_golden", "update_golden", "UNITS_FILE"]
+__all__ = [
+    "check_structure",
+    "check_same_as",
+    "golden_files",
+    "compare_golden",
+    "update_golden",
+    "UNITS_FILE",
+]
 
 UNITS_FILE = "_units.json"
 
@@ -162,6 +169,38 @@ def check_notes(submission: Submission, expect: dict[str, Any]) -> list[Mismatch
     for needle in expect.get("notes_contain") or []:
         if not any(needle in note for note in submission.notes):
             out.append(Mismatch("notes", f"a note containing {needle!r}", repr(submission.notes)))
+    return out
+
+
+def check_same_as(submission: Submission, other: Submission) -> list[Mismatch]:
+    """Every file, unit or note where ``submission`` differs from ``other`` (the rendering
+    of the case's ``render.same_as`` document): the two must be the same submission."""
+    mine, theirs = golden_files(submission), golden_files(other)
+    out: list[Mismatch] = []
+    for name in sorted(set(mine) | set(theirs)):
+        if name not in mine or name not in theirs:
+            missing = "the case" if name not in mine else "render.same_as"
+            out.append(
+                Mismatch(f"rendered file {name}", "in both renderings", f"not in {missing}'s")
+            )
+            continue
+        if mine[name] != theirs[name]:
+            diff = list(
+                difflib.unified_diff(
+                    theirs[name].splitlines(),
+                    mine[name].splitlines(),
+                    "same_as",
+                    "case",
+                    lineterm="",
+                )
+            )[:40]
+            out.append(
+                Mismatch(
+                    f"rendered file {name}",
+                    "equal to the rendering of render.same_as",
+                    "differs:\n        " + "\n        ".join(diff),
+                )
+            )
     return out
 
 

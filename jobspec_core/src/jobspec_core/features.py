@@ -36,10 +36,12 @@ FEATURES: dict[str, str] = {
     "steps.write": "write: a file with content written before the task",
     "passthrough": "backend-prefixed attributes (slurm.partition) handed to that backend",
     "portable-variables": "JOBSPEC_RUN_ID, JOBSPEC_TASK_NAME, JOBSPEC_TASK_INDEX, JOBSPEC_TASK_COUNT",
+    "parameters": "typed parameters and ${{ NAME }} references, substituted before planning",
 }
 
 #: Features every transformer must support; they cannot be left out of ``capabilities``.
-CORE_FEATURES: frozenset[str] = frozenset({"tasks", "command", "portable-variables"})
+#: (``parameters`` is core work: a transformer receives the plan with the values in place.)
+CORE_FEATURES: frozenset[str] = frozenset({"tasks", "command", "portable-variables", "parameters"})
 
 
 def feature_names() -> list[str]:
@@ -54,7 +56,9 @@ def features_used(plan) -> set[str]:
     """
     from .plan import PlanGroup, PlanTask
 
-    used = set(CORE_FEATURES)
+    used = {"tasks", "command", "portable-variables"}
+    if plan.parameters:
+        used.add("parameters")
     if plan.requires:
         used.add("requires")
     for node, parent in plan.walk():

@@ -305,6 +305,8 @@ class Plan:
     :ivar children: top-level tasks and groups in document order (a group referenced from a
         task entry appears where it is referenced, not at the top).
     :ivar requires: the document's global ``requires``.
+    :ivar parameters: the value of every parameter the document was planned with
+        (``{}`` when it has none); in the JSON form only when not empty.
     """
 
     name: str
@@ -312,6 +314,7 @@ class Plan:
     source: str | None = None
     requires: dict[str, Any] = field(default_factory=dict)
     version: int = 1
+    parameters: dict[str, Any] = field(default_factory=dict)
 
     def walk(self) -> Iterator[tuple[PlanNode, PlanGroup | None]]:
         """Every node, depth first in document order, with its enclosing group (or None)."""
@@ -338,7 +341,7 @@ class Plan:
         raise KeyError(node_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "plan_format": PLAN_FORMAT,
             "version": self.version,
             "name": self.name,
@@ -346,6 +349,9 @@ class Plan:
             "requires": self.requires,
             "children": [c.to_dict() for c in self.children],
         }
+        if self.parameters:
+            out["parameters"] = dict(self.parameters)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
@@ -357,4 +363,5 @@ class Plan:
             requires=data["requires"],
             version=data["version"],
             children=[_node_from_dict(c) for c in data["children"]],
+            parameters=dict(data.get("parameters") or {}),
         )

@@ -282,6 +282,7 @@ class Runner:
             instances=instances_of(plan),
             submitter=identity(),
             owner=owner,
+            parameters=plan.parameters,
         )
         context = self._context(run)
         over_ssh = is_remote(options)
@@ -535,9 +536,11 @@ class Runner:
         run = self.store.get_run(self.store.resolve(run_id))
         run_dir = Path(run.run_dir)
         if (run_dir / SOURCE_FILE).is_file():
-            # planned under the original file's name, so positions name that file
+            # planned under the original file's name, so positions name that file, and
+            # with the parameter values the run was planned with
             text = (run_dir / SOURCE_FILE).read_bytes()
-            return api.plan(api.load_text(text, run.source or str(run_dir / SOURCE_FILE)))
+            document = api.load_text(text, run.source or str(run_dir / SOURCE_FILE))
+            return api.plan(document, parameters=run.parameters)
         path = run_dir / PLAN_FILE
         try:
             return Plan.from_dict(json.loads(path.read_text("utf-8")))
@@ -546,7 +549,7 @@ class Runner:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"the plan of run {run.run_id} ({path}) is unreadable: {exc}") from exc
         if run.source and Path(run.source).is_file():
-            return api.load_plan(run.source)
+            return api.load_plan(run.source, parameters=run.parameters)
         raise StoreError(
             f"run {run.run_id} kept no plan (no {SOURCE_FILE} or {PLAN_FILE} in {run_dir}) "
             f"and its source {run.source or '(none)'} is gone"

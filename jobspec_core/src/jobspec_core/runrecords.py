@@ -33,6 +33,8 @@ class RunRecord:
     options: dict[str, str] = field(default_factory=dict)
     submitter: dict[str, int | None] | None = None
     owner: str | None = None
+    #: the values of the jobspec's parameters the run was planned with (``{}``: none)
+    parameters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -110,6 +112,8 @@ def run_from_row(row: sqlite3.Row) -> RunRecord:
         options=json.loads(row["options"] or "{}"),
         submitter=json.loads(row["submitter"]) if row["submitter"] else None,
         owner=row["owner"],
+        # (a store read without migrating it, as shell completion does, may lack the column)
+        parameters=json.loads(row["parameters"] or "{}") if "parameters" in row.keys() else {},
     )
 
 

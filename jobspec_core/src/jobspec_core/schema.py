@@ -242,8 +242,17 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
                 path, f"expected {error.validator_value!r}, got {describe(value)}", code="const"
             )
         ]
+    if kind == "enum":
+        listed = ", ".join(repr(v) for v in error.validator_value)
+        expected = schema.get("description") or f"one of {listed}"
+        return [document.problem(path, f"expected {expected}, got {describe(value)}", code="enum")]
     if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-        word = _expected_types(schema) if "type" in schema else "a number"
+        # only the numeric types: a count that may also be a parameter reference (a
+        # string) is still "an integer >= 1" when it is a number out of bounds
+        types = schema.get("type")
+        types = types if isinstance(types, list) else [types] if types else []
+        numeric = [t for t in types if t in ("integer", "number")]
+        word = _expected_types({"type": numeric}) if numeric else "a number"
         sign = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[
             kind
         ]
@@ -255,9 +264,15 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
             )
         ]
     if kind == "pattern":
+        # a string where a number or boolean goes, not being a parameter reference (the
+        # only string allowed there), is a value of the wrong type
+        types = schema.get("type")
+        wrong_type = isinstance(types, list) and "string" in types and len(types) > 1
         return [
             document.problem(
-                path, f"expected {_expected(schema)}, got {describe(value)}", code="pattern"
+                path,
+                f"expected {_expected(schema)}, got {describe(value)}",
+                code="type" if wrong_type else "pattern",
             )
         ]
     if kind == "minLength":

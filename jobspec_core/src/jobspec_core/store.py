@@ -12,8 +12,9 @@ Tables (``schema_version`` holds :data:`SCHEMA_VERSION`):
 
 * ``runs``: run_id, name, transformer, source, workdir, run_dir, options (JSON),
   submitter (JSON ``{pid, start}`` of the submitting process), owner (the user a service
-  submitted it for; ``None`` for runs submitted on this machine), created_at, updated_at,
-  finished_at (Unix times), state, error.
+  submitted it for; ``None`` for runs submitted on this machine), parameters (JSON of the
+  values of the jobspec's parameters the run was planned with; ``NULL`` when it has none),
+  created_at, updated_at, finished_at (Unix times), state, error.
 * ``tasks``: one row per task instance: run_id, task_id, idx, native_id, handle (JSON of
   the :class:`~jobspec_core.transformer.TaskHandle`), state, exit_code, reason,
   started_at, finished_at, updated_at, log.
@@ -52,7 +53,7 @@ __all__ = [
     "recent_runs_readonly",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: version -> statements that bring a store of that version to the next one
 _MIGRATIONS = {
     1: ["ALTER TABLE runs ADD COLUMN submitter TEXT"],
@@ -60,6 +61,7 @@ _MIGRATIONS = {
         "ALTER TABLE runs ADD COLUMN owner TEXT",
         "CREATE INDEX IF NOT EXISTS runs_owner ON runs (owner, created_at)",
     ],
+    3: ["ALTER TABLE runs ADD COLUMN parameters TEXT"],
 }
 RUN_STATES = ("submitting", "running", "completed", "failed", "cancelled")
 
@@ -75,6 +77,7 @@ CREATE TABLE IF NOT EXISTS runs (
     options TEXT NOT NULL DEFAULT '{}',
     submitter TEXT,
     owner TEXT,
+    parameters TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     finished_at REAL,
@@ -229,6 +232,7 @@ class RunStore:
         instances: Iterable[tuple[str, int]] = (),
         submitter: Mapping[str, int | None] | None = None,
         owner: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
     ) -> RunRecord:
         """Record a new run in state ``submitting`` with a fresh id, its run directory
         (created, mode 0700) and one ``pending`` row per task instance.
@@ -236,6 +240,7 @@ class RunStore:
         :param submitter: ``{"pid", "start"}`` of the submitting process, so that a run
             whose submitter died during submission can be recognised later.
         :param owner: the user the run belongs to (runs submitted through the service).
+        :param parameters: the values of the jobspec's parameters (name -> JSON value).
         """
         now = time.time()
         for _attempt in range(20):
@@ -245,8 +250,8 @@ class RunStore:
                 with self._write() as db:
                     db.execute(
                         "INSERT INTO runs (run_id, name, transformer, source, workdir, run_dir,"
-                        " options, submitter, owner, created_at, updated_at, state)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
+                        " options, submitter, owner, parameters, created_at, updated_at, state)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'submitting')",
                         (
                             run_id,
                             name,
@@ -257,6 +262,7 @@ class RunStore:
                             json.dumps(dict(options or {})),
                             json.dumps(dict(submitter)) if submitter else None,
                             owner,
+                            json.dumps(dict(parameters)) if parameters else None,
                             now,
                             now,
                         ),

@@ -213,11 +213,18 @@ def print_status(status: RunStatus, out: TextIO = sys.stdout) -> None:
 
 
 def print_runs(runs: list[RunRecord], out: TextIO = sys.stdout) -> None:
-    rows = [["RUN", "NAME", "TRANSFORMER", "STATE", "CREATED", "SOURCE"]]
+    """The runs as a table; a PARAMETERS column (``nodes=4 mode=fast``) when any of them
+    was planned with parameter values."""
+    with_values = any(r.parameters for r in runs)
+    header = ["RUN", "NAME", "TRANSFORMER", "STATE", "CREATED", "SOURCE"]
+    rows = [header + ["PARAMETERS"] if with_values else header]
     for r in runs:
-        rows.append(
-            [r.run_id, r.name, r.transformer, r.state, format_time(r.created_at), r.source or "-"]
-        )
+        row = [r.run_id, r.name, r.transformer, r.state, format_time(r.created_at), r.source or "-"]
+        if with_values:
+            from ..substitution import describe_values
+
+            row.append(describe_values(r.parameters) or "-")
+        rows.append(row)
     _table(rows, out)
 
 

@@ -13,6 +13,9 @@ resources), ``depends_on`` as edges; see :mod:`jobspec_core.graph`.
   missing). ``-o OUT`` writes to a file, and its suffix (``.svg``, ``.png``, ``.dot``,
   ``.gv``, ``.mmd``) picks the format when ``--format`` is not given. A PNG is never
   written to a terminal.
+* ``--set NAME=VALUE`` and ``--params FILE`` give a jobspec's parameters their values (a
+  recorded run is drawn with the values it ran with). There is no ``--sweep``: a graph
+  draws one plan.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 from pathlib import Path
 
 from ..errors import EXIT_USAGE, JobspecError
+from ._params import add_parameter_arguments, parameter_input
 from ._runs import add_store_option
 
 __all__ = ["add_parser", "run", "FORMATS", "TEXT_FORMATS", "IMAGE_FORMATS"]
@@ -63,6 +67,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     # a recorded run is drawn from this machine's store (the plan is in its run directory)
     add_store_option(parser, with_server=False)
+    add_parameter_arguments(parser, sweep=False)
     parser.set_defaults(handler=run)
 
 
@@ -81,8 +86,14 @@ def _plan_and_states(args: argparse.Namespace):
     from ..api import load_plan
 
     source = args.source
+    request = parameter_input(args)
     if os.path.exists(source) or source.endswith((".yaml", ".yml")):
-        return load_plan(source), None
+        return load_plan(source, parameters=request.values), None
+    if request.values:
+        raise _UsageError(
+            f"{source!r} is not a file: --set and --params are for a jobspec file (a "
+            "recorded run is drawn with the values it ran with)"
+        )
     from ..runner import Runner
     from ..statedir import resolve_store_path
     from ..store import RunStore

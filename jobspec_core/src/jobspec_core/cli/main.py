@@ -27,6 +27,7 @@ COMMANDS = [
     "validate_cmd",
     "transform_cmd",
     "graph_cmd",
+    "params_cmd",
     "schema_cmd",
     "transformers_cmd",
     "run_cmd",

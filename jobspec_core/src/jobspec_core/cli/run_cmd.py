@@ -20,6 +20,13 @@ on HOST over SSH, in a run directory under ``--remote-dir`` (``$JOBSPEC_REMOTE_D
 Ctrl-C while following cancels the run. ``--detach`` prints the run id (JSON with
 ``--json``) and returns at once; follow it with ``jobspec status|wait|cancel|logs``.
 
+Parameters (``--set``, ``--params``, ``--sweep``; :mod:`._params`): the run is planned with
+the values, and records them (``jobspec list`` shows them). A sweep makes one run per
+combination: every combination is planned, and checked against the transformer's features,
+before the first is submitted, so one invalid combination submits nothing. The runs are
+then submitted in order and, unless ``--detach``, waited for; one summary per run is
+printed (``--json``: a list of statuses; with ``--detach``, of ``{run_id, parameters}``).
+
 Exit codes: 0 every instance completed (or detached after a successful submission);
 1 an instance did not complete or the submission failed; 2 invalid input.
 """
@@ -33,7 +40,8 @@ from pathlib import Path
 
 from .. import api
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, JobspecError
-from ..runner import TRANSFORMER_ENV
+from ..runner import TRANSFORMER_ENV, Runner, default_transformer
+from ._params import add_parameter_arguments, parameter_input
 from ._runs import (
     add_remote_option,
     add_store_option,
@@ -81,6 +89,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_store_option(parser)
     add_remote_option(parser, with_dir=True)
+    add_parameter_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -105,27 +114,24 @@ def run(args: argparse.Namespace) -> int:
         from ..remote import REMOTE, runner_for
 
         runner_for({REMOTE: target}).start_connecting(ask_home=True)  # type: ignore[attr-defined]
-    plan = api.load_plan(args.file)
+    request = parameter_input(args)
+    planned = api.plans(api.load(args.file), request.combinations())
     options = parse_options(args.option)
     bad = sorted(k for k in options if k.startswith("_"))
     if bad:
         raise _UsageError(f"option {bad[0]!r}: names starting with '_' are jobspec's own")
     runner = open_runner(args)
     remote = None
-    from ..runner import Runner
-
     if target and not isinstance(runner, Runner):
         raise _UsageError("--remote and --server cannot be combined: a service submits itself")
     if target:  # logged in once (a clear error when it cannot), before anything is recorded
         from ..remote import remote_options
 
         remote = remote_options(target, args.remote_dir)
-    if remote is not None:
-        run_id = runner.submit(
-            plan, args.transformer, workdir=Path(os.getcwd()), options=options, remote=remote
-        )
-    else:  # a service's client has no remote= (see above)
-        run_id = runner.submit(plan, args.transformer, workdir=Path(os.getcwd()), options=options)
+    if request.is_sweep:
+        return _sweep(args, runner, planned, options, remote)
+    plan = planned[0]
+    run_id = _submit(runner, plan, args.transformer, options, remote)
     if args.detach:
         if args.json:
             print_json({"run_id": run_id})
@@ -148,3 +154,61 @@ def run(args: argparse.Namespace) -> int:
     else:
         show_status(status, args.json)
     return EXIT_OK if status.succeeded else EXIT_FAILURE
+
+
+def _submit(runner, plan, transformer: str | None, options: dict[str, str], remote) -> str:
+    """Submit ``plan``; ``remote``: the options of a remote run (a service's client has no
+    ``remote=``: --remote with --server is refused before)."""
+    if remote is not None:
+        return runner.submit(
+            plan, transformer, workdir=Path(os.getcwd()), options=options, remote=remote
+        )
+    return runner.submit(plan, transformer, workdir=Path(os.getcwd()), options=options)
+
+
+def _sweep(
+    args: argparse.Namespace, runner, planned: list, options: dict[str, str], remote=None
+) -> int:
+    """Submit one run per plan (all checked first), then wait for each unless detached."""
+    from ..capabilities import check_capabilities
+    from ..substitution import describe_values
+
+    name = args.transformer or default_transformer()
+    if isinstance(runner, Runner):  # a service checks each run itself
+        backend = runner.registry.transformer(name)
+        for plan in planned:
+            check_capabilities(plan, backend, name=name)
+    submitted: list[tuple[str, dict]] = []
+    for plan in planned:
+        try:
+            run_id = _submit(runner, plan, args.transformer, options, remote)
+        except JobspecError:
+            if submitted:
+                done = ", ".join(run_id for run_id, _ in submitted)
+                print(
+                    f"jobspec: the sweep stopped after {len(submitted)} of {len(planned)} runs "
+                    f"were submitted ({done}); they go on",
+                    file=sys.stderr,
+                )
+            raise
+        submitted.append((run_id, plan.parameters))
+        if not args.quiet and not (args.detach and not args.json):
+            print(
+                f"jobspec: run {run_id} submitted [{describe_values(plan.parameters)}]",
+                file=sys.stderr,
+            )
+        if args.detach and not args.json:
+            print(f"{run_id}\t{describe_values(plan.parameters)}")
+    if args.detach:
+        if args.json:
+            print_json([{"run_id": r, "parameters": p} for r, p in submitted])
+        return EXIT_OK
+    statuses = [runner.wait(run_id) for run_id, _ in submitted]
+    if args.json:
+        print_json([st.to_dict() for st in statuses])
+    else:
+        for (_, values), status in zip(submitted, statuses, strict=True):
+            lines = summary_lines(status)
+            lines[0] += f" [{describe_values(values)}]"
+            print("\n".join(lines))
+    return EXIT_OK if all(st.succeeded for st in statuses) else EXIT_FAILURE

@@ -17,6 +17,12 @@ directory a remote run would have (``--remote-dir``/``$JOBSPEC_REMOTE_DIR``/
 ``~/.jobspec/runs`` under the remote home, asked of HOST over SSH: one login), so the
 paths shown are the remote ones.
 
+With parameter values (``--set``, ``--params``; :mod:`._params`) the document is rendered
+with them substituted. With a sweep, every combination is planned first (one invalid
+combination renders nothing), then each is rendered: printed one after another, each
+header naming its values; with ``-o DIR`` into ``DIR/1``, ``DIR/2``, ...; with ``--json``
+a list of ``{parameters, submission}``.
+
 Exit codes: 0 rendered; 2 invalid document, unknown transformer (the message lists the
 installed ones) or a feature the transformer lacks (every missing feature is listed);
 1 the transformer failed while rendering.
@@ -31,6 +37,8 @@ import shlex
 import sys
 from pathlib import Path
 from typing import TextIO
+
+from ._params import add_parameter_arguments, parameter_input
 
 __all__ = ["add_parser", "run", "format_submission", "unit_line", "TRANSFORMER_ENV"]
 
@@ -71,6 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from ._remote import add_remote_option
 
     add_remote_option(parser, with_dir=True)
+    add_parameter_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -183,20 +192,42 @@ def _write(submission, directory: Path, stream: TextIO, quiet: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..api import load_plan
+    from ..api import load, plans
     from ..capabilities import check_capabilities
-    from ..errors import UsageError
     from ..plugins import get_registry
-    from ..transformer import RunContext
 
     name = args.transformer or os.environ.get(TRANSFORMER_ENV) or "local"
     registry = get_registry()
     transformer = registry.transformer(name)  # UnknownTransformer lists the installed ones
-    plan = load_plan(args.file, registry)
-    check_capabilities(plan, transformer, name=name, nothing_was="rendered")
+    request = parameter_input(args)
+    # every combination is valid and supported before anything is rendered
+    planned = plans(load(args.file), request.combinations(), registry)
+    for plan in planned:
+        check_capabilities(plan, transformer, name=name, nothing_was="rendered")
+    if not request.is_sweep:
+        _show(args, name, transformer, planned[0], None)
+        return 0
+    answers = []
+    for number, plan in enumerate(planned, 1):
+        answers.append(_show(args, name, transformer, plan, number))
+    if args.json:
+        json.dump(answers, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    return 0
+
+
+def _show(args, name: str, transformer, plan, number: int | None) -> dict:
+    """Render ``plan`` and show it as the arguments ask; ``number`` is its place in a
+    sweep (``None`` without one). Returns the JSON form for a sweep's list."""
+    from ..errors import UsageError
+    from ..substitution import describe_values
+    from ..transformer import RunContext
 
     cwd = Path.cwd()
-    run_dir = Path(args.output).resolve() if args.output else cwd / PLACEHOLDER_RUN_DIR
+    out_dir = Path(args.output).resolve() if args.output else None
+    if out_dir is not None and number is not None:
+        out_dir = out_dir / str(number)
+    run_dir = out_dir or cwd / PLACEHOLDER_RUN_DIR
     context = RunContext(run_id="RUN_ID", run_dir=run_dir, workdir=cwd)
     from ._remote import remote_target
 
@@ -215,16 +246,20 @@ def run(args: argparse.Namespace) -> int:
     submission = _render(transformer, name, plan, context, getattr(args, "debug", False))
     if note:
         submission.notes.append(note)
-
-    if args.output:
-        _write(submission, Path(args.output).resolve(), sys.stdout, quiet=args.json)
+    label = f" [{describe_values(plan.parameters)}]" if number is not None else ""
+    if out_dir is not None:
+        if number is not None and not args.json:
+            print(f"# {number}.{label}", file=sys.stdout)
+        _write(submission, out_dir, sys.stdout, quiet=args.json)
     if args.json:
+        if number is not None:
+            return {"parameters": plan.parameters, "submission": submission.to_dict()}
         json.dump(submission.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif not args.output:
         header = (
-            f"# jobspec transform -t {name} {plan.source or ''}: nothing below has been "
+            f"# jobspec transform -t {name} {plan.source or ''}{label}: nothing below has been "
             f"executed (run id RUN_ID, run dir {run_dir})\n"
         )
         sys.stdout.write(format_submission(submission, header))
-    return 0
+    return {}

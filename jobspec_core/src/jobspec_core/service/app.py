@@ -9,9 +9,11 @@ Endpoints (all under ``/api/v1``, all but ``/health`` need ``Authorization: Bear
 
 ========================  ==========================================================
 ``GET  /transformers``    installed transformers, their features
-``POST /validate``        ``{jobspec, filename?}`` -> 200 ``{valid, tasks, groups}``; 422
-                          with every problem (line, column, document path) when invalid
-``POST /runs``            ``{jobspec, transformer?, options?, filename?}`` -> 201 ``{run_id}``
+``POST /validate``        ``{jobspec, filename?, parameters?}`` -> 200 ``{valid, tasks,
+                          groups}``; 422 with every problem (line, column, document path)
+                          when invalid
+``POST /runs``            ``{jobspec, transformer?, options?, filename?, parameters?}`` ->
+                          201 ``{run_id}``
 ``GET  /runs``            the caller's runs (an administrator's: every run)
 ``GET  /runs/{id}``       one run's status, asked of its transformer
 ``POST /runs/{id}/cancel``  cancel it; its status
@@ -83,6 +85,11 @@ class ServiceSettings:
 class JobspecText(BaseModel):
     jobspec: str = Field(description="the JobSpec document, as YAML text")
     filename: str | None = Field(None, description="a name for messages (no file is read)")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="values for the jobspec's parameters (name -> value: the value, or "
+        "text that reads as one); defaults fill the rest",
+    )
 
 
 class SubmitRequest(JobspecText):
@@ -239,12 +246,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         )
         return JSONResponse({"error": "internal error"}, status_code=500)
 
-    def _document(body: JobspecText):
+    def _plan(body: JobspecText):
+        """The plan of the request's jobspec with its parameters (422 when invalid)."""
+        from ..parameters import given_mapping
+
         document = api.load_text(body.jobspec, body.filename or "<request>")
-        problems = list(document.problems) or api.validate(document)
-        if problems:
-            raise InvalidJobspec(problems)
-        return document
+        if document.problems:
+            raise InvalidJobspec(list(document.problems))
+        return api.plan(document, parameters=given_mapping(body.parameters, "the request"))
 
     @app.get("/api/v1/health")
     def health() -> dict[str, str]:
@@ -268,7 +277,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.post("/api/v1/validate")
     def validate(body: JobspecText, who: Caller) -> dict[str, Any]:
-        plan = api.plan(_document(body))
+        plan = _plan(body)
         groups = sum(1 for node, _ in plan.walk() if isinstance(node, PlanGroup))
         return {
             "valid": True,
@@ -279,8 +288,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.post("/api/v1/runs", status_code=201)
     def submit(body: SubmitRequest, who: Caller) -> dict[str, Any]:
-        document = _document(body)
-        plan = api.plan(document)
+        plan = _plan(body)
         workdir = (settings.workdir or store().path.parent / "work") / who.user
         workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         run_id = runner().submit(

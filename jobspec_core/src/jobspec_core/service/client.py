@@ -78,10 +78,16 @@ class ServiceClient:
             return json.load(answer)
 
     # -- the runner's methods ----------------------------------------------------------
-    def validate_text(self, text: str, filename: str | None) -> dict[str, Any]:
-        """``{valid, problems, tasks, groups}`` of ``text`` as the service sees it; raises
-        :class:`InvalidJobspec` with every problem when it is invalid."""
-        return self._request("POST", "/validate", {"jobspec": text, "filename": filename})
+    def validate_text(
+        self, text: str, filename: str | None, parameters: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """``{valid, problems, tasks, groups}`` of ``text`` (with ``parameters``, name ->
+        value) as the service sees it; raises :class:`InvalidJobspec` with every problem
+        when it is invalid."""
+        body: dict[str, Any] = {"jobspec": text, "filename": filename}
+        if parameters:
+            body["parameters"] = dict(parameters)
+        return self._request("POST", "/validate", body)
 
     def submit(
         self,
@@ -91,8 +97,9 @@ class ServiceClient:
         workdir: Path | None = None,
         options: dict[str, str] | None = None,
     ) -> str:
-        """Send the document ``plan`` was made from; the new run's id. The run's working
-        directory is the service's (``workdir`` is a local path: it is not sent)."""
+        """Send the document ``plan`` was made from, with the parameter values it was
+        planned with; the new run's id. The run's working directory is the service's
+        (``workdir`` is a local path: it is not sent)."""
         if not plan.source:
             raise UsageError("only a jobspec read from a file can be sent to a service")
         text = Path(plan.source).read_text(encoding="utf-8")
@@ -102,6 +109,8 @@ class ServiceClient:
             "transformer": transformer,
             "options": dict(options or {}),
         }
+        if plan.parameters:
+            body["parameters"] = dict(plan.parameters)
         return self._request("POST", "/runs", body)["run_id"]
 
     def resolve(self, ref: str | None) -> str:

@@ -17,7 +17,9 @@ are found with one depth-first search per level. Checks, each with its rule in
 * ``local: true`` only inside a group, and without resources;
 * durations parse, and none is longer than its enclosing group's;
 * environment names ``JOBSPEC_*`` are reserved; ``cwd: ~user`` is refused;
-* steps are of a known type, their options fit the type's schema and pass its checks.
+* steps are of a known type, their options fit the type's schema and pass its checks;
+* constraint objects combine meaningfully and requirement sets referred to exist
+  (:func:`jobspec_core.requirements.requirement_problems`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .docpath import DocPath, format_path
 from .durations import DurationError, parse_duration
 from .errors import Problem
 from .planner import unnamed_id
+from .requirements import requirement_problems
 from .schema import did_you_mean, instance_problems
 from .steps import StepType
 
@@ -147,6 +150,7 @@ class _Checker:
             siblings = self.level(_as_list(entries), path + ("tasks",), top=False)
             self.check_level(siblings, f"group '{name}'")
         self.check_durations(tasks, groups)
+        requirement_problems(data, self.add, did_you_mean)
         return self.problems
 
     # -- groups ----------------------------------------------------------------------------

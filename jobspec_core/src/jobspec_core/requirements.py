@@ -1,0 +1,299 @@
+"""Requirements in the document: constraint objects, named requirement sets, references.
+
+One home for the language rules of ``requires`` beyond the free-form mapping (normative
+text: ``spec/spec.md``, "Requires"):
+
+* a **constraint object** is ``{name, field, match, attribute, value, min, max}``; which
+  combinations mean something is :func:`combination_problem`;
+* the top-level ``requires`` maps names to **requirement sets** (a key holding a list of
+  constraint objects) beside free-form metadata; a task, a group or a resource block
+  refers to a set by its name (``requires: spack-software``) or lists constraints and set
+  names (``requires: [spack-software, {name: system, ...}]``);
+* a set that nothing refers to applies to the whole plan; a referred set applies where it
+  is referred to;
+* ``io.archspec: {cpu.target: X}`` in the mapping form is the constraint
+  ``{name: system, field: cpu.target, value: X}`` (the origin's own examples write both).
+
+:func:`requirement_problems` reports the errors of a document; :class:`Resolver` turns
+what a node writes into :class:`~jobspec_core.plan.Constraint` objects for the planner.
+Both read plain data; nothing here evaluates a requirement (that is
+:mod:`jobspec_core.satisfy`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .docpath import DocPath
+from .plan import Constraint, SourceRef
+
+__all__ = [
+    "CONSTRAINT_KEYS",
+    "ARCHSPEC_KEY",
+    "SYSTEM",
+    "combination_problem",
+    "set_names",
+    "requirement_problems",
+    "Resolver",
+]
+
+#: The keys of a constraint object, in the order they are shown.
+CONSTRAINT_KEYS = ("name", "field", "match", "attribute", "value", "min", "max")
+#: The metadata key whose entries are requirements on the ``system`` subsystem.
+ARCHSPEC_KEY = "io.archspec"
+#: The subsystem a transformer describes its target with.
+SYSTEM = "system"
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def combination_problem(item: dict[str, Any]) -> tuple[str, str] | None:
+    """``(message, hint)`` when the keys of constraint ``item`` make no sense together,
+    else ``None``. The meaningful forms:
+
+    * ``{name, field, match}``: some node of subsystem ``name`` has ``field == match``;
+    * ``{name, field, match, attribute, value | min/max}``: and that node's attribute has
+      the value (or lies within the bounds);
+    * ``{name, field, value | min/max}``: some node's field has the value (bounds);
+    * ``{name, attribute, value | min/max}``: some node's attribute has the value (bounds).
+    """
+    has = {k for k in CONSTRAINT_KEYS if item.get(k) is not None}
+    bounded = bool(has & {"min", "max"})
+    if "match" in has and "field" not in has:
+        return (
+            "a constraint with 'match' needs 'field': the field of the subsystem's nodes "
+            "compared with it",
+            "add 'field: type' to select nodes by their type",
+        )
+    if "field" not in has and "attribute" not in has:
+        return (
+            "a constraint needs 'field' or 'attribute': what of the subsystem it is about",
+            "for example {name: system, field: cpu.target, value: x86_64}",
+        )
+    if "value" in has and bounded:
+        return (
+            "a constraint has either 'value' or 'min'/'max', not both",
+            "keep 'value' for an exact value, or 'min'/'max' for a range",
+        )
+    if bounded:
+        for key in ("min", "max"):
+            if key in has and not _number(item[key]):
+                return (f"'{key}' must be a number", f"write '{key}: 4', without quotes")
+        if "min" in has and "max" in has and item["min"] > item["max"]:
+            return (
+                f"'min' ({item['min']}) is greater than 'max' ({item['max']}): no value can "
+                "satisfy the constraint",
+                "swap them",
+            )
+    if "attribute" in has and "value" not in has and not bounded:
+        return (
+            "a constraint with 'attribute' needs 'value', 'min' or 'max': what the "
+            "attribute must be",
+            "add 'value: ...'",
+        )
+    if "match" in has and "attribute" not in has and ("value" in has or bounded):
+        return (
+            "with 'match', 'value', 'min' and 'max' are about an 'attribute' of the matched "
+            "nodes, and there is none",
+            "add 'attribute: NAME', or drop 'match' to test the field itself",
+        )
+    if "field" in has and "match" not in has and "value" not in has and not bounded:
+        return (
+            "a constraint with 'field' needs 'match', 'value', 'min' or 'max'",
+            "add 'value: ...' (the field's value) or 'match: ...' (select nodes by it)",
+        )
+    return None
+
+
+def set_names(top: Any) -> dict[str, list]:
+    """The requirement sets of a top-level ``requires`` value: name -> its list of
+    constraint objects (a key whose value is a non-empty list of mappings)."""
+    if not isinstance(top, dict):
+        return {}
+    return {
+        k: v
+        for k, v in top.items()
+        if isinstance(k, str) and isinstance(v, list) and v and all(isinstance(i, dict) for i in v)
+    }
+
+
+def _resource_blocks(block: Any, path: DocPath) -> Iterator[tuple[dict, DocPath]]:
+    if isinstance(block, dict):
+        yield block, path
+        for i, inner in enumerate(block.get("with") or [] if isinstance(block.get("with"), list) else []):
+            yield from _resource_blocks(inner, path + ("with", i))
+
+
+def _requires_sites(data: dict) -> Iterator[tuple[Any, DocPath]]:
+    """Every ``requires`` of a task, a group or a resource block, with its path."""
+    for name, block in (data.get("resources") or {}).items() if isinstance(
+        data.get("resources"), dict
+    ) else ():
+        for inner, path in _resource_blocks(block, ("resources", name)):
+            if "requires" in inner:
+                yield inner["requires"], path + ("requires",)
+
+    def node(entry: Any, path: DocPath) -> Iterator[tuple[Any, DocPath]]:
+        if not isinstance(entry, dict):
+            return
+        if "requires" in entry:
+            yield entry["requires"], path + ("requires",)
+        for inner, ipath in _resource_blocks(entry.get("resources"), path + ("resources",)):
+            if "requires" in inner:
+                yield inner["requires"], ipath + ("requires",)
+
+    tasks = data.get("tasks") if isinstance(data.get("tasks"), list) else []
+    for i, entry in enumerate(tasks):
+        yield from node(entry, ("tasks", i))
+    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
+    for g, group in enumerate(groups):
+        yield from node(group, ("groups", g))
+        if isinstance(group, dict) and isinstance(group.get("tasks"), list):
+            for i, entry in enumerate(group["tasks"]):
+                yield from node(entry, ("groups", g, "tasks", i))
+
+
+Add = Callable[[DocPath, str, str, "str | None"], None]
+
+
+def requirement_problems(data: dict, add: Add, did_you_mean: Callable) -> None:
+    """Report, through ``add(path, message, code, hint)``, every constraint object whose
+    keys do not combine and every reference to a requirement set that does not exist.
+    Values of the wrong type are left to the schema."""
+    top = data.get("requires")
+    sets = set_names(top)
+    metadata = {k for k in top if k not in sets} if isinstance(top, dict) else set()
+
+    def check_item(item: Any, path: DocPath) -> None:
+        if isinstance(item, dict):
+            found = combination_problem(item)
+            if found:
+                add(path, found[0], "constraint", found[1])
+        elif isinstance(item, str):
+            if item in sets:
+                return
+            if item in metadata:
+                add(
+                    path,
+                    f"'{item}' under the top-level 'requires' is metadata, not a requirement "
+                    "set (a list of constraint objects)",
+                    "unknown-requirement-set",
+                    "define it as a list: " + item + ": [{name: ..., field: ..., value: ...}]",
+                )
+                return
+            guess = did_you_mean(item, sorted(sets))
+            listed = ", ".join(sorted(sets)) if sets else "none are defined"
+            add(
+                path,
+                f"unknown requirement set '{item}': expected a name defined under the "
+                f"top-level 'requires:' as a list of constraints ({listed})",
+                "unknown-requirement-set",
+                f"did you mean '{guess}'?" if guess else None,
+            )
+
+    for name, items in sets.items():
+        for i, item in enumerate(items):
+            check_item(item, ("requires", name, i))
+    for value, path in _requires_sites(data):
+        if isinstance(value, str):
+            check_item(value, path)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                check_item(item, path + (i,))
+
+
+Locate = Callable[[tuple], SourceRef]
+
+
+class Resolver:
+    """Turns ``requires`` values of a valid document into constraints (for the planner).
+
+    Constraint objects are built once per place they are written (a set referred to by
+    10,000 tasks is one tuple shared by all of them).
+    """
+
+    def __init__(self, data: dict, locate: Locate):
+        self.locate = locate
+        self.sets = set_names(data.get("requires"))
+        self._set_cache: dict[str, tuple[Constraint, ...]] = {}
+        self.referenced: set[str] = set()
+        if self.sets:
+            for value, _ in _requires_sites(data):
+                items = [value] if isinstance(value, str) else value
+                if isinstance(items, list):
+                    self.referenced.update(i for i in items if isinstance(i, str))
+
+    def _constraint(self, item: dict, path: tuple, set_name: str | None) -> Constraint:
+        return Constraint(
+            subsystem=item["name"],
+            field=item.get("field"),
+            match=item.get("match"),
+            attribute=item.get("attribute"),
+            value=item.get("value"),
+            min=item.get("min"),
+            max=item.get("max"),
+            set=set_name,
+            source=self.locate(path),
+        )
+
+    def named(self, name: str) -> tuple[Constraint, ...]:
+        """The constraints of the top-level set ``name``."""
+        cached = self._set_cache.get(name)
+        if cached is None:
+            cached = tuple(
+                self._constraint(item, ("requires", name, i), name)
+                for i, item in enumerate(self.sets[name])
+            )
+            self._set_cache[name] = cached
+        return cached
+
+    def explicit(self, value: Any, path: tuple) -> tuple[Constraint, ...]:
+        """The constraints written by a ``requires`` value at ``path`` (a set name or a
+        list); ``()`` for the mapping form."""
+        if isinstance(value, str):
+            return self.named(value)
+        if not isinstance(value, list):
+            return ()
+        out: list[Constraint] = []
+        for i, item in enumerate(value):
+            if isinstance(item, str):
+                out.extend(self.named(item))
+            else:
+                out.append(self._constraint(item, path + (i,), None))
+        return tuple(out)
+
+    def archspec(
+        self, value: Any, path: tuple, inherited: dict[str, Constraint]
+    ) -> dict[str, Constraint]:
+        """``io.archspec`` entries of a mapping-form ``requires`` merged over
+        ``inherited`` (field -> constraint; the nearest definition of a field wins, as the
+        mapping form merges). Returns ``inherited`` itself when nothing changes."""
+        if not isinstance(value, dict):
+            return inherited
+        entries = value.get(ARCHSPEC_KEY)
+        if not isinstance(entries, dict) or not entries:
+            return inherited
+        out = dict(inherited)
+        for key, wanted in entries.items():
+            if isinstance(wanted, dict | list) or wanted is None:
+                continue
+            out[key] = Constraint(
+                subsystem=SYSTEM,
+                field=str(key),
+                value=wanted,
+                origin="metadata",
+                source=self.locate(path + (ARCHSPEC_KEY, key)),
+            )
+        return out
+
+    def unreferenced(self) -> tuple[Constraint, ...]:
+        """The constraints of the sets that nothing refers to: they apply to the whole
+        plan."""
+        out: list[Constraint] = []
+        for name in self.sets:
+            if name not in self.referenced:
+                out.extend(self.named(name))
+        return tuple(out)

@@ -197,7 +197,9 @@ class _Planner:
                 self.req.archspec(raw, where, inherited.archspec),
             )
         return _Inherited(
-            inherited.mapping, inherited.explicit + self.req.explicit(raw, where), inherited.archspec
+            inherited.mapping,
+            inherited.explicit + self.req.explicit(raw, where),
+            inherited.archspec,
         )
 
     def _inherit(self, parent: Resources) -> Resources:

@@ -123,15 +123,17 @@ def set_names(top: Any) -> dict[str, list]:
 def _resource_blocks(block: Any, path: DocPath) -> Iterator[tuple[dict, DocPath]]:
     if isinstance(block, dict):
         yield block, path
-        for i, inner in enumerate(block.get("with") or [] if isinstance(block.get("with"), list) else []):
+        for i, inner in enumerate(
+            block.get("with") or [] if isinstance(block.get("with"), list) else []
+        ):
             yield from _resource_blocks(inner, path + ("with", i))
 
 
 def _requires_sites(data: dict) -> Iterator[tuple[Any, DocPath]]:
     """Every ``requires`` of a task, a group or a resource block, with its path."""
-    for name, block in (data.get("resources") or {}).items() if isinstance(
-        data.get("resources"), dict
-    ) else ():
+    for name, block in (
+        (data.get("resources") or {}).items() if isinstance(data.get("resources"), dict) else ()
+    ):
         for inner, path in _resource_blocks(block, ("resources", name)):
             if "requires" in inner:
                 yield inner["requires"], path + ("requires",)

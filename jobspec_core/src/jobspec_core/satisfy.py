@@ -38,6 +38,9 @@ __all__ = [
     "evaluate",
     "check_plan",
     "narrow_alternatives",
+    "plan_has_requirements",
+    "check_for_submission",
+    "refusal_message",
 ]
 
 SATISFIED = "satisfied"
@@ -352,10 +355,40 @@ def narrow_alternatives(plan: Plan, report: Report) -> list[str]:
         kept = [alternatives[i] for i in good]
         node.resources = Resources(kept)
         names = ", ".join(a.name or "inline" for a in kept)
-        notes.append(f"{node.id}: resources narrowed to {names} (the others' requirements are not met)")
+        notes.append(
+            f"{node.id}: resources narrowed to {names} (the others' requirements are not met)"
+        )
     return notes
 
 
 def plan_has_requirements(plan: Plan) -> bool:
     """Whether ``plan`` has any requirement to evaluate (cheap; no site needed)."""
     return _has_constraints(plan)
+
+
+def check_for_submission(
+    plan: Plan, transformer, *, registry=None, context=None, subsystems=None
+) -> Report | None:
+    """What ``jobspec run`` and ``jobspec transform`` do before rendering: ``None`` when
+    ``plan`` has no requirements (nothing is described, nothing imported); else the
+    report against ``transformer``'s site (:func:`jobspec_core.site.describe_site`), and
+    when it is met, ``plan``'s alternatives narrowed to those whose requirements hold."""
+    if not plan_has_requirements(plan):
+        return None
+    from .site import describe_site
+
+    site = describe_site(transformer, registry=registry, context=context, subsystems=subsystems)
+    report = check_plan(plan, site)
+    if report.ok:
+        narrow_alternatives(plan, report)
+    return report
+
+
+def refusal_message(report: Report) -> str:
+    """The message of a plan refused for its requirements: summary, then the lines."""
+    lines = [f"  {line}" for line in report.lines()]
+    lines += [f"  {node} cannot run: {why}" for node, why in report.refused.items()]
+    return (
+        f"{report.summary()}; nothing was submitted "
+        "(--skip-requirements submits anyway):\n" + "\n".join(lines)
+    )

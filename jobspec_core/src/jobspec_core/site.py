@@ -92,7 +92,9 @@ def read_jgf(path: Path) -> Subsystem:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _fail(path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        raise _fail(
+            path, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
     except RecursionError as exc:
         raise _fail(path, "nested too deeply") from exc
     graph = data.get("graph") if isinstance(data, dict) else None
@@ -155,9 +157,7 @@ def describe_site(
 
             manager = get_registry().manager
         if manager is not None:
-            results = manager.hook.jobspec_describe_site(
-                transformer=transformer, context=context
-            )
+            results = manager.hook.jobspec_describe_site(transformer=transformer, context=context)
             for found in results:
                 for subsystem in _as_subsystems(found):
                     site.add(subsystem)

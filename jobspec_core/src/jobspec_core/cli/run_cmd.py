@@ -13,6 +13,11 @@ follows the run until every task instance has ended (:mod:`jobspec_core.cli.foll
   with ``--json``). ``--quiet`` shows no progress and no watched output, and prints only
   the final summary (at most three lines; the JSON with ``--json``).
 
+A plan with requirements is checked against the site first (as ``jobspec satisfy`` does,
+with ``--subsystems DIR``): unmet requirements refuse it with the report and nothing is
+submitted (exit 1); ``--skip-requirements`` submits without the check. Resource
+alternatives whose requirements are not met are not used.
+
 Ctrl-C while following cancels the run. ``--detach`` prints the run id (JSON with
 ``--json``) and returns at once; follow it with ``jobspec status|wait|cancel|logs``.
 
@@ -59,6 +64,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="a transformer option (repeatable), e.g. -O cores=4 for local",
     )
+    parser.add_argument(
+        "--skip-requirements",
+        action="store_true",
+        help="submit without checking the plan's requirements against the site",
+    )
+    parser.add_argument(
+        "--subsystems",
+        metavar="DIR",
+        help="a directory of JGF subsystem files for the requirement check "
+        "(default: $JOBSPEC_SUBSYSTEMS)",
+    )
     parser.add_argument("--detach", action="store_true", help="print the run id and return at once")
     parser.add_argument("--json", action="store_true", help="print the final status as JSON")
     parser.add_argument(
@@ -90,7 +106,14 @@ def run(args: argparse.Namespace) -> int:
     plan = api.load_plan(args.file)
     options = parse_options(args.option)
     runner = open_runner(args)
-    run_id = runner.submit(plan, args.transformer, workdir=Path(os.getcwd()), options=options)
+    run_id = runner.submit(
+        plan,
+        args.transformer,
+        workdir=Path(os.getcwd()),
+        options=options,
+        check_requirements=not args.skip_requirements,
+        subsystems=args.subsystems,
+    )
     if args.detach:
         if args.json:
             print_json({"run_id": run_id})

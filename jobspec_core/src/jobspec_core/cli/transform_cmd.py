@@ -189,10 +189,17 @@ def run(args: argparse.Namespace) -> int:
     cwd = Path.cwd()
     run_dir = Path(args.output).resolve() if args.output else cwd / PLACEHOLDER_RUN_DIR
     context = RunContext(run_id="RUN_ID", run_dir=run_dir, workdir=cwd)
+    from ..satisfy import check_for_submission
+
+    # as `jobspec run` does: alternatives whose requirements are not met are not rendered
+    report = check_for_submission(plan, transformer, registry=registry, context=context)
     note = _capacity(transformer, plan, context)
     submission = _render(transformer, name, plan, context, getattr(args, "debug", False))
     if note:
         submission.notes.append(note)
+    if report is not None and not report.ok:
+        submission.notes.append(f"will be refused: {report.summary()}")
+        submission.notes.extend(f"will be refused: {n}: {w}" for n, w in report.refused.items())
 
     if args.output:
         _write(submission, run_dir, sys.stdout, quiet=args.json)

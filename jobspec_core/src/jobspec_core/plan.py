@@ -58,9 +58,9 @@ class Constraint:
     ``subsystem`` is the constraint's ``name`` (``system``, ``spack``, ...); the other
     fields are as written (``None`` when absent). Which combinations are meaningful is
     checked at validation (:mod:`jobspec_core.requirements`). ``set`` names the top-level
-    requirement set it came from; ``origin`` is ``constraint`` (a constraint object) or
-    ``metadata`` (derived from ``io.archspec`` in the mapping form); ``source`` is where
-    it is written, so one constraint inherited by many nodes is one requirement.
+    requirement set it came from; ``origin`` is ``constraint`` (a constraint object; the
+    one kind today, kept so that the plan's JSON can grow others); ``source`` is where it
+    is written, so one constraint inherited by many nodes is one requirement.
     """
 
     subsystem: str
@@ -71,7 +71,7 @@ class Constraint:
     min: float | None = None
     max: float | None = None
     set: str | None = None
-    origin: Literal["constraint", "metadata"] = "constraint"
+    origin: Literal["constraint"] = "constraint"
     source: SourceRef = SourceRef()
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,9 +11,8 @@ Rules (normative text in ``spec/spec.md``):
 * Attributes, ``requires`` and passthrough options are inherited global -> group -> task;
   the nearest wins per key (``environment`` and ``requires`` merge key by key; mappings
   inside ``requires`` merge recursively).
-* Requirements (:mod:`jobspec_core.requirements`): constraint lists accumulate global ->
-  group -> task (every one must hold); ``io.archspec`` entries of the mapping form merge
-  like the mapping (the nearest definition of a field wins); a resource block's
+* Requirements (:mod:`jobspec_core.requirements`): constraints accumulate global -> group
+  -> task (every one must hold; a nearer level cannot drop one); a resource block's
   requirements stay on its alternative.
 * Resources: a node's own (inline, or named, with ``a|b`` alternatives); else a task
   inherits its group's; else a group is the sum of its non-local children; else one slot of
@@ -113,22 +112,14 @@ def _merge_attributes(base: Attributes, raw: dict[str, Any] | None) -> Attribute
 
 
 class _Inherited:
-    """What a node inherits of ``requires``: the merged mapping, the accumulated
-    constraints, and the ``io.archspec`` constraints by field."""
+    """What a node inherits of ``requires``: the merged mapping and the accumulated
+    constraints (one tuple shared by every node that adds none)."""
 
-    __slots__ = ("mapping", "explicit", "archspec", "_all")
+    __slots__ = ("mapping", "constraints")
 
-    def __init__(self, mapping, explicit, archspec):
-        self.mapping: dict[str, Any] = mapping
-        self.explicit: tuple[Constraint, ...] = explicit
-        self.archspec: dict[str, Constraint] = archspec
-        self._all: tuple[Constraint, ...] | None = None
-
-    @property
-    def constraints(self) -> tuple[Constraint, ...]:
-        if self._all is None:
-            self._all = self.explicit + tuple(self.archspec.values())
-        return self._all
+    def __init__(self, mapping: dict[str, Any], constraints: tuple[Constraint, ...]):
+        self.mapping = mapping
+        self.constraints = constraints
 
 
 class _Planner:
@@ -157,7 +148,6 @@ class _Planner:
             value = inner.get("requires")
             if value is not None:
                 found.extend(self.req.explicit(value, where + ("requires",)))
-                found.extend(self.req.archspec(value, where + ("requires",), {}).values())
                 if isinstance(value, dict):
                     metadata.update(_deep_merge(metadata, value))
             for i, child in enumerate(inner.get("with") or []):
@@ -191,16 +181,8 @@ class _Planner:
             return inherited
         where = path + ("requires",)
         if isinstance(raw, dict):
-            return _Inherited(
-                _deep_merge(inherited.mapping, raw),
-                inherited.explicit,
-                self.req.archspec(raw, where, inherited.archspec),
-            )
-        return _Inherited(
-            inherited.mapping,
-            inherited.explicit + self.req.explicit(raw, where),
-            inherited.archspec,
-        )
+            return _Inherited(_deep_merge(inherited.mapping, raw), inherited.constraints)
+        return _Inherited(inherited.mapping, inherited.constraints + self.req.explicit(raw, where))
 
     def _inherit(self, parent: Resources) -> Resources:
         entry = self._inherited.get(id(parent))
@@ -330,11 +312,7 @@ class _Planner:
         attrs = _merge_attributes(Attributes(), self.doc.get("attributes"))
         top = self.doc.get("requires") or {}
         mapping = {k: copy.deepcopy(v) for k, v in top.items() if k not in self.req.sets}
-        requires = _Inherited(
-            mapping,
-            self.req.unreferenced(),
-            self.req.archspec(mapping, ("requires",), {}),
-        )
+        requires = _Inherited(mapping, self.req.unreferenced())
         referenced = set()
 
         def collect(entries):

@@ -11,8 +11,9 @@ text: ``spec/spec.md``, "Requires"):
   names (``requires: [spack-software, {name: system, ...}]``);
 * a set that nothing refers to applies to the whole plan; a referred set applies where it
   is referred to;
-* ``io.archspec: {cpu.target: X}`` in the mapping form is the constraint
-  ``{name: system, field: cpu.target, value: X}`` (the origin's own examples write both).
+* the mapping form stays free-form metadata for schedulers: it is never evaluated (write
+  ``{name: system, field: cpu.target, value: X}`` to have ``io.archspec``'s
+  ``cpu.target: X`` checked).
 
 :func:`requirement_problems` reports the errors of a document; :class:`Resolver` turns
 what a node writes into :class:`~jobspec_core.plan.Constraint` objects for the planner.
@@ -30,8 +31,6 @@ from .plan import Constraint, SourceRef
 
 __all__ = [
     "CONSTRAINT_KEYS",
-    "ARCHSPEC_KEY",
-    "SYSTEM",
     "combination_problem",
     "set_names",
     "requirement_problems",
@@ -40,10 +39,6 @@ __all__ = [
 
 #: The keys of a constraint object, in the order they are shown.
 CONSTRAINT_KEYS = ("name", "field", "match", "attribute", "value", "min", "max")
-#: The metadata key whose entries are requirements on the ``system`` subsystem.
-ARCHSPEC_KEY = "io.archspec"
-#: The subsystem a transformer describes its target with.
-SYSTEM = "system"
 
 
 def _number(value: Any) -> bool:
@@ -171,6 +166,8 @@ def requirement_problems(data: dict, add: Add, did_you_mean: Callable) -> None:
 
     def check_item(item: Any, path: DocPath) -> None:
         if isinstance(item, dict):
+            if any(k not in CONSTRAINT_KEYS for k in item):
+                return  # an unknown key: the schema reports it, with a suggestion
             found = combination_problem(item)
             if found:
                 add(path, found[0], "constraint", found[1])
@@ -266,30 +263,6 @@ class Resolver:
             else:
                 out.append(self._constraint(item, path + (i,), None))
         return tuple(out)
-
-    def archspec(
-        self, value: Any, path: tuple, inherited: dict[str, Constraint]
-    ) -> dict[str, Constraint]:
-        """``io.archspec`` entries of a mapping-form ``requires`` merged over
-        ``inherited`` (field -> constraint; the nearest definition of a field wins, as the
-        mapping form merges). Returns ``inherited`` itself when nothing changes."""
-        if not isinstance(value, dict):
-            return inherited
-        entries = value.get(ARCHSPEC_KEY)
-        if not isinstance(entries, dict) or not entries:
-            return inherited
-        out = dict(inherited)
-        for key, wanted in entries.items():
-            if isinstance(wanted, dict | list) or wanted is None:
-                continue
-            out[key] = Constraint(
-                subsystem=SYSTEM,
-                field=str(key),
-                value=wanted,
-                origin="metadata",
-                source=self.locate(path + (ARCHSPEC_KEY, key)),
-            )
-        return out
 
     def unreferenced(self) -> tuple[Constraint, ...]:
         """The constraints of the sets that nothing refers to: they apply to the whole

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from .. import api
 from ..errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, JobspecError
-from ..runner import TRANSFORMER_ENV
+from ..runner import TRANSFORMER_ENV, Runner
 from ._runs import add_store_option, open_runner, print_json, show_status, summary_lines
 from .follow import WatchedOutput, follow
 from .progress import make_display
@@ -106,13 +106,18 @@ def run(args: argparse.Namespace) -> int:
     plan = api.load_plan(args.file)
     options = parse_options(args.option)
     runner = open_runner(args)
+    checks: dict = {}  # only what differs from the default: a service client takes none
+    if args.skip_requirements:
+        checks["check_requirements"] = False
+    if args.subsystems:
+        checks["subsystems"] = args.subsystems
+    if checks and not isinstance(runner, Runner):
+        raise _UsageError(
+            "--skip-requirements and --subsystems apply to local submissions: the service "
+            "checks requirements against its own site"
+        )
     run_id = runner.submit(
-        plan,
-        args.transformer,
-        workdir=Path(os.getcwd()),
-        options=options,
-        check_requirements=not args.skip_requirements,
-        subsystems=args.subsystems,
+        plan, args.transformer, workdir=Path(os.getcwd()), options=options, **checks
     )
     if args.detach:
         if args.json:

@@ -74,10 +74,13 @@ def combination_problem(item: dict[str, Any]) -> tuple[str, str] | None:
             "keep 'value' for an exact value, or 'min'/'max' for a range",
         )
     if bounded:
-        for key in ("min", "max"):
-            if key in has and not _number(item[key]):
-                return (f"'{key}' must be a number", f"write '{key}: 4', without quotes")
-        if "min" in has and "max" in has and item["min"] > item["max"]:
+        if (
+            "min" in has
+            and "max" in has
+            and _number(item["min"])
+            and _number(item["max"])
+            and item["min"] > item["max"]
+        ):
             return (
                 f"'min' ({item['min']}) is greater than 'max' ({item['max']}): no value can "
                 "satisfy the constraint",

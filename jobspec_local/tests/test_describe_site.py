@@ -15,9 +15,9 @@ import pytest
 from jobspec_core.errors import RequirementsNotMet
 from jobspec_core.runner import Runner
 from jobspec_core.store import RunStore
+from jobspec_local.transformer import LocalTransformer
 
 from jobspec_local import describe, plugin
-from jobspec_local.transformer import LocalTransformer
 
 #: a CPU target this machine surely does not run code for
 ABSENT = "a64fx" if platform.machine() != "aarch64" else "zen4"

@@ -77,6 +77,9 @@ class Case:
     must_refuse: bool = False
     #: symbolic links (name -> target) planted in the work folder before the run.
     given_links: dict[str, str] = field(default_factory=dict)
+    #: subsystem graphs (file name -> JGF data) of the site the requirements are checked
+    #: against, besides what the transformer describes (``--subsystems DIR``).
+    given_subsystems: dict[str, Any] = field(default_factory=dict)
 
 
 @cache
@@ -200,6 +203,7 @@ def load_case(path: Path) -> Case:
         fault=data.get("fault"),
         must_refuse=bool(data.get("must_refuse", False)),
         given_links=data.get("given_links") or {},
+        given_subsystems=data.get("given_subsystems") or {},
     )
 
 

@@ -163,3 +163,16 @@ def test_validate_imports_neither_the_site_nor_archspec(tmp_path):
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_archspec_is_imported_only_when_a_cpu_field_is_looked_at(tmp_path):
+    pytest.importorskip("archspec", reason="the archspec extra is absent")
+    code = (
+        "import sys\n"
+        "from jobspec_local.describe import describe_machine\n"
+        "node = describe_machine().nodes[0]\n"
+        "assert node['cores'] >= 1 and 'archspec' not in sys.modules\n"
+        "assert 'cpu.target' in node and 'archspec' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr

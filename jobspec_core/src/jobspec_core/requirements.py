@@ -31,6 +31,7 @@ from .plan import Constraint, SourceRef
 
 __all__ = [
     "CONSTRAINT_KEYS",
+    "RequirementRules",
     "combination_problem",
     "set_names",
     "requirement_problems",
@@ -159,52 +160,103 @@ def _requires_sites(data: dict) -> Iterator[tuple[Any, DocPath]]:
 Add = Callable[[DocPath, str, str, "str | None"], None]
 
 
-def requirement_problems(data: dict, add: Add, did_you_mean: Callable) -> None:
-    """Report, through ``add(path, message, code, hint)``, every constraint object whose
-    keys do not combine and every reference to a requirement set that does not exist.
-    Values of the wrong type are left to the schema."""
-    top = data.get("requires")
-    sets = set_names(top)
-    metadata = {k for k in top if k not in sets} if isinstance(top, dict) else set()
+class RequirementRules:
+    """The requirement checks of one document, reporting through
+    ``add(path, message, code, hint)``: constraint objects whose keys do not combine, and
+    references to requirement sets that do not exist. Values of the wrong type are left
+    to the schema.
 
-    def check_item(item: Any, path: DocPath) -> None:
+    The semantic pass calls :meth:`check_top` once and :meth:`check_node` for each task
+    and group it visits anyway, so a document without requirements pays one dict lookup
+    per node.
+    """
+
+    def __init__(self, data: dict, add: Add, did_you_mean: Callable):
+        self.add = add
+        self.did_you_mean = did_you_mean
+        top = data.get("requires")
+        self.sets = set_names(top)
+        self.metadata = {k for k in top if k not in self.sets} if isinstance(top, dict) else set()
+        self.data = data
+
+    def check_top(self) -> None:
+        """The top level's sets and the named resource blocks."""
+        for name, items in self.sets.items():
+            for i, item in enumerate(items):
+                self.check_item(item, ("requires", name, i))
+        blocks = self.data.get("resources")
+        if isinstance(blocks, dict):
+            for name, block in blocks.items():
+                self.check_block(block, ("resources", name))
+
+    def check_node(self, node: dict, path: DocPath) -> None:
+        """A task's or a group's ``requires`` and its inline resource block."""
+        if "requires" in node:
+            self.check_value(node["requires"], path + ("requires",))
+        if isinstance(node.get("resources"), dict):
+            self.check_block(node["resources"], path + ("resources",))
+
+    def check_block(self, block: Any, path: DocPath) -> None:
+        for inner, where in _resource_blocks(block, path):
+            if "requires" in inner:
+                self.check_value(inner["requires"], where + ("requires",))
+
+    def check_value(self, value: Any, path: DocPath) -> None:
+        if isinstance(value, str):
+            self.check_item(value, path)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                self.check_item(item, path + (i,))
+
+    def check_item(self, item: Any, path: DocPath) -> None:
         if isinstance(item, dict):
             if any(k not in CONSTRAINT_KEYS for k in item):
                 return  # an unknown key: the schema reports it, with a suggestion
             found = combination_problem(item)
             if found:
-                add(path, found[0], "constraint", found[1])
-        elif isinstance(item, str):
-            if item in sets:
-                return
-            if item in metadata:
-                add(
-                    path,
-                    f"'{item}' under the top-level 'requires' is metadata, not a requirement "
-                    "set (a list of constraint objects)",
-                    "unknown-requirement-set",
-                    "define it as a list: " + item + ": [{name: ..., field: ..., value: ...}]",
-                )
-                return
-            guess = did_you_mean(item, sorted(sets))
-            listed = ", ".join(sorted(sets)) if sets else "none are defined"
-            add(
+                self.add(path, found[0], "constraint", found[1])
+            return
+        if not isinstance(item, str) or item in self.sets:
+            return
+        if item in self.metadata:
+            self.add(
                 path,
-                f"unknown requirement set '{item}': expected a name defined under the "
-                f"top-level 'requires:' as a list of constraints ({listed})",
+                f"'{item}' under the top-level 'requires' is metadata, not a requirement "
+                "set (a list of constraint objects)",
                 "unknown-requirement-set",
-                f"did you mean '{guess}'?" if guess else None,
+                "define it as a list: " + item + ": [{name: ..., field: ..., value: ...}]",
             )
+            return
+        guess = self.did_you_mean(item, sorted(self.sets))
+        listed = ", ".join(sorted(self.sets)) if self.sets else "none are defined"
+        self.add(
+            path,
+            f"unknown requirement set '{item}': expected a name defined under the "
+            f"top-level 'requires:' as a list of constraints ({listed})",
+            "unknown-requirement-set",
+            f"did you mean '{guess}'?" if guess else None,
+        )
 
-    for name, items in sets.items():
-        for i, item in enumerate(items):
-            check_item(item, ("requires", name, i))
-    for value, path in _requires_sites(data):
-        if isinstance(value, str):
-            check_item(value, path)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                check_item(item, path + (i,))
+
+def requirement_problems(data: dict, add: Add, did_you_mean: Callable) -> None:
+    """Every requirement problem of ``data`` at once (:class:`RequirementRules` over the
+    whole document; the semantic pass uses the class node by node instead)."""
+    rules = RequirementRules(data, add, did_you_mean)
+    rules.check_top()
+    tasks = data.get("tasks") if isinstance(data.get("tasks"), list) else []
+    for i, entry in enumerate(tasks):
+        if isinstance(entry, dict):
+            rules.check_node(entry, ("tasks", i))
+    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
+    for g, group in enumerate(groups):
+        if not isinstance(group, dict):
+            continue
+        rules.check_node(group, ("groups", g))
+        for i, entry in enumerate(
+            group.get("tasks") if isinstance(group.get("tasks"), list) else []
+        ):
+            if isinstance(entry, dict):
+                rules.check_node(entry, ("groups", g, "tasks", i))
 
 
 Locate = Callable[[tuple], SourceRef]

@@ -33,7 +33,7 @@ from .docpath import DocPath, format_path
 from .durations import DurationError, parse_duration
 from .errors import Problem
 from .planner import unnamed_id
-from .requirements import requirement_problems
+from .requirements import RequirementRules
 from .schema import did_you_mean, instance_problems
 from .steps import StepType
 
@@ -115,6 +115,8 @@ class _Checker:
     # -- whole document ------------------------------------------------------------------
     def run(self) -> list[Problem]:
         data = self.data
+        self.requirements = RequirementRules(data, self.add, did_you_mean)
+        self.requirements.check_top()
         tasks = _as_list(data.get("tasks"))
         groups = _as_list(data.get("groups"))
         if not tasks and not groups and "tasks" not in data and "groups" not in data:
@@ -150,7 +152,6 @@ class _Checker:
             siblings = self.level(_as_list(entries), path + ("tasks",), top=False)
             self.check_level(siblings, f"group '{name}'")
         self.check_durations(tasks, groups)
-        requirement_problems(data, self.add, did_you_mean)
         return self.problems
 
     # -- groups ----------------------------------------------------------------------------
@@ -379,6 +380,7 @@ class _Checker:
         self.check_node_common(entry, path)
 
     def check_node_common(self, node: dict, path: DocPath) -> None:
+        self.requirements.check_node(node, path)
         res = node.get("resources")
         if isinstance(res, str):
             known = sorted(self.resource_names)

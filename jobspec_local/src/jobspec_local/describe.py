@@ -60,14 +60,60 @@ def _memory_mib() -> int | None:
         return None
 
 
+class _Machine(dict):
+    """The machine's node. Its CPU fields are found (with archspec, which takes tens of
+    milliseconds to detect the host) only when a requirement first looks at one, so a plan
+    that requires none of them does not pay for it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._cpu_known = False
+
+    def _cpu(self) -> None:
+        if not self._cpu_known:
+            self._cpu_known = True
+            targets, extra, _ = _targets()
+            super().__setitem__("cpu.target", targets)
+            self.update(extra)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str) and key.startswith("cpu."):
+            self._cpu()
+        return super().__contains__(key)
+
+    def __getitem__(self, key: str):
+        if key.startswith("cpu."):
+            self._cpu()
+        return super().__getitem__(key)
+
+    def get(self, key: str, default=None):
+        return self[key] if key in self else default
+
+
+def _archspec_missing() -> str | None:
+    """Why microarchitectures cannot be told, without importing archspec (``None`` when
+    it is installed)."""
+    import importlib.util
+
+    if importlib.util.find_spec("archspec") is not None:
+        return None
+    family = platform.machine() or "unknown"
+    return (
+        f"only the CPU family ({family}) is known: install archspec "
+        "(pip install 'jobspec-local[archspec]') to tell microarchitectures"
+    )
+
+
 def describe_machine(options: dict[str, str] | None = None) -> Subsystem:
     """The ``system`` subsystem of this machine (see the module docstring)."""
-    targets, extra, unknown = _targets()
     budget = machine_capacity(options or {})
-    node = {"type": "node", "name": platform.node() or "localhost", "cpu.target": targets}
-    node.update(extra)
+    node = _Machine(type="node", name=platform.node() or "localhost")
     node["cores"] = budget.cores
     node["gpus"] = budget.gpus
+    unknown: dict[str, str] = {}
+    why = _archspec_missing()
+    if why:
+        unknown["cpu.target"] = unknown["cpu.vendor"] = why
     memory = _memory_mib()
     if memory is not None:
         node["memory"] = memory

@@ -244,3 +244,12 @@ def test_satisfy_of_a_document_without_requirements(tmp_path):
     proc = jobspec("satisfy", "plain.yaml", cwd=tmp_path)
     assert proc.returncode == 0
     assert "plain.yaml: no requirements" in proc.stdout
+
+
+def test_satisfy_notes_that_metadata_is_not_evaluated():
+    proc = jobspec("satisfy", "flux-jobspec.yaml", cwd=ORIGIN)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "flux-jobspec.yaml: no requirements" in proc.stdout
+    assert "note: requires metadata (io.archspec) is for schedulers and is not evaluated" in (
+        proc.stdout
+    )

@@ -39,6 +39,7 @@ __all__ = [
     "check_plan",
     "narrow_alternatives",
     "plan_has_requirements",
+    "metadata_keys",
     "check_for_submission",
     "refusal_message",
 ]
@@ -359,6 +360,16 @@ def narrow_alternatives(plan: Plan, report: Report) -> list[str]:
             f"{node.id}: resources narrowed to {names} (the others' requirements are not met)"
         )
     return notes
+
+
+def metadata_keys(plan: Plan) -> list[str]:
+    """The top keys of ``requires`` metadata anywhere in ``plan`` (never evaluated), sorted."""
+    keys = set(plan.requires)
+    for node, _ in plan.walk():
+        keys.update(node.requires)
+        for alternative in node.resources.alternatives:
+            keys.update(alternative.requires)
+    return sorted(keys)
 
 
 def plan_has_requirements(plan: Plan) -> bool:

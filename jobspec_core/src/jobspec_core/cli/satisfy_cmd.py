@@ -59,7 +59,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     plan = api.load_plan(args.file)
     from ..plugins import get_registry
-    from ..satisfy import check_plan
+    from ..satisfy import check_plan, metadata_keys
     from ..site import describe_site
 
     registry = get_registry()
@@ -69,13 +69,25 @@ def run(args: argparse.Namespace) -> int:
     report = check_plan(plan, site, require_all=args.require_all)
     if args.json:
         out = report.to_dict()
-        out.update(file=args.file, transformer=name, subsystems=site.names())
+        out.update(
+            file=args.file,
+            transformer=name,
+            subsystems=site.names(),
+            metadata_not_evaluated=metadata_keys(plan),
+        )
         print(json.dumps(out, indent=1, sort_keys=True))
         return report.exit_code()
     for line in report.lines():
         print(line)
     described = ", ".join(site.names()) or "nothing"
     print(f"{args.file}: {report.summary()} (site: {name}; subsystems: {described})")
+    keys = metadata_keys(plan)
+    if keys:
+        print(
+            f"{args.file}: note: requires metadata ({', '.join(keys)}) is for schedulers and "
+            "is not evaluated; write a constraint object such as {name: system, field: "
+            "cpu.target, value: x86_64} to have it checked"
+        )
     for node_id, why in list(report.refused.items())[:5]:
         print(f"  {node_id} cannot run: {why}", file=sys.stderr)
     if len(report.refused) > 5:

@@ -279,3 +279,26 @@ def test_the_meaningful_forms_have_no_problem():
         {"name": "modules", "attribute": "version", "max": 3},
     ):
         assert combination_problem(item) is None, item
+
+
+def test_the_whole_document_check_agrees_with_the_semantic_pass():
+    """``requirement_problems`` (for callers holding plain data) finds what validation does,
+    on every requirement document of the bad-input corpus."""
+    from pathlib import Path
+
+    from jobspec_core.requirements import requirement_problems
+    from jobspec_core.schema import did_you_mean
+
+    corpus = sorted((Path(__file__).parent / "malformed").glob("requires-*.yaml"))
+    assert len(corpus) >= 20
+    for path in corpus:
+        document = api.load_text(path.read_bytes(), path.name)
+        ours: list = []
+        requirement_problems(
+            document.data, lambda p, m, c, h=None, into=ours: into.append(m), did_you_mean
+        )
+        validated = {p.message for p in api.validate(document) if p.code in _RULE_CODES}
+        assert set(ours) == validated, path.name
+
+
+_RULE_CODES = {"constraint", "unknown-requirement-set"}

@@ -242,21 +242,11 @@ def requirement_problems(data: dict, add: Add, did_you_mean: Callable) -> None:
     """Every requirement problem of ``data`` at once (:class:`RequirementRules` over the
     whole document; the semantic pass uses the class node by node instead)."""
     rules = RequirementRules(data, add, did_you_mean)
-    rules.check_top()
-    tasks = data.get("tasks") if isinstance(data.get("tasks"), list) else []
-    for i, entry in enumerate(tasks):
-        if isinstance(entry, dict):
-            rules.check_node(entry, ("tasks", i))
-    groups = data.get("groups") if isinstance(data.get("groups"), list) else []
-    for g, group in enumerate(groups):
-        if not isinstance(group, dict):
-            continue
-        rules.check_node(group, ("groups", g))
-        for i, entry in enumerate(
-            group.get("tasks") if isinstance(group.get("tasks"), list) else []
-        ):
-            if isinstance(entry, dict):
-                rules.check_node(entry, ("groups", g, "tasks", i))
+    for name, items in rules.sets.items():
+        for i, item in enumerate(items):
+            rules.check_item(item, ("requires", name, i))
+    for value, path in _requires_sites(data):
+        rules.check_value(value, path)
 
 
 Locate = Callable[[tuple], SourceRef]

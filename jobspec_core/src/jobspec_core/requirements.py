@@ -23,6 +23,7 @@ Both read plain data; nothing here evaluates a requirement (that is
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -33,6 +34,7 @@ __all__ = [
     "CONSTRAINT_KEYS",
     "RequirementRules",
     "combination_problem",
+    "constraint_hint",
     "set_names",
     "requirement_problems",
     "Resolver",
@@ -234,7 +236,10 @@ class RequirementRules:
             f"unknown requirement set '{item}': expected a name defined under the "
             f"top-level 'requires:' as a list of constraints ({listed})",
             "unknown-requirement-set",
-            f"did you mean '{guess}'?" if guess else None,
+            f"did you mean '{guess}'?"
+            if guess
+            else f"define it under the top-level 'requires:' as {item}: "
+            "[{name: ..., field: ..., value: ...}]",
         )
 
 
@@ -247,6 +252,33 @@ def requirement_problems(data: dict, add: Add, did_you_mean: Callable) -> None:
             rules.check_item(item, ("requires", name, i))
     for value, path in _requires_sites(data):
         rules.check_value(value, path)
+
+
+#: a constraint object (or a key of one) in a problem's path: ``tasks[0].requires[1].min``
+_IN_CONSTRAINT = re.compile(r"(?:^|\.)requires(?:\.[^\[\]]+)?\[\d+\](?:\.(\w+))?$")
+_HINTS = {
+    None: "write a constraint object {name: SUBSYSTEM, field: ..., value: ...} or the name "
+    "of a requirement set",
+    "name": "the subsystem it is about: 'system' (what the transformer's target offers) or "
+    "the type of a JGF graph's first node ('spack', 'environment-modules')",
+    "min": "write a number without quotes (min: 4)",
+    "max": "write a number without quotes (max: 64)",
+    "value": "one value per constraint: write one constraint for each value",
+    "match": "one value: the nodes whose field equals it are selected",
+}
+
+
+def constraint_hint(path: str, code: str) -> str | None:
+    """A suggestion for a structural problem found at ``path`` inside a constraint object
+    (the schema's messages say what is wrong, not how to write a constraint)."""
+    if path.endswith("requires") and code == "empty":
+        return "remove 'requires:', or list at least one constraint or set name"
+    found = _IN_CONSTRAINT.search(path)
+    if not found:
+        return None
+    if code == "missing-key":
+        return _HINTS["name"]
+    return _HINTS.get(found.group(1))
 
 
 Locate = Callable[[tuple], SourceRef]

@@ -253,3 +253,35 @@ def test_satisfy_notes_that_metadata_is_not_evaluated():
     assert "note: requires metadata (io.archspec) is for schedulers and is not evaluated" in (
         proc.stdout
     )
+
+
+def test_narrowing_resums_a_group_whose_resources_are_its_childrens_sum():
+    from jobspec_core.satisfy import narrow_alternatives
+
+    doc = textwrap.dedent(
+        """\
+        version: 1
+        resources:
+          big:
+            type: slot
+            with: [{type: core, count: 8}]
+            requires: [{name: system, field: cpu.target, value: a64fx}]
+          small:
+            type: slot
+            with: [{type: core, count: 1}]
+        groups:
+        - name: g
+          tasks:
+          - name: t
+            command: [echo]
+            resources: big|small
+        """
+    )
+    plan = api.plan(api.load_text(doc, "g.yaml"))
+    assert plan.node("g").resources.preferred.totals["core"] == 8
+    report = check_plan(plan, site())
+    assert report.ok and report.usable["g/t"] == [1]
+    notes = narrow_alternatives(plan, report)
+    assert [a.name for a in plan.node("g/t").resources.alternatives] == ["small"]
+    assert plan.node("g").resources.preferred.totals["core"] == 1
+    assert notes == ["g/t: resources narrowed to small (the others' requirements are not met)"]

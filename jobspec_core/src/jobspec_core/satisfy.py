@@ -346,19 +346,40 @@ def _alternatives(node: PlanNode, finding, require_all, refused, usable) -> None
 def narrow_alternatives(plan: Plan, report: Report) -> list[str]:
     """Keep, on each node of ``plan``, only the resource alternatives whose requirements
     ``report`` found met (in their order); returns a note per node narrowed. Nodes with
-    none left are in ``report.refused`` and are left as they are."""
-    notes = []
-    for node, _ in plan.walk():
+    none left are in ``report.refused`` and are left as they are. A group whose resources
+    are the sum of its children's is summed again from what its children keep (as the
+    planner sums: each non-local child's first alternative times its replicas)."""
+    from .plan import PlanGroup, PlanTask
+    from .resources import sum_requests
+
+    notes: list[str] = []
+
+    def visit(node: PlanNode) -> bool:
+        changed = False
+        if isinstance(node, PlanGroup):
+            for child in node.children:
+                changed = visit(child) or changed
+            if changed and node.resources.preferred.origin == "sum":
+                parts = [
+                    (c.resources.preferred, c.replicas if isinstance(c, PlanTask) else 1)
+                    for c in node.children
+                    if not (isinstance(c, PlanTask) and c.local)
+                ]
+                node.resources = Resources([sum_requests(parts)])
         good = report.usable.get(node.id)
         alternatives = node.resources.alternatives
-        if not good or len(good) == len(alternatives):
-            continue
-        kept = [alternatives[i] for i in good]
-        node.resources = Resources(kept)
-        names = ", ".join(a.name or "inline" for a in kept)
-        notes.append(
-            f"{node.id}: resources narrowed to {names} (the others' requirements are not met)"
-        )
+        if good and len(good) < len(alternatives):
+            kept = [alternatives[i] for i in good]
+            node.resources = Resources(kept)
+            names = ", ".join(a.name or "inline" for a in kept)
+            notes.append(
+                f"{node.id}: resources narrowed to {names} (the others' requirements are not met)"
+            )
+            changed = True
+        return changed
+
+    for top in plan.children:
+        visit(top)
     return notes
 
 

@@ -13,6 +13,13 @@ Prints, in one run:
 3. the same for a Tab press: ``jobspec status <TAB>`` answered by the completion code
    (argcomplete) from a run store holding 50 runs, checked to offer them. Goal: <= 4x, so
    completion feels instant.
+4. requirements (issue 12): the 10k-task document with requirements (a named set referred
+   to by every group, one more on the resource block, one for the whole plan), its
+   load + validate + plan against that plus the satisfy check (the local machine's
+   description and a directory of JGF files, every requirement evaluated), as a ratio.
+   Goal: the check adds <= 10%. For the 10k-task document *without* requirements: the
+   share of validation spent on requirement rules, and whether a cold ``jobspec validate``
+   imports any of the satisfy machinery (it must not). Goal: nothing added.
 
 Usage: ``python3 benchmarks/bench_validate.py [--runs 15] [--profile N]``.
 ``--profile N`` also prints a cProfile of load+validate+plan of N tasks (top 25 by own time).
@@ -39,6 +46,8 @@ from jobspec_core import api
 SIZES = (1_000, 10_000, 100_000)
 GOAL_10K_SECONDS = 0.5
 GOAL_COLD_START_RATIO = 4.0
+GOAL_SATISFY_OVERHEAD = 0.10
+GOAL_NO_REQUIREMENTS_NOISE = 0.02
 #: per-task cost may grow this much from one size to the next and still count as linear
 LINEAR_TOLERANCE = 1.5
 GROUP_SIZE = 10
@@ -282,6 +291,141 @@ def bench_cold_start(directory: Path, runs: int) -> float:
     return ratio
 
 
+def with_requirements(text: str) -> str:
+    """The generated document with requirements: a set referred to by every group, one
+    on the resource block, one set for the whole plan (referred to by nothing)."""
+    head = (
+        "requires:\n"
+        "  software:\n"
+        "  - {name: spack, field: type, match: package, attribute: name, value: openssl}\n"
+        "  everywhere:\n"
+        "  - {name: system, field: cores, min: 1}\n"
+    )
+    text = text.replace("resources:\n  small:\n", head + "resources:\n  small:\n", 1)
+    text = text.replace(
+        "    with: [{type: core, count: 1}]\n",
+        "    with: [{type: core, count: 1}]\n"
+        "    requires: [{name: spack, field: type, match: package}]\n",
+        1,
+    )
+    return text.replace(
+        "  resources: small\n  tasks:", "  resources: small\n  requires: software\n  tasks:"
+    )
+
+
+def _write_site(directory: Path) -> Path:
+    import json
+
+    site = directory / "subsystems"
+    site.mkdir(exist_ok=True)
+    nodes = {"spack0": {"metadata": {"type": "spack", "name": "spack0"}}}
+    for i, name in enumerate(["zlib", "cmake", "openssl", "hdf5"] * 25, 1):
+        nodes[f"package{i}"] = {
+            "metadata": {"type": "package", "name": f"package{i}", "attributes": {"name": name}}
+        }
+    (site / "spack-subsystem.json").write_text(json.dumps({"graph": {"nodes": nodes}}))
+    return site
+
+
+def bench_requirements(directory: Path, runs: int) -> tuple[float, float, bool]:
+    """(satisfy overhead on the 10k document with requirements, what the requirement rules
+    add to validating the one without, whether a cold validate imports nothing of
+    satisfy)."""
+    from jobspec_core.plugins import get_registry
+    from jobspec_core.satisfy import check_plan
+    from jobspec_core.site import describe_site
+
+    n = 10_000
+    path = directory / "bench-requires-10000.yaml"
+    path.write_text(with_requirements(generate(n)))
+    site_dir = _write_site(directory)
+    registry = get_registry()
+    transformer = registry.transformer("local")
+    describe_site(transformer, registry=registry, subsystems=site_dir)  # warm the hook
+    print(f"\n4. requirements, {n:,} tasks, best of 5 passes (CPU time)")
+    base, checked = [], []
+    for _ in range(5):
+        gc.collect()
+        c0 = time.process_time()
+        document = api.load(path)
+        if api.validate(document):
+            raise SystemExit("the generated document with requirements is invalid")
+        plan = build_plan(document.data, document.filename, document.locate)
+        c1 = time.process_time()
+        site = describe_site(transformer, registry=registry, subsystems=site_dir)
+        report = check_plan(plan, site)
+        c2 = time.process_time()
+        base.append(c1 - c0)
+        checked.append(c2 - c0)
+        if not report.ok or len(report.findings) != 3:
+            raise SystemExit(f"unexpected report: {report.summary()}")
+        if report.findings[0].applies < 1:
+            raise SystemExit("the requirements were not applied to the tasks")
+    overhead = min(checked) / min(base) - 1
+    print(f"   load + validate + plan                 {min(base):7.3f} s")
+    print(f"   ... + describe the site + satisfy      {min(checked):7.3f} s")
+    print(f"   satisfy adds {overhead * 100:5.1f}% ({report.summary()})")
+
+    plain = directory / "bench-10000.yaml"
+    if not plain.exists():
+        plain.write_text(generate(n))
+    document = api.load(plain)
+    # what the requirement rules cost a document without requirements: validation as it
+    # is against validation with the rules switched off, interleaved, best of 7 each
+    import jobspec_core.semantics as semantics
+
+    real = semantics.RequirementRules
+    with_rules, without_rules = [], []
+    for _ in range(7):
+        with_rules.append(_cpu(lambda: api.validate(document)))
+        semantics.RequirementRules = _NoRules
+        try:
+            without_rules.append(_cpu(lambda: api.validate(document)))
+        finally:
+            semantics.RequirementRules = real
+    share = min(with_rules) / min(without_rules) - 1
+    print(
+        f"   without requirements: validate {min(with_rules):.3f} s, with the requirement "
+        f"rules switched off {min(without_rules):.3f} s: {share * 100:+.2f}%"
+    )
+    probe = (
+        "import sys\n"
+        "from jobspec_core.cli.main import main\n"
+        f"assert main(['validate', {str(plain)!r}]) == 0\n"
+        "bad = [m for m in ('jobspec_core.satisfy', 'jobspec_core.site', 'archspec',"
+        " 'jobspec_local.describe', 'jobspec_core.plugins') if m in sys.modules]\n"
+        "print('LOADED:' + ','.join(bad))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    marks = [x for x in done.stdout.splitlines() if x.startswith("LOADED:")]
+    loaded = [m for m in marks[-1][len("LOADED:") :].split(",") if m] if marks else ["?"]
+    clean = done.returncode == 0 and not loaded
+    print(f"   cold `jobspec validate` imports of the satisfy machinery: {loaded or 'none'}")
+    return overhead, share, clean
+
+
+def _cpu(fn) -> float:
+    gc.collect()
+    c0 = time.process_time()
+    fn()
+    return time.process_time() - c0
+
+
+class _NoRules:
+    """Stands in for :class:`jobspec_core.requirements.RequirementRules`, checking nothing."""
+
+    def __init__(self, *_args) -> None:
+        pass
+
+    def check_top(self) -> None:
+        pass
+
+    def check_node(self, *_args) -> None:
+        pass
+
+
 def profile(n: int, directory: Path) -> None:
     import cProfile
     import pstats
@@ -311,6 +455,7 @@ def main() -> int:
         totals = bench_sizes(directory)
         ratio = bench_cold_start(directory, args.runs)
         tab_ratio = bench_tab_press(directory, args.runs)
+        overhead, rules_share, clean = bench_requirements(directory, args.runs)
         if args.profile:
             profile(args.profile, directory)
 
@@ -338,6 +483,21 @@ def main() -> int:
             f"a Tab press {tab_ratio:.2f}x python -c 'import yaml'",
             tab_ratio <= GOAL_COLD_START_RATIO,
             f"<= {GOAL_COLD_START_RATIO:.0f}x",
+        ),
+    ]
+    verdicts += [
+        (
+            f"satisfy adds {overhead * 100:.1f}% to load + validate + plan of 10k tasks",
+            overhead <= GOAL_SATISFY_OVERHEAD,
+            f"<= {GOAL_SATISFY_OVERHEAD * 100:.0f}%",
+        ),
+        (
+            f"without requirements: the requirement rules add {rules_share * 100:+.2f}% to "
+            "validation; a cold validate imports "
+            + ("none of satisfy, site, archspec" if clean else "satisfy machinery"),
+            clean and rules_share <= GOAL_NO_REQUIREMENTS_NOISE,
+            f"nothing added (within {GOAL_NO_REQUIREMENTS_NOISE * 100:.0f}%, the noise of "
+            "a shared machine; no import)",
         ),
     ]
     print("\nsummary")

@@ -392,3 +392,45 @@ def test_builtin_steps_stay_valid_when_core_steps_is_blocked(tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(run_jobspec("transformers", "--json", env=env).stdout)
     assert data["plugins"] == [] and data["transformers"] == []
+
+
+DESCRIBING_PLUGIN = (
+    TINY_PLUGIN
+    + """
+
+from jobspec_core.site import Subsystem
+
+
+@hookimpl
+def jobspec_describe_site(transformer, context):
+    if transformer.name != "tiny":
+        return None
+    node = {"type": "node", "cpu.target": ["power9le", "ppc64le"], "cores": 4}
+    return [Subsystem("system", [node], "transformer tiny")]
+"""
+)
+
+
+def test_hook_jobspec_describe_site(tmp_path):
+    """``jobspec_describe_site``: what a transformer reports of its target is what
+    ``jobspec satisfy -t NAME`` evaluates requirements against."""
+    site = tmp_path / "site"
+    make_dist(
+        site, "jobspec-tiny", "0.3", {"tiny_plugin": DESCRIBING_PLUGIN}, {"tiny": "tiny_plugin"}
+    )
+    job = tmp_path / "job.yaml"
+    job.write_text(
+        "version: 1\n"
+        "tasks:\n"
+        "- command: [echo]\n"
+        "  requires:\n"
+        "  - {name: system, field: cpu.target, value: power9le}\n"
+        "  - {name: system, field: cores, min: 8}\n"
+    )
+    done = run_jobspec("satisfy", "-t", "tiny", str(job), env=isolated_env(site))
+    assert done.returncode == 1, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert ":5:5: tasks[0].requires[0]: satisfied: system: cpu.target=power9le" in lines[0]
+    assert ":6:5: tasks[0].requires[1]: not satisfied: system: 8 <= cores" in lines[1]
+    assert "system has cores 4 instead" in lines[1]
+    assert "(in transformer tiny)" in lines[0]

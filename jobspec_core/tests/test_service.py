@@ -426,3 +426,25 @@ def test_cli_client_passes_parameters(world, tmp_path):
     assert run["parameters"] == {"copies": 3, "word": "hi"}
     listed = _cli(["list"], tmp_path, remote)
     assert "copies=3 word=hi" in listed.stdout
+
+
+def test_a_run_the_services_site_cannot_meet_is_refused_alike(world, tmp_path):
+    """The service checks requirements against its own site: 409, and the CLI as a client
+    exits 1 with the report as it does locally; nothing is recorded."""
+    server, tokens, _ = world
+    (tmp_path / "arch.yaml").write_text(
+        "version: 1\ntasks:\n- name: t\n  command: [echo]\n  requires:\n"
+        "  - {name: system, field: cpu.target, value: no-such-cpu}\n"
+    )
+    local = {"JOBSPEC_STORE": str(tmp_path / "local.sqlite")}
+    remote = {
+        "JOBSPEC_SERVER": f"http://127.0.0.1:{server.port}",
+        "JOBSPEC_TOKEN": tokens["alice"],
+    }
+    for env in (local, remote):
+        ran = _cli(["run", "arch.yaml"], tmp_path, env)
+        assert ran.returncode == 1, ran.stdout + ran.stderr
+        assert "not satisfied: system: cpu.target=no-such-cpu" in ran.stderr
+        assert "nothing was submitted" in ran.stderr
+    skipped = _cli(["run", "--skip-requirements", "arch.yaml"], tmp_path, remote)
+    assert skipped.returncode == 2 and "apply to local submissions" in skipped.stderr

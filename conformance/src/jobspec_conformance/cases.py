@@ -79,6 +79,9 @@ class Case:
     given_links: dict[str, str] = field(default_factory=dict)
     #: values for the jobspec's parameters (name -> value), as ``--set`` gives them.
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: subsystem graphs (file name -> JGF data) of the site the requirements are checked
+    #: against, besides what the transformer describes (``--subsystems DIR``).
+    given_subsystems: dict[str, Any] = field(default_factory=dict)
 
 
 @cache
@@ -203,6 +206,7 @@ def load_case(path: Path) -> Case:
         must_refuse=bool(data.get("must_refuse", False)),
         given_links=data.get("given_links") or {},
         parameters=data.get("parameters") or {},
+        given_subsystems=data.get("given_subsystems") or {},
     )
 
 

@@ -7,6 +7,7 @@ through the transformer, then follows it with the transformer's ``status``/``wai
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -134,10 +135,29 @@ def run_case(
         runner.store.close()
 
 
+def subsystems_dir(workdir: Path, case: Case) -> Path | None:
+    """Write the case's ``given_subsystems`` to a folder beside the work folder; ``None``
+    when it has none."""
+    if not case.given_subsystems:
+        return None
+    folder = workdir.parent / "subsystems"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, graph in case.given_subsystems.items():
+        (folder / name).write_text(json.dumps(graph), encoding="utf-8")
+    return folder
+
+
 def _submit_and_wait(runner, case, plan, transformer, workdir, results, timeout, options, fault):
     deadline = time.monotonic() + timeout
+    subsystems = subsystems_dir(workdir, case)
     try:
-        run_id = runner.submit(plan, transformer, workdir=workdir, options=dict(options or {}))
+        run_id = runner.submit(
+            plan,
+            transformer,
+            workdir=workdir,
+            options=dict(options or {}),
+            subsystems=str(subsystems) if subsystems else None,
+        )
     except JobspecError as exc:
         if case.may_refuse and str(exc).strip():
             raise Refused(describe_exception(exc)) from exc

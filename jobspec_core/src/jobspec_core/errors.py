@@ -137,6 +137,17 @@ class UnsupportedFeature(JobspecError):
     exit_code = EXIT_USAGE
 
 
+class RequirementsNotMet(JobspecError):
+    """The target cannot meet the plan's requirements; nothing was submitted.
+
+    ``report`` is the :class:`jobspec_core.satisfy.Report` (its lines are in the message).
+    """
+
+    def __init__(self, message: str, report=None):
+        self.report = report
+        super().__init__(message)
+
+
 class SubmitError(JobspecError):
     """A submission failed part-way.
 

@@ -31,7 +31,8 @@ FEATURES: dict[str, str] = {
     "attributes.environment": "environment variables reaching the task exactly",
     "attributes.cwd": "the task's working directory",
     "attributes.watch": "streaming a task's output while it runs",
-    "requires": "requires metadata, merged from global to group to task",
+    "requires": "requires: metadata merged from global to group to task, and requirements "
+    "(constraint objects, named sets, on resource blocks) checked against the site",
     "steps.stage": "stage: make a path present on every node before the task",
     "steps.write": "write: a file with content written before the task",
     "passthrough": "backend-prefixed attributes (slurm.partition) handed to that backend",
@@ -59,7 +60,7 @@ def features_used(plan) -> set[str]:
     used = {"tasks", "command", "portable-variables"}
     if plan.parameters:
         used.add("parameters")
-    if plan.requires:
+    if plan.requires or plan.constraints:
         used.add("requires")
     for node, parent in plan.walk():
         attrs = node.attributes
@@ -75,11 +76,13 @@ def features_used(plan) -> set[str]:
             used.add("attributes.watch")
         if attrs.passthrough:
             used.add("passthrough")
-        if node.requires:
+        if node.requires or node.constraints:
             used.add("requires")
         for step in node.steps:
             used.add(f"steps.{step.name}")
         alts = node.resources.alternatives
+        if any(a.constraints or a.requires for a in alts):
+            used.add("requires")
         # Only resources written in the document count: a group's sum of default slots
         # (or a task inheriting its group's) asks for nothing a backend must understand.
         if any(a.origin in ("named", "inline") for a in alts):

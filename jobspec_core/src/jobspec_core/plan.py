@@ -25,6 +25,7 @@ from typing import Any, Literal
 __all__ = [
     "PLAN_FORMAT",
     "SourceRef",
+    "Constraint",
     "ResourceNode",
     "ResourceRequest",
     "Resources",
@@ -48,6 +49,39 @@ class SourceRef:
     line: int | None = None
     column: int | None = None
     path: str = ""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """One requirement on the site: a constraint object of the document, resolved.
+
+    ``subsystem`` is the constraint's ``name`` (``system``, ``spack``, ...); the other
+    fields are as written (``None`` when absent). Which combinations are meaningful is
+    checked at validation (:mod:`jobspec_core.requirements`). ``set`` names the top-level
+    requirement set it came from; ``origin`` is ``constraint`` (a constraint object; the
+    one kind today, kept so that the plan's JSON can grow others); ``source`` is where it
+    is written, so one constraint inherited by many nodes is one requirement.
+    """
+
+    subsystem: str
+    field: str | None = None
+    match: Any = None
+    attribute: str | None = None
+    value: Any = None
+    min: float | None = None
+    max: float | None = None
+    set: str | None = None
+    origin: Literal["constraint"] = "constraint"
+    source: SourceRef = SourceRef()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Constraint:
+        data = dict(data)
+        data["source"] = SourceRef(**data["source"])
+        return cls(**data)
 
 
 @dataclass
@@ -98,6 +132,9 @@ class ResourceRequest:
     :ivar gpus_per_slot: gpus in one slot (0 when none).
     :ivar memory_per_slot: MiB in one slot (0 when not asked for).
     :ivar exclusive: whole nodes were asked for (a node vertex with nothing below it).
+    :ivar constraints: the requirements written in the block (``requires:`` on it or on
+        a block inside it); an alternative is used only where they are met.
+    :ivar requires: the block's ``requires`` metadata (the mapping form), as written.
     """
 
     name: str | None
@@ -110,16 +147,21 @@ class ResourceRequest:
     gpus_per_slot: int = 0
     memory_per_slot: int = 0
     exclusive: bool = False
+    constraints: tuple[Constraint, ...] = ()
+    requires: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["tree"] = [n.to_dict() for n in self.tree]
+        out["constraints"] = [c.to_dict() for c in self.constraints]
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ResourceRequest:
         data = dict(data)
         data["tree"] = [ResourceNode.from_dict(n) for n in data["tree"]]
+        data["constraints"] = tuple(Constraint.from_dict(c) for c in data.get("constraints", ()))
+        data.setdefault("requires", {})
         return cls(**data)
 
 
@@ -201,6 +243,9 @@ class _NodeBase:
     requires: dict[str, Any]
     steps: list[Step]
     source: SourceRef
+    #: every requirement of the node (the document's, its groups', its own), in that
+    #: order; those of resource blocks are on the alternatives
+    constraints: tuple[Constraint, ...] = ()
 
     def _base_dict(self) -> dict[str, Any]:
         return {
@@ -212,6 +257,7 @@ class _NodeBase:
             "requires": self.requires,
             "steps": [s.to_dict() for s in self.steps],
             "source": asdict(self.source),
+            "constraints": [c.to_dict() for c in self.constraints],
         }
 
     @staticmethod
@@ -225,6 +271,7 @@ class _NodeBase:
             "requires": data["requires"],
             "steps": [Step.from_dict(s) for s in data["steps"]],
             "source": SourceRef(**data["source"]),
+            "constraints": tuple(Constraint.from_dict(c) for c in data.get("constraints", ())),
         }
 
 
@@ -304,7 +351,9 @@ class Plan:
     :ivar source: the file it was loaded from, or ``None``.
     :ivar children: top-level tasks and groups in document order (a group referenced from a
         task entry appears where it is referenced, not at the top).
-    :ivar requires: the document's global ``requires``.
+    :ivar requires: the document's global ``requires`` metadata (named requirement sets
+        are not repeated here: their constraints are on the nodes).
+    :ivar constraints: the requirements of the whole plan (every node has them too).
     :ivar parameters: the value of every parameter the document was planned with
         (``{}`` when it has none); in the JSON form only when not empty.
     """
@@ -315,6 +364,7 @@ class Plan:
     requires: dict[str, Any] = field(default_factory=dict)
     version: int = 1
     parameters: dict[str, Any] = field(default_factory=dict)
+    constraints: tuple[Constraint, ...] = ()
 
     def walk(self) -> Iterator[tuple[PlanNode, PlanGroup | None]]:
         """Every node, depth first in document order, with its enclosing group (or None)."""
@@ -347,6 +397,7 @@ class Plan:
             "name": self.name,
             "source": self.source,
             "requires": self.requires,
+            "constraints": [c.to_dict() for c in self.constraints],
             "children": [c.to_dict() for c in self.children],
         }
         if self.parameters:
@@ -362,6 +413,7 @@ class Plan:
             source=data["source"],
             requires=data["requires"],
             version=data["version"],
+            constraints=tuple(Constraint.from_dict(c) for c in data.get("constraints", ())),
             children=[_node_from_dict(c) for c in data["children"]],
             parameters=dict(data.get("parameters") or {}),
         )

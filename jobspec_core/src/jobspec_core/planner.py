@@ -11,6 +11,9 @@ Rules (normative text in ``spec/spec.md``):
 * Attributes, ``requires`` and passthrough options are inherited global -> group -> task;
   the nearest wins per key (``environment`` and ``requires`` merge key by key; mappings
   inside ``requires`` merge recursively).
+* Requirements (:mod:`jobspec_core.requirements`): constraints accumulate global -> group
+  -> task (every one must hold; a nearer level cannot drop one); a resource block's
+  requirements stay on its alternative.
 * Resources: a node's own (inline, or named, with ``a|b`` alternatives); else a task
   inherits its group's; else a group is the sum of its non-local children; else one slot of
   one core. A task in a group without resources of its own gets the default, so that the
@@ -31,6 +34,7 @@ from .docpath import format_path
 from .durations import parse_duration
 from .plan import (
     Attributes,
+    Constraint,
     Plan,
     PlanGroup,
     PlanNode,
@@ -40,6 +44,7 @@ from .plan import (
     SourceRef,
     Step,
 )
+from .requirements import Resolver
 from .resources import build_tree, default_request, make_request, sum_requests
 
 __all__ = ["build_plan", "gc_paused", "is_passthrough_key", "unnamed_id"]
@@ -106,10 +111,22 @@ def _merge_attributes(base: Attributes, raw: dict[str, Any] | None) -> Attribute
     return out
 
 
+class _Inherited:
+    """What a node inherits of ``requires``: the merged mapping and the accumulated
+    constraints (one tuple shared by every node that adds none)."""
+
+    __slots__ = ("mapping", "constraints")
+
+    def __init__(self, mapping: dict[str, Any], constraints: tuple[Constraint, ...]):
+        self.mapping = mapping
+        self.constraints = constraints
+
+
 class _Planner:
     def __init__(self, doc: dict[str, Any], locate: Locate):
         self.doc = doc
         self.locate = locate
+        self.req = Resolver(doc, locate)
         self.named_resources: dict[str, Any] = doc.get("resources") or {}
         self.groups: dict[str, tuple[int, dict[str, Any]]] = {
             g["name"]: (i, g) for i, g in enumerate(doc.get("groups") or [])
@@ -121,7 +138,26 @@ class _Planner:
         self._default = default_request()
 
     # -- resources -------------------------------------------------------------------
-    def _own_resources(self, raw: Any) -> Resources | None:
+    def _block_requirements(self, block: dict[str, Any], path: tuple, request) -> None:
+        """Put the requirements written in ``block`` (and the blocks inside it) on
+        ``request``."""
+        found: list[Constraint] = []
+        metadata: dict[str, Any] = {}
+
+        def visit(inner: dict[str, Any], where: tuple) -> None:
+            value = inner.get("requires")
+            if value is not None:
+                found.extend(self.req.explicit(value, where + ("requires",)))
+                if isinstance(value, dict):
+                    metadata.update(_deep_merge(metadata, value))
+            for i, child in enumerate(inner.get("with") or []):
+                visit(child, where + ("with", i))
+
+        visit(block, path)
+        request.constraints = tuple(found)
+        request.requires = metadata
+
+    def _own_resources(self, raw: Any, path: tuple) -> Resources | None:
         if raw is None:
             return None
         if isinstance(raw, str):
@@ -129,11 +165,24 @@ class _Planner:
             if cached is None:
                 cached = []
                 for name in (part.strip() for part in raw.split("|")):
-                    tree = [build_tree(self.named_resources[name])]
-                    cached.append(make_request(tree, "named", name))
+                    block = self.named_resources[name]
+                    request = make_request([build_tree(block)], "named", name)
+                    self._block_requirements(block, ("resources", name), request)
+                    cached.append(request)
                 self._named[raw] = cached
             return Resources([_clone(r) for r in cached])
-        return Resources([make_request([build_tree(raw)], "inline")])
+        request = make_request([build_tree(raw)], "inline")
+        self._block_requirements(raw, path + ("resources",), request)
+        return Resources([request])
+
+    def _requires(self, inherited: _Inherited, raw: Any, path: tuple) -> _Inherited:
+        """What a node at ``path`` writing ``requires: raw`` has and passes on."""
+        if raw is None:
+            return inherited
+        where = path + ("requires",)
+        if isinstance(raw, dict):
+            return _Inherited(_deep_merge(inherited.mapping, raw), inherited.constraints)
+        return _Inherited(inherited.mapping, inherited.constraints + self.req.explicit(raw, where))
 
     def _inherit(self, parent: Resources) -> Resources:
         entry = self._inherited.get(id(parent))
@@ -151,7 +200,7 @@ class _Planner:
         position: int,
         parent_id: str | None,
         inherited_attrs: Attributes,
-        inherited_requires: dict[str, Any],
+        inherited_requires: _Inherited,
         parent_resources: Resources | None,
     ) -> PlanNode:
         if "group" in entry:
@@ -191,13 +240,14 @@ class _Planner:
         position: int,
         parent_id: str | None,
         inherited_attrs: Attributes,
-        inherited_requires: dict[str, Any],
+        inherited_requires: _Inherited,
         parent_resources: Resources | None,
     ) -> PlanTask:
         command = entry["command"]
         shell = isinstance(command, str)
         argv = ["/bin/sh", "-c", command] if shell else [str(a) for a in command]
-        resources = self._own_resources(entry.get("resources"))
+        resources = self._own_resources(entry.get("resources"), path)
+        requires = self._requires(inherited_requires, entry.get("requires"), path)
         if resources is None:
             if parent_resources is not None:
                 resources = self._inherit(parent_resources)
@@ -209,9 +259,12 @@ class _Planner:
             depends_on=self._dep_ids(entry.get("depends_on"), parent_id),
             resources=resources,
             attributes=_merge_attributes(inherited_attrs, entry.get("attributes")),
-            requires=_deep_merge(inherited_requires, entry.get("requires") or {}),
+            requires=requires.mapping
+            if requires is not inherited_requires
+            else dict(requires.mapping),
             steps=self._steps(entry.get("steps"), path),
             source=self.locate(path),
+            constraints=requires.constraints,
             command=argv,
             replicas=int(entry.get("replicas", 1)),
             local=bool(entry.get("local", False)),
@@ -224,12 +277,12 @@ class _Planner:
         path: tuple,
         parent_id: str | None,
         inherited_attrs: Attributes,
-        inherited_requires: dict[str, Any],
+        inherited_requires: _Inherited,
     ) -> PlanGroup:
         group_id = self._id(group["name"], 0, parent_id)
         attrs = _merge_attributes(inherited_attrs, group.get("attributes"))
-        requires = _deep_merge(inherited_requires, group.get("requires") or {})
-        own = self._own_resources(group.get("resources"))
+        requires = self._requires(inherited_requires, group.get("requires"), path)
+        own = self._own_resources(group.get("resources"), path)
         children = [
             self.node(entry, path + ("tasks", i), i, group_id, attrs, requires, own)
             for i, entry in enumerate(group.get("tasks") or [])
@@ -248,15 +301,18 @@ class _Planner:
             depends_on=self._dep_ids(group.get("depends_on"), parent_id),
             resources=own,
             attributes=attrs,
-            requires=requires,
+            requires=dict(requires.mapping),
             steps=self._steps(group.get("steps"), path),
             source=self.locate(path),
+            constraints=requires.constraints,
             children=children,
         )
 
     def plan(self, source: str | None) -> Plan:
         attrs = _merge_attributes(Attributes(), self.doc.get("attributes"))
-        requires = copy.deepcopy(self.doc.get("requires") or {})
+        top = self.doc.get("requires") or {}
+        mapping = {k: copy.deepcopy(v) for k, v in top.items() if k not in self.req.sets}
+        requires = _Inherited(mapping, self.req.unreferenced())
         referenced = set()
 
         def collect(entries):
@@ -276,7 +332,13 @@ class _Planner:
             if name not in referenced:
                 children.append(self.group(group, ("groups", index), None, attrs, requires))
         name = self.doc.get("name") or (Path(source).stem if source else "jobspec")
-        return Plan(name=name, children=children, source=source, requires=requires)
+        return Plan(
+            name=name,
+            children=children,
+            source=source,
+            requires=requires.mapping,
+            constraints=requires.constraints,
+        )
 
 
 def _no_location(path: tuple) -> SourceRef:

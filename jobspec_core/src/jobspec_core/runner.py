@@ -36,7 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .capabilities import check_capabilities
-from .errors import BackendError, JobspecError, StoreError, SubmitError, UsageError
+from .errors import (
+    BackendError,
+    JobspecError,
+    RequirementsNotMet,
+    StoreError,
+    SubmitError,
+    UsageError,
+)
 from .liveness import identity, process_alive
 from .logs import log_chunks, select_instances
 from .plan import Plan
@@ -242,9 +249,18 @@ class Runner:
         options: dict[str, str] | None = None,
         owner: str | None = None,
         remote: dict[str, str] | None = None,
+        check_requirements: bool = True,
+        subsystems: str | None = None,
     ) -> str:
         """Submit ``plan`` through ``transformer`` (default :func:`default_transformer`);
         return the run id at once, without waiting for the tasks.
+
+        A plan with requirements is first checked against the site
+        (:func:`jobspec_core.site.describe_site` with ``subsystems``, a JGF directory,
+        default ``$JOBSPEC_SUBSYSTEMS``): unmet ones raise
+        :class:`~jobspec_core.errors.RequirementsNotMet` (nothing recorded), and resource
+        alternatives whose requirements are not met are dropped from ``plan`` before it is
+        rendered. ``check_requirements=False`` skips this.
 
         Raises :class:`~jobspec_core.errors.UnsupportedFeature` (nothing recorded) when the
         transformer lacks a feature the plan uses, the transformer's errors from render
@@ -287,6 +303,8 @@ class Runner:
         context = self._context(run)
         over_ssh = is_remote(options)
         try:
+            if check_requirements:
+                self._check_requirements(plan, backend, context, subsystems)
             _keep_plan(plan, Path(run.run_dir))
             if over_ssh:
                 _writes_inside(plan, context)
@@ -365,6 +383,17 @@ class Runner:
                 f"{backend.name} transformer: check the scheduler's queue on the remote host"
             )
         return "; no other job of the run exists on the remote host"
+
+    def _check_requirements(self, plan: Plan, backend, context, subsystems) -> None:
+        """Refuse ``plan`` when ``backend``'s site cannot meet its requirements
+        (:func:`jobspec_core.satisfy.check_for_submission` narrows the alternatives)."""
+        from .satisfy import check_for_submission, refusal_message
+
+        report = check_for_submission(
+            plan, backend, registry=self.registry, context=context, subsystems=subsystems
+        )
+        if report is not None and not report.ok:
+            raise RequirementsNotMet(refusal_message(report), report)
 
     def _not_submitted(self, run_id: str, error: str) -> None:
         """A failed submission: instances without a handle never will run."""

@@ -17,7 +17,9 @@ are found with one depth-first search per level. Checks, each with its rule in
 * ``local: true`` only inside a group, and without resources;
 * durations parse, and none is longer than its enclosing group's;
 * environment names ``JOBSPEC_*`` are reserved; ``cwd: ~user`` is refused;
-* steps are of a known type, their options fit the type's schema and pass its checks.
+* steps are of a known type, their options fit the type's schema and pass its checks;
+* constraint objects combine meaningfully and requirement sets referred to exist
+  (:func:`jobspec_core.requirements.requirement_problems`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from .docpath import DocPath, format_path
 from .durations import DurationError, parse_duration
 from .errors import Problem
 from .planner import unnamed_id
+from .requirements import RequirementRules
 from .schema import did_you_mean, instance_problems
 from .steps import StepType
 
@@ -112,6 +115,8 @@ class _Checker:
     # -- whole document ------------------------------------------------------------------
     def run(self) -> list[Problem]:
         data = self.data
+        self.requirements = RequirementRules(data, self.add, did_you_mean)
+        self.requirements.check_top()
         tasks = _as_list(data.get("tasks"))
         groups = _as_list(data.get("groups"))
         if not tasks and not groups and "tasks" not in data and "groups" not in data:
@@ -375,6 +380,7 @@ class _Checker:
         self.check_node_common(entry, path)
 
     def check_node_common(self, node: dict, path: DocPath) -> None:
+        self.requirements.check_node(node, path)
         res = node.get("resources")
         if isinstance(res, str):
             known = sorted(self.resource_names)

@@ -8,12 +8,14 @@ reported together, sorted by position, so a user fixes everything in one go.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from .builtin_steps import StageStep, WriteStep
 from .errors import Problem
 from .loader import Document
 from .planner import gc_paused
+from .requirements import constraint_hint
 from .schema import schema_problems
 from .semantics import semantic_problems
 from .steps import StepType
@@ -87,5 +89,9 @@ def validate_document(document: Document, registry=None) -> list[Problem]:
         problems.extend(semantic_problems(document, steps))
     unique: dict[tuple, Problem] = {}
     for problem in problems:
+        if problem.hint is None and "requires" in problem.path:
+            hint = constraint_hint(problem.path, problem.code)
+            if hint:
+                problem = dataclasses.replace(problem, hint=hint)
         unique.setdefault((problem.line, problem.column, problem.path, problem.message), problem)
     return sorted(unique.values(), key=_position)

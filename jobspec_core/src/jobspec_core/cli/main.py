@@ -25,6 +25,7 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 #: subcommand modules, in the order ``jobspec --help`` lists them.
 COMMANDS = [
     "validate_cmd",
+    "satisfy_cmd",
     "transform_cmd",
     "graph_cmd",
     "params_cmd",

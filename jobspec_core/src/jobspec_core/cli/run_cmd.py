@@ -17,6 +17,11 @@ With ``--remote [USER@]HOST[:PORT]`` (or ``$JOBSPEC_REMOTE``) the scheduler's co
 on HOST over SSH, in a run directory under ``--remote-dir`` (``$JOBSPEC_REMOTE_DIR``, else
 ``~/.jobspec/runs`` on HOST); see docs/remote.md.
 
+A plan with requirements is checked against the site first (as ``jobspec satisfy`` does,
+with ``--subsystems DIR``): unmet requirements refuse it with the report and nothing is
+submitted (exit 1); ``--skip-requirements`` submits without the check. Resource
+alternatives whose requirements are not met are not used.
+
 Ctrl-C while following cancels the run. ``--detach`` prints the run id (JSON with
 ``--json``) and returns at once; follow it with ``jobspec status|wait|cancel|logs``.
 
@@ -79,6 +84,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         help="a transformer option (repeatable), e.g. -O cores=4 for local",
     )
+    parser.add_argument(
+        "--skip-requirements",
+        action="store_true",
+        help="submit without checking the plan's requirements against the site",
+    )
+    parser.add_argument(
+        "--subsystems",
+        metavar="DIR",
+        help="a directory of JGF subsystem files for the requirement check "
+        "(default: $JOBSPEC_SUBSYSTEMS)",
+    )
     parser.add_argument("--detach", action="store_true", help="print the run id and return at once")
     parser.add_argument("--json", action="store_true", help="print the final status as JSON")
     parser.add_argument(
@@ -128,10 +144,20 @@ def run(args: argparse.Namespace) -> int:
         from ..remote import remote_options
 
         remote = remote_options(target, args.remote_dir)
+    checks: dict = {}  # only what differs from the default: a service client takes none
+    if args.skip_requirements:
+        checks["check_requirements"] = False
+    if args.subsystems:
+        checks["subsystems"] = args.subsystems
+    if checks and not isinstance(runner, Runner):
+        raise _UsageError(
+            "--skip-requirements and --subsystems apply to local submissions: the service "
+            "checks requirements against its own site"
+        )
     if request.is_sweep:
-        return _sweep(args, runner, planned, options, remote)
+        return _sweep(args, runner, planned, options, remote, checks)
     plan = planned[0]
-    run_id = _submit(runner, plan, args.transformer, options, remote)
+    run_id = _submit(runner, plan, args.transformer, options, remote, checks)
     if args.detach:
         if args.json:
             print_json({"run_id": run_id})
@@ -156,18 +182,25 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK if status.succeeded else EXIT_FAILURE
 
 
-def _submit(runner, plan, transformer: str | None, options: dict[str, str], remote) -> str:
-    """Submit ``plan``; ``remote``: the options of a remote run (a service's client has no
-    ``remote=``: --remote with --server is refused before)."""
+def _submit(
+    runner, plan, transformer: str | None, options: dict[str, str], remote, checks: dict
+) -> str:
+    """Submit ``plan``; ``remote``: the options of a remote run; ``checks``: the requirement
+    check's settings that differ from the default. A service's client takes neither (both
+    are refused with --server before)."""
+    extra = dict(checks)
     if remote is not None:
-        return runner.submit(
-            plan, transformer, workdir=Path(os.getcwd()), options=options, remote=remote
-        )
-    return runner.submit(plan, transformer, workdir=Path(os.getcwd()), options=options)
+        extra["remote"] = remote
+    return runner.submit(plan, transformer, workdir=Path(os.getcwd()), options=options, **extra)
 
 
 def _sweep(
-    args: argparse.Namespace, runner, planned: list, options: dict[str, str], remote=None
+    args: argparse.Namespace,
+    runner,
+    planned: list,
+    options: dict[str, str],
+    remote=None,
+    checks: dict | None = None,
 ) -> int:
     """Submit one run per plan (all checked first), then wait for each unless detached."""
     from ..capabilities import check_capabilities
@@ -181,7 +214,7 @@ def _sweep(
     submitted: list[tuple[str, dict]] = []
     for plan in planned:
         try:
-            run_id = _submit(runner, plan, args.transformer, options, remote)
+            run_id = _submit(runner, plan, args.transformer, options, remote, checks or {})
         except JobspecError:
             if submitted:
                 done = ", ".join(run_id for run_id, _ in submitted)

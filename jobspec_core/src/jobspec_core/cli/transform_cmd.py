@@ -205,18 +205,18 @@ def run(args: argparse.Namespace) -> int:
     for plan in planned:
         check_capabilities(plan, transformer, name=name, nothing_was="rendered")
     if not request.is_sweep:
-        _show(args, name, transformer, planned[0], None)
+        _show(args, name, transformer, planned[0], None, registry)
         return 0
     answers = []
     for number, plan in enumerate(planned, 1):
-        answers.append(_show(args, name, transformer, plan, number))
+        answers.append(_show(args, name, transformer, plan, number, registry))
     if args.json:
         json.dump(answers, sys.stdout, indent=2)
         sys.stdout.write("\n")
     return 0
 
 
-def _show(args, name: str, transformer, plan, number: int | None) -> dict:
+def _show(args, name: str, transformer, plan, number: int | None, registry) -> dict:
     """Render ``plan`` and show it as the arguments ask; ``number`` is its place in a
     sweep (``None`` without one). Returns the JSON form for a sweep's list."""
     from ..errors import UsageError
@@ -242,10 +242,17 @@ def _show(args, name: str, transformer, plan, number: int | None) -> dict:
         home = Path(options[REMOTE_HOME])
         context = RunContext("RUN_ID", remote, remote, options, home=home)
         run_dir = remote
+    from ..satisfy import check_for_submission
+
+    # as `jobspec run` does: alternatives whose requirements are not met are not rendered
+    report = check_for_submission(plan, transformer, registry=registry, context=context)
     note = _capacity(transformer, plan, context)
     submission = _render(transformer, name, plan, context, getattr(args, "debug", False))
     if note:
         submission.notes.append(note)
+    if report is not None and not report.ok:
+        submission.notes.append(f"will be refused: {report.summary()}")
+        submission.notes.extend(f"will be refused: {n}: {w}" for n, w in report.refused.items())
     label = f" [{describe_values(plan.parameters)}]" if number is not None else ""
     if out_dir is not None:
         if number is not None and not args.json:

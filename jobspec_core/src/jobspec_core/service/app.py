@@ -49,6 +49,7 @@ from ..errors import (
     EXIT_USAGE,
     InvalidJobspec,
     JobspecError,
+    RequirementsNotMet,
     StoreError,
 )
 from ..plan import PlanGroup
@@ -225,6 +226,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @app.exception_handler(JobspecError)
     async def _jobspec_error(request, exc: JobspecError):
         status = 400 if exc.exit_code == EXIT_USAGE else 502
+        if isinstance(exc, RequirementsNotMet):  # the service's site lacks something
+            status = 409
         return JSONResponse({"error": str(exc)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)

@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, InvalidJobspec, Problem, StoreError, UsageError
+from ..errors import (
+    BackendError,
+    InvalidJobspec,
+    Problem,
+    RequirementsNotMet,
+    StoreError,
+    UsageError,
+)
 from ..plan import Plan
 from ..runner import RunStatus
 from ..runrecords import RunRecord
@@ -161,6 +168,8 @@ def _error(error: urllib.error.HTTPError) -> Exception:
         return InvalidJobspec([Problem(**p) for p in body["problems"]])
     if error.code == 404:
         return StoreError(message)
+    if error.code == 409:
+        return RequirementsNotMet(message)
     if error.code in (400, 413, 422):
         return UsageError(message)
     if error.code == 401:

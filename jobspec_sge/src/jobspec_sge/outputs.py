@@ -1,4 +1,4 @@
-"""Reading Grid Engine's outputs: ``qstat -xml`` and ``qacct -j`` (8.1.9's formats).
+"""Reading Grid Engine's outputs: ``qstat -xml``, ``qstat -j`` and ``qacct -j`` (8.1.9's formats).
 
 Both give :class:`~jobspec_core.batch.NativeStatus` keyed by job id (``12``) and, for an
 array job, also by element (``12.3``, :meth:`BaseScheduler.array_element_id`'s form).
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from jobspec_core.batch import JobState, NativeStatus
 
-__all__ = ["parse_qstat_xml", "parse_qacct", "task_ids"]
+__all__ = ["parse_qstat_xml", "parse_qacct", "task_ids", "error_reason"]
 
 #: Which state speaks for a whole job when its elements differ (most telling first).
 _JOB_ORDER = [JobState.ERROR, JobState.RUNNING, JobState.HELD, JobState.PENDING]
@@ -65,6 +65,17 @@ def parse_qstat_xml(
     for number, natives in per_job.items():
         out[number] = _pick(natives, _JOB_ORDER)
     return out
+
+
+def error_reason(text: str) -> str | None:
+    """The reason ``qstat -j ID`` gives for a job in an error state: its ``error reason``
+    line without the date and process stamp (``error: can't chdir to /x: No such file or
+    directory``); ``None`` when there is none."""
+    for line in text.splitlines():
+        if line.startswith("error reason"):
+            reason = line.partition(":")[2].strip()  # after "error reason    1:"
+            return re.sub(r"^\d\d/\d\d/\d{4} [\d:]+ \[[\d:]+\]: ", "", reason) or None
+    return None
 
 
 def _records(text: str) -> list[dict[str, str]]:

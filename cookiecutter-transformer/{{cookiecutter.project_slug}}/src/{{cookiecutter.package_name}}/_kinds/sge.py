@@ -14,7 +14,8 @@ Shapes used (check them against your site, ``man qsub``, ``man qstat``, ``man qa
 * ``qsub -w v ...`` checks a job could ever be scheduled, without submitting it: every
   job is checked before the first is submitted;
 * ``qstat -xml`` lists every job of the user still in the queue (no ids); ``Eqw`` is the
-  error state (failed, with the reason, and deleted by jobspec: never left pending);
+  error state (failed, with the reason ``qstat -j ID`` gives, and deleted by jobspec:
+  never left pending);
 * ``qacct -j ID`` reports a finished job (about 15 s after it ended): ``failed 37`` is the
   ``h_rt`` limit, ``failed 100`` with exit 137 a job deleted while running;
 * ``qdel ID...`` deletes jobs.
@@ -52,6 +53,7 @@ class SiteScheduler(BaseScheduler):
     status_takes_ids = False
     cancel_command = ("qdel",)
     accounting_command = ("qacct",)
+    explain_command = ("qstat", "-j")  # why a job is in an error state
     lost_grace = 60.0  # qacct learns of a finished job about 15 s after it ended
     validate_command = ("qsub", "-w", "v")
     array_variable = "SGE_TASK_ID"
@@ -59,10 +61,6 @@ class SiteScheduler(BaseScheduler):
     array_output_token = "$TASK_ID"
     dependency_kind = DependencyKind.AFTER_ANY
     job_name_first = "[A-Za-z_]"
-    #: FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it and
-    #: a request no node can ever hold is refused before anything is submitted. As
-    #: generated, a generous placeholder (the stand-in runs anything on this machine).
-    largest_node = Capacity(cores_per_node=128, gpus_per_node=8)
     #: ``qstat`` state letters -> ours (``man qstat``, "state"); E... is an error state.
     state_map: ClassVar[dict[str, JobState]] = {
         "qw": JobState.PENDING,
@@ -81,6 +79,12 @@ class SiteScheduler(BaseScheduler):
         "Ehqw": JobState.ERROR,
         "EhRqw": JobState.ERROR,
     }
+
+    def largest_node(self):
+        """FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it
+        and a request no node can ever hold is refused before anything is submitted. As
+        generated, a generous placeholder (the stand-in runs anything on this machine)."""
+        return Capacity(cores_per_node=128, gpus_per_node=8)
 
     def name_options(self, name):
         return [["-N", name]]
@@ -159,6 +163,12 @@ class SiteScheduler(BaseScheduler):
                 if found.get(job_id, NativeStatus(JobState.FINISHED)).state is JobState.FINISHED:
                     found[job_id] = NativeStatus(state, f"failed {failed}", code, failed)
         return found
+
+    def parse_explain(self, result, job_id):
+        for line in result.stdout.splitlines():  # qstat -j ID: "error reason  1: DATE [..]: WHY"
+            if line.startswith("error reason"):
+                return line.split("]: ", 1)[-1].strip()
+        return None
 
 
 def _rank(state: JobState) -> int:

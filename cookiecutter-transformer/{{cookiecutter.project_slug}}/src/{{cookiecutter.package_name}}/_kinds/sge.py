@@ -33,7 +33,7 @@ import xml.etree.ElementTree as ET
 from typing import ClassVar
 
 from jobspec_core.alternatives import Capacity
-from jobspec_core.batch import BaseScheduler, DependencyKind, JobState, NativeStatus
+from jobspec_core.batch import BaseScheduler, DependencyKind, JobState, NativeStatus, most_telling
 
 __all__ = ["STANDIN", "SiteScheduler"]
 
@@ -41,8 +41,6 @@ __all__ = ["STANDIN", "SiteScheduler"]
 STANDIN = "sge"
 #: The parallel environment that gives a job several slots on one host.
 PARALLEL_ENVIRONMENT = "smp"
-#: When several entries (array tasks) describe one job, the first state found here wins.
-_PRECEDENCE = [JobState.ERROR, JobState.RUNNING, JobState.HELD, JobState.PENDING]
 
 
 class SiteScheduler(BaseScheduler):
@@ -127,20 +125,17 @@ class SiteScheduler(BaseScheduler):
             root = ET.fromstring(result.stdout)
         except ET.ParseError as exc:
             raise ValueError(f"qstat -xml printed no readable XML: {exc}") from exc
-        found: dict[str, NativeStatus] = {}
+        entries: dict[str, list[NativeStatus]] = {}
         for job in root.iter("job_list"):
             job_id, word = job.findtext("JB_job_number", ""), job.findtext("state", "")
-            status = NativeStatus(self.state(word), word)
-            seen = found.get(job_id)
-            if seen is None or _rank(status.state) < _rank(seen.state):
-                found[job_id] = status
-        return found
+            entries.setdefault(job_id, []).append(NativeStatus(self.state(word), word))
+        return {job_id: most_telling(found) for job_id, found in entries.items()}
 
     def accounting_argv(self, command, job_ids):
         return [[*command, "-j", job_id] for job_id in job_ids]
 
     def parse_accounting(self, results, job_ids):
-        found = {}
+        entries: dict[str, list[NativeStatus]] = {}
         for result in results:
             if result.returncode != 0:
                 continue  # not known (yet): qacct learns of a job late
@@ -160,16 +155,12 @@ class SiteScheduler(BaseScheduler):
                     state = JobState.FAILED
                 else:
                     state = JobState.FINISHED
-                if found.get(job_id, NativeStatus(JobState.FINISHED)).state is JobState.FINISHED:
-                    found[job_id] = NativeStatus(state, f"failed {failed}", code, failed)
-        return found
+                status = NativeStatus(state, f"failed {failed}", code, failed)
+                entries.setdefault(job_id, []).append(status)  # an array: one per element
+        return {job_id: most_telling(found) for job_id, found in entries.items()}
 
     def parse_explain(self, result, job_id):
         for line in result.stdout.splitlines():  # qstat -j ID: "error reason  1: DATE [..]: WHY"
             if line.startswith("error reason"):
                 return line.split("]: ", 1)[-1].strip()
         return None
-
-
-def _rank(state: JobState) -> int:
-    return _PRECEDENCE.index(state) if state in _PRECEDENCE else len(_PRECEDENCE)

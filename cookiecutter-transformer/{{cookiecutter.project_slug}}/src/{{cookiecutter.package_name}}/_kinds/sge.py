@@ -78,11 +78,8 @@ class SiteScheduler(BaseScheduler):
         "EhRqw": JobState.ERROR,
     }
 
-    def largest_node(self):
-        """FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it
-        and a request no node can ever hold is refused before anything is submitted. As
-        generated, a generous placeholder (the stand-in runs anything on this machine)."""
-        return Capacity(cores_per_node=128, gpus_per_node=8)
+    def largest_node(self):  # FILL THIS IN: your largest node (README.md, "Your nodes")
+        return Capacity(cores_per_node=128, gpus_per_node=8)  # a generous placeholder
 
     def name_options(self, name):
         return [["-N", name]]

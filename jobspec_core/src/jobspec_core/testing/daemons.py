@@ -57,13 +57,14 @@ class ClusterError(RuntimeError):
     """A test cluster could not be started, or one of its daemons died."""
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct TCP ports free on every interface right now (daemons bind 0.0.0.0):
-    the sockets are held open together while the ports are picked."""
+def free_ports(count: int, host: str = "") -> list[int]:
+    """``count`` distinct TCP ports free right now on ``host`` (default: every interface, as
+    daemons binding 0.0.0.0 need; ``127.0.0.1`` for a loopback server): the sockets are held
+    open together while the ports are picked."""
     socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
     try:
         for s in socks:
-            s.bind(("", 0))
+            s.bind((host, 0))
         return [s.getsockname()[1] for s in socks]
     except OSError as exc:
         raise ClusterError(f"could not find {count} free TCP port(s): {exc}") from exc

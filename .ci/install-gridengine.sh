@@ -11,7 +11,11 @@
 #   - Keeps the packages' postinst from starting daemons (policy-rc.d), and stops any daemon
 #     the install started anyway (by its pid file only).
 #   - Runs `apt-get update` only when something is missing. Prints every step it takes.
+#     The shared steps are in lib-install.sh.
 set -euo pipefail
+LABEL=install-gridengine
+# shellcheck source=lib-install.sh
+. "$(dirname "$0")/lib-install.sh"
 
 PKGS=(gridengine-master gridengine-exec gridengine-client procps)
 # command -> package that provides it (the daemons live under /usr/lib/gridengine).
@@ -30,20 +34,12 @@ for d in "${DAEMONS[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "install-gridengine: already installed: $(dpkg-query -W -f '${Package} ${Version}; ' "${PKGS[@]:0:3}")"
+  echo "install-gridengine: already installed: $(ci_versions "${PKGS[@]:0:3}")"
   exit 0
 fi
 
 echo "install-gridengine: missing: ${missing[*]}"
-SUDO=()
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    SUDO=(sudo -n env DEBIAN_FRONTEND=noninteractive)
-  else
-    echo "install-gridengine: must run as root (or with passwordless sudo)" >&2
-    exit 1
-  fi
-fi
+ci_need_root
 
 export DEBIAN_FRONTEND=noninteractive
 host=$(hostname)
@@ -63,25 +59,7 @@ gridengine-exec shared/gridengineconfig boolean true
 gridengine-exec shared/gridenginecell string default
 gridengine-exec shared/gridenginemaster string $host
 EOF
-echo "install-gridengine: apt-get update"
-"${SUDO[@]}" apt-get update -q
-echo "install-gridengine: apt-get install -y --no-install-recommends ${PKGS[*]}"
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [ ! -e "$policy" ]; then
-  printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
-  "${SUDO[@]}" chmod 755 "$policy"
-  created_policy=1
-fi
-rc=0
-"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${PKGS[@]}" || rc=$?
-if [ "$created_policy" -eq 1 ]; then
-  "${SUDO[@]}" rm -f "$policy"
-fi
-if [ "$rc" -ne 0 ]; then
-  echo "install-gridengine: apt-get install failed (exit $rc)" >&2
-  exit "$rc"
-fi
+ci_apt_install "${PKGS[@]}"
 # gridengine-master's postinst runs the qmaster itself to load the default cell's configuration;
 # end the daemons of the default cell it may have left running (found by their pid files only).
 for pidfile in /var/spool/gridengine/qmaster/qmaster.pid \
@@ -94,4 +72,4 @@ for pidfile in /var/spool/gridengine/qmaster/qmaster.pid \
     fi
   fi
 done
-echo "install-gridengine: installed $(dpkg-query -W -f '${Package} ${Version}; ' "${PKGS[@]:0:3}") in $(( $(date +%s) - start ))s"
+echo "install-gridengine: installed $(ci_versions "${PKGS[@]:0:3}") in $(( $(date +%s) - start ))s"

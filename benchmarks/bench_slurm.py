@@ -6,7 +6,8 @@ medians are printed with their ratio (goal: <= 1.3x). The jobspec side is what
 ``jobspec run -t slurm`` spends getting the task to Slurm: render the plan, write the
 scripts into the run directory, ``submit`` (exactly one ``sbatch --parsable``). The raw side
 is one ``sbatch --parsable --array=0-99`` of an equivalent script written beforehand.
-Jobs are cancelled between rounds so the queue does not grow.
+Jobs are cancelled between rounds so the queue does not grow (``_common.py`` holds what the
+submit benchmarks share).
 
 Starts its own cluster (``jobspec_slurm.testing.cluster``) in a temporary directory and
 stops it at the end. Where Slurm cannot be started (not installed, not root) it prints why
@@ -17,25 +18,10 @@ and exits 0 (a skip, not a failure).
 
 from __future__ import annotations
 
-import argparse
-import gc
-import os
 import shutil
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
-SPEC = """
-version: 1
-name: bench
-tasks:
-  - name: many
-    replicas: 100
-    command: ["true"]
-"""
+from _common import alternate, batch_submit, command, parse_rounds, private_cluster, report
 
 RAW_SCRIPT = """#!/bin/bash
 #SBATCH --job-name=raw
@@ -47,106 +33,36 @@ true
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=31, help="rounds of each (default 31)")
-    args = parser.parse_args(argv)
+    rounds = parse_rounds(__doc__, 31, argv)
+    with private_cluster(
+        "bench_slurm", "local Slurm cluster", "jobspec_slurm.testing.cluster", "LocalSlurmCluster"
+    ) as (cluster, base):
+        if cluster is None:
+            return 0
+        from jobspec_slurm import SlurmTransformer
 
-    from jobspec_slurm.testing.cluster import ClusterError, LocalSlurmCluster, is_available
+        raw_dir = base / "raw"
+        raw_dir.mkdir()
+        raw_script = raw_dir / "raw.sh"
+        raw_script.write_text(RAW_SCRIPT.format(out=raw_dir))
+        sbatch = shutil.which("sbatch") or "sbatch"
 
-    ok, reason = is_available()
-    if not ok:
-        print(f"bench_slurm: skipped: no local Slurm cluster can be started here: {reason}")
-        return 0
+        def cancel_all() -> None:
+            r = cluster.run(["squeue", "-h", "-o", "%A"])
+            ids = sorted(set(r.stdout.split()))
+            if ids:
+                cluster.run(["scancel", *ids])
 
-    from jobspec_core.transformer import RunContext
-
-    from jobspec_core import api
-    from jobspec_slurm import SlurmTransformer
-
-    base = Path(tempfile.mkdtemp(prefix="bench-slurm-"))
-    cluster = LocalSlurmCluster(base / "cluster")
-    try:
-        cluster.start()
-    except ClusterError as exc:
-        print(f"bench_slurm: skipped: the local Slurm cluster did not start: {exc}")
-        cluster.stop()
-        return 0
-    os.environ.update(cluster.env)
-    sbatch = shutil.which("sbatch") or "sbatch"
-    raw_dir = base / "raw"
-    raw_dir.mkdir()
-    raw_script = raw_dir / "raw.sh"
-    raw_script.write_text(RAW_SCRIPT.format(out=raw_dir))
-    plan = api.plan(api.load_text(SPEC, "bench.yaml"))
-    transformer = SlurmTransformer()
-    work = base / "work"
-    work.mkdir()
-
-    def cancel_all() -> None:
-        r = cluster.run(["squeue", "-h", "-o", "%A"])
-        ids = sorted(set(r.stdout.split()))
-        if ids:
-            cluster.run(["scancel", *ids])
-
-    def jobspec_once(n: int) -> float:
-        gc.collect()
-        context = RunContext(f"bench-{n}", base / f"run-{n}", work)
-        t0 = time.perf_counter()
-        submission = transformer.render(plan, context)
-        submission.write(context.run_dir)
-        handles = transformer.submit(plan, submission, context)
-        elapsed = time.perf_counter() - t0
-        assert len(handles) == 100 and len({h.data["job"] for h in handles}) == 1
-        return elapsed
-
-    def raw_once() -> float:
-        gc.collect()
-        t0 = time.perf_counter()
-        r = subprocess.run(
-            [sbatch, "--parsable", "--array=0-99", str(raw_script)],
-            capture_output=True,
-            text=True,
-            check=False,
+        times = alternate(
+            rounds,
+            {
+                "jobspec": batch_submit(SlurmTransformer(), base),
+                "raw": command([sbatch, "--parsable", "--array=0-99", str(raw_script)]),
+            },
+            cancel_all,
         )
-        elapsed = time.perf_counter() - t0
-        assert r.returncode == 0, r.stderr
-        return elapsed
-
-    try:
-        jobspec_once(-1)  # warm caches (imports, templates, page cache) on both sides
-        raw_once()
-        cancel_all()
-        ours, raw = [], []
-        for n in range(args.rounds):
-            # alternate which goes first, so neither always meets a freshly idle controller
-            if n % 2:
-                raw.append(raw_once())
-                cancel_all()
-                ours.append(jobspec_once(n))
-            else:
-                ours.append(jobspec_once(n))
-                cancel_all()
-                raw.append(raw_once())
-            cancel_all()
-    finally:
-        cluster.stop()
-        shutil.rmtree(base, ignore_errors=True)
-
-    ours_median = statistics.median(ours)
-    raw_median = statistics.median(raw)
-    ratio = ours_median / raw_median
-    # each round pairs one jobspec and one raw submission made a moment apart: the median
-    # of those ratios is less sensitive to other load on the machine drifting over the run
-    paired = statistics.median(o / r for o, r in zip(ours, raw, strict=True))
-    print(f"slurm submit of replicas: 100 ({args.rounds} rounds, medians)")
-    print(f"  jobspec (render + write + one sbatch): {ours_median * 1000:8.1f} ms")
-    print(f"  raw sbatch --array=0-99:               {raw_median * 1000:8.1f} ms")
-    print(f"  (fastest: jobspec {min(ours) * 1000:.1f} ms, raw {min(raw) * 1000:.1f} ms)")
-    print(
-        f"  ratio jobspec / raw (medians):         {ratio:8.2f}x  (goal <= 1.3x: "
-        f"{'met' if ratio <= 1.3 else 'NOT met'})"
-    )
-    print(f"  ratio jobspec / raw (paired rounds):   {paired:8.2f}x")
+    labels = {"jobspec": "jobspec (render + write + one sbatch)", "raw": "raw sbatch --array=0-99"}
+    report("slurm submit of replicas: 100", times, labels, baseline="raw")
     return 0
 
 

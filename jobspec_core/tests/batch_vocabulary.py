@@ -34,13 +34,22 @@ class GridEngineWords(BaseScheduler):
     dependency_kind = DependencyKind.AFTER_ANY
     job_name_first = "[A-Za-z_]"
     job_name_max = 20
-    largest_node = Capacity(cores_per_node=os.cpu_count() or 1)
+    explain_command = ("qstat", "-j")
     state_map = {
         "qw": JobState.PENDING,
         "hqw": JobState.HELD,
         "r": JobState.RUNNING,
         "Eqw": JobState.ERROR,
     }
+
+    def largest_node(self):
+        return Capacity(cores_per_node=os.cpu_count() or 1)
+
+    def parse_explain(self, result, job_id):
+        for line in result.stdout.splitlines():
+            if line.startswith("error reason"):
+                return line.split("]: ", 1)[-1].strip()
+        return None
 
     def name_options(self, name):
         return [["-N", name]]
@@ -150,9 +159,22 @@ class GenericTransformer(BatchTransformer):
 class HugeNodes(GridEngineWords):
     """Render believes anything fits; the stand-in's ``qsub -w v`` knows better."""
 
-    largest_node = Capacity(cores_per_node=100000)
+    def largest_node(self):
+        return Capacity(cores_per_node=100000)
 
 
 class HugeTransformer(GridEngineTransformer):
     name = "test_huge"
     scheduler = HugeNodes()
+
+
+class ValidatingWords(HugeNodes):
+    """``qsub -w e``: the submit command refuses what no queue can run (no ``-w v`` pass)."""
+
+    submit_command = ("qsub", "-terse", "-w", "e")
+    submit_validates = True
+
+
+class ValidatingTransformer(GridEngineTransformer):
+    name = "test_validating"
+    scheduler = ValidatingWords()

@@ -19,6 +19,7 @@ from batch_vocabulary import (
     GridEngineTransformer,
     GridEngineWords,
     HugeTransformer,
+    ValidatingTransformer,
 )
 from jobspec_core.batch import BatchTransformer, LocalRunner
 from jobspec_core.batch.transformer import STANDIN
@@ -150,6 +151,8 @@ def test_a_job_in_an_error_state_fails_with_the_reason_and_is_deleted(context):
     status = final[("t", 0)]
     assert status.state is TaskState.FAILED
     assert "error state (Eqw)" in status.reason and "deleted" in status.reason
+    # the explain command (qstat -j) says why
+    assert "error: can't chdir to directory" in status.reason, status.reason
     job = context.run_dir / ".standin" / handles[0].data["job"]
     assert (job / "state").read_text() == "cancelled"  # deleted, not pending forever
     assert T().status(handles, context)[("t", 0)].state is TaskState.FAILED  # it holds
@@ -193,6 +196,29 @@ def test_validation_refuses_before_anything_is_submitted(context):
         submit(HugeTransformer(), text, context)
     assert refused.value.submitted == []
     assert not any((context.run_dir / ".standin").glob("[0-9]*"))
+
+
+def test_a_submit_command_that_validates_refuses_with_its_reason(context):
+    """submit_validates: no separate validation pass; the refusal is the scheduler's, and
+    what was submitted before it is cancelled (Decision 68)."""
+    text = (
+        "version: 1\ntasks:\n- {name: ok, command: [sleep, '30']}\n"
+        "- name: big\n  resources: {type: slot, count: 1, with: [{type: core, count: 5000}]}\n"
+        "  command: ['true']\n"
+    )
+    plan = api.plan(api.load_text(text, "test.yaml"))
+    submission = ValidatingTransformer().render(plan, context)
+    assert not any("validation command" in note for note in submission.notes)
+    assert [u["validate"] for u in submission.data["batch"]["units"].values()] == [None, None]
+    assert any("checks each job as it is submitted" in note for note in submission.notes)
+    with pytest.raises(SubmitError) as refused:
+        submit(ValidatingTransformer(), text, context)
+    message = str(refused.value)
+    assert "Grid Engine refuses big; the 1 job(s) submitted before it were cancelled" in message
+    assert "no suitable queues" in message
+    assert [h.task_id for h in refused.value.submitted] == ["ok"]
+    final = ValidatingTransformer().wait(refused.value.submitted, context, timeout=20)
+    assert final[("ok", 0)].state is TaskState.CANCELLED
 
 
 def test_a_submission_refused_part_way_cancels_what_was_submitted(context, tmp_path):
@@ -284,3 +310,58 @@ def test_stand_in_faults_end_as_a_scheduler_site_needs(transformer, context):
     assert final[("d", 0)].reason
     if transformer is GenericTransformer:  # the test's Grid Engine words leave qacct's 37 out
         assert final[("l", 0)].state is TaskState.TIMEOUT
+
+
+def test_accounting_is_read_per_array_element(context):
+    """An element's own accounting entry decides for it, its job's only when there is none:
+    element 1 was killed at the limit while the array as a whole says failed."""
+    from batch_vocabulary import GenericWords
+    from jobspec_core.batch import CommandResult, JobState, NativeStatus
+
+    class Words(GenericWords):
+        accounting_command = ("acct",)
+
+        def parse_status(self, result, job_ids):
+            return {}  # gone from the queue
+
+        def parse_accounting(self, results, job_ids):
+            assert job_ids == ["7"]
+            return {
+                "7": NativeStatus(JobState.FAILED, "failed 1", 1, "node failure"),
+                "7.1": NativeStatus(JobState.TIMEOUT, "failed 37", None, "h_rt"),
+            }
+
+    class Canned(LocalRunner):
+        def run(self, argv, **kw):
+            return CommandResult(tuple(argv), 0, "", "")
+
+    class T(BatchTransformer):
+        name = "test_acct"
+        scheduler = Words()
+
+        def command_runner(self, context):
+            return Canned()
+
+    records = context.run_dir / "records"
+    records.mkdir(parents=True)
+    follow = {"status": ["st"], "cancel": ["cn"], "accounting": ["acct"], "explain": None}
+    handles = [
+        TaskHandle(
+            "t",
+            i,
+            f"7.{i}",
+            None,
+            {
+                "job": "7",
+                "record": str(records / f"t.{i}"),
+                "after": [],
+                "duration": None,
+                "commands": follow,
+            },
+        )
+        for i in (0, 1)
+    ]
+    statuses = T().status(handles, context)
+    assert statuses[("t", 1)].state is TaskState.TIMEOUT and "h_rt" in statuses[("t", 1)].reason
+    assert statuses[("t", 0)].state is TaskState.FAILED
+    assert "node failure" in statuses[("t", 0)].reason

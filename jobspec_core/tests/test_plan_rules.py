@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from jobspec_core.alternatives import Capacity, choose_alternative, misfit, unrunnable
+from jobspec_core.alternatives import Capacity, choose_alternative, describe, misfit, unrunnable
 from jobspec_core.capabilities import check_capabilities, missing_features
 from jobspec_core.errors import BackendError, StepError, SubmitError, UnsupportedFeature
 from jobspec_core.ordering import fill_placeholders, placeholder, submission_order
@@ -215,9 +215,13 @@ def test_misfit_packs_slots_onto_nodes():
     request = plan.node("t").resources.preferred
     # 4-core nodes hold one 3-core slot each: 5 slots need 5 nodes
     assert misfit(request, Capacity(cores_per_node=4, nodes=5)) is None
-    assert "hold 4" in misfit(request, Capacity(cores_per_node=4, nodes=4))
+    assert misfit(request, Capacity(cores_per_node=4, nodes=4)) == (
+        "needs 5 slots, but 4 nodes with 4 cores each can hold 4"
+    )
     assert misfit(request, Capacity(cores_per_node=4)) is None  # node count unchecked
-    assert "needs 15 cores" in misfit(request, Capacity(cores_per_node=8, single_host=True))
+    assert misfit(request, Capacity(cores_per_node=8, single_host=True)) == (
+        "needs 15 cores, but this machine has 8"
+    )
     assert misfit(request, Capacity(cores_per_node=15, single_host=True)) is None
 
 
@@ -232,11 +236,39 @@ def test_misfit_checks_gpus_and_memory():
         """
     )
     request = plan.node("t").resources.preferred
-    assert "gpus" in misfit(request, Capacity(cores_per_node=8, nodes=4))
+    assert misfit(request, Capacity(cores_per_node=8, nodes=4)) == (
+        "a slot needs 1 gpu, but a node has 0"
+    )
     assert misfit(request, Capacity(cores_per_node=8, gpus_per_node=1, nodes=2)) is None
-    assert "hold 1" in misfit(request, Capacity(cores_per_node=8, gpus_per_node=1, nodes=1))
+    assert misfit(request, Capacity(cores_per_node=8, gpus_per_node=1, nodes=1)) == (
+        "needs 2 slots, but 1 node with 8 cores and 1 gpu can hold 1"
+    )
     assert "MiB" in misfit(request, Capacity(8, 2, memory_per_node=500, nodes=1))
     assert misfit(request, Capacity(8, 2, memory_per_node=0, nodes=1)) is None  # unchecked
+
+
+def test_capacity_and_request_read_as_sentences():
+    """No "node(s) of 1 node(s)": counts agree with their nouns (Decision 67)."""
+    assert Capacity(8, nodes=1).describe() == "1 node with 8 cores"
+    assert Capacity(1, nodes=1).describe() == "1 node with 1 core"
+    assert Capacity(8, 2, nodes=4).describe() == "4 nodes with 8 cores and 2 gpus each"
+    assert Capacity(8, 2, 64000).describe() == "nodes with 8 cores, 2 gpus and 64000 MiB each"
+    assert Capacity(8, single_host=True).describe() == "this machine with 8 cores"
+    plan = plan_of(
+        """
+        version: 1
+        tasks:
+        - {name: one, resources: {type: core, count: 1}, command: ["true"]}
+        - {name: many, resources: {type: slot, count: 4, with: [{type: core, count: 2}]}, command: ["true"]}
+        """
+    )
+    assert describe(plan.node("one").resources.preferred) == "1 slot of 1 core"
+    assert describe(plan.node("many").resources.preferred) == "4 slots of 2 cores (8 cores)"
+    assert unrunnable(plan.node("many").resources, Capacity(8, nodes=1)) is None
+    assert unrunnable(plan.node("many").resources, Capacity(6, nodes=1)) == (
+        "can never run: the request (4 slots of 2 cores (8 cores)) needs 4 slots, but "
+        "1 node with 6 cores can hold 3"
+    )
 
 
 def test_unrunnable_gives_every_reason_or_none():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from jobspec_core.batch import CommandResult, JobState
-from jobspec_sge.outputs import parse_qacct, task_ids
+from jobspec_sge.outputs import error_reason, parse_qacct, task_ids
 from jobspec_sge.scheduler import GridEngine
 
 DATA = Path(__file__).parent / "data"
@@ -154,3 +154,16 @@ def test_accounting_argv_one_per_job() -> None:
         ["qacct", "-j", "3"],
         ["qacct", "-j", "5"],
     ]
+
+
+def test_qstat_j_error_reason_explains_eqw() -> None:
+    reason = GE.parse_explain(result("qstat_j_eqw"), "4")
+    assert reason is not None and reason.startswith("error: can't chdir to /tmp/")
+    assert reason.endswith("missing: No such file or directory")
+    assert GE.explain_argv(GE.explain_command, "4") == ["qstat", "-j", "4"]
+
+
+@pytest.mark.parametrize("name", ["qstat_j_running", "qstat_j_held", "qstat_j_missing"])
+def test_qstat_j_without_an_error_reason_explains_nothing(name: str) -> None:
+    assert GE.parse_explain(result(name), "1") is None
+    assert error_reason("") is None

@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from jobspec_sge.testing.cluster import CELL, LocalSGECluster, _running, is_available, main
+from jobspec_core.testing.daemons import pid_alive
+from jobspec_sge.testing.cluster import CELL, LocalSGECluster, is_available, main
 
 AVAILABLE, REASON = is_available()
 pytestmark = [
@@ -123,7 +124,7 @@ def test_cli_and_private_cluster(tmp_path: Path) -> None:
         assert st.returncode == 0 and st.stdout.startswith("up:")
     finally:
         subprocess.run([*cmd, "stop", "--dir", str(d)], capture_output=True, timeout=120)
-    assert not any(p and _running(p) for p in pids)
+    assert not any(p and pid_alive(p) for p in pids)
     st = subprocess.run([*cmd, "status", "--dir", str(d)], capture_output=True, text=True)
     assert st.returncode == 3 and st.stdout.startswith("down:")
 

@@ -161,6 +161,7 @@ def test_error_state_fails_with_reason_and_deletes(transformer, context, sge_clu
     status = final[("stuck", 0)]
     assert status.state is TaskState.FAILED
     assert f"job {job} is in an error state (Eqw)" in status.reason
+    assert "error: can't chdir to" in status.reason, status.reason  # qstat -j says why
     leaves_queue(sge_cluster, job)  # jobspec deleted it
 
 
@@ -238,6 +239,8 @@ def test_refused_submission_leaves_nothing(transformer, context, sge_cluster, mo
     monkeypatch.setattr(RecordingTransformer, "scheduler", GridEngine(pe="no_such_pe"))
     with pytest.raises(SubmitError, match="no_such_pe") as info:
         submit(transformer, spec, context)
+    refusal = "Grid Engine refuses wide; the 1 job(s) submitted before it were cancelled"
+    assert refusal in str(info.value)
     (fine,) = info.value.submitted
     job = fine.data["job"]
     assert ["qdel", job] in transformer.runner.calls
@@ -256,6 +259,7 @@ def test_request_no_queue_can_run_is_refused_by_qsub(transformer, context, monke
     """
     with pytest.raises(SubmitError, match="no suitable queues") as info:
         submit(transformer, spec, context)
+    assert "Grid Engine refuses impossible; nothing was submitted" in str(info.value)
     assert info.value.submitted == []
 
 

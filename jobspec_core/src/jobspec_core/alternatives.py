@@ -28,7 +28,15 @@ from dataclasses import dataclass
 
 from .plan import PlanGroup, PlanNode, PlanTask, ResourceRequest, Resources
 
-__all__ = ["Capacity", "misfit", "choose_alternative", "unrunnable", "describe", "fitted"]
+__all__ = [
+    "Capacity",
+    "misfit",
+    "choose_alternative",
+    "unrunnable",
+    "describe",
+    "count",
+    "fitted",
+]
 
 
 @dataclass(frozen=True)
@@ -42,26 +50,39 @@ class Capacity:
     single_host: bool = False
 
     def describe(self) -> str:
-        """``2 nodes of 4 cores, 0 gpus`` (for messages)."""
-        mem = f", {self.memory_per_node} MiB" if self.memory_per_node else ""
+        """``1 node with 8 cores``, ``4 nodes with 8 cores and 2 gpus each``, ``nodes with 8
+        cores each`` (count unchecked), ``this machine with 8 cores`` (for messages)."""
+        has = [count(self.cores_per_node, "core")]
+        if self.gpus_per_node:
+            has.append(count(self.gpus_per_node, "gpu"))
+        if self.memory_per_node:
+            has.append(f"{self.memory_per_node} MiB")
+        what = " and ".join([", ".join(has[:-1]), has[-1]] if len(has) > 1 else has)
         if self.single_host:
-            return f"this machine's {self.cores_per_node} cores, {self.gpus_per_node} gpus{mem}"
-        count = "nodes" if self.nodes is None else f"{self.nodes} node(s)"
-        return f"{count} of {self.cores_per_node} cores, {self.gpus_per_node} gpus{mem}"
+            return f"this machine with {what}"
+        if self.nodes == 1:
+            return f"1 node with {what}"
+        nodes = "nodes" if self.nodes is None else f"{self.nodes} nodes"
+        return f"{nodes} with {what} each"
+
+
+def count(n: int, word: str) -> str:
+    """``1 core``, ``4 cores``: ``n`` and ``word``, plural when ``n`` is not 1."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def describe(request: ResourceRequest) -> str:
-    """``4 slots of 2 cores (8 cores)[, 1 gpus per slot][ on 2 nodes]`` (for messages)."""
-    text = (
-        f"{request.slots} slot(s) of {request.cores_per_slot} core(s) "
-        f"({request.slots * request.cores_per_slot} cores)"
-    )
+    """``4 slots of 2 cores (8 cores)[, 1 gpu per slot][ on 2 nodes]`` (for messages)."""
+    cores = max(request.cores_per_slot, 1)
+    text = f"{count(request.slots, 'slot')} of {count(cores, 'core')}"
+    if request.slots != 1:
+        text += f" ({count(request.slots * cores, 'core')})"
     if request.gpus_per_slot:
-        text += f", {request.gpus_per_slot} gpu(s) per slot"
+        text += f", {count(request.gpus_per_slot, 'gpu')} per slot"
     if request.memory_per_slot:
         text += f", {request.memory_per_slot} MiB per slot"
     if request.nodes:
-        text += f" on {request.nodes} node(s)"
+        text += f" on {count(request.nodes, 'node')}"
     if request.name:
         text += f" (resources {request.name!r})"
     return text
@@ -82,21 +103,27 @@ def misfit(request: ResourceRequest, capacity: Capacity) -> str | None:
     cores = max(request.cores_per_slot, 1)
     if capacity.single_host:
         checks = [
-            ("cores", slots * cores, capacity.cores_per_node),
-            ("gpus", slots * request.gpus_per_slot, capacity.gpus_per_node),
+            ("core", slots * cores, capacity.cores_per_node),
+            ("gpu", slots * request.gpus_per_slot, capacity.gpus_per_node),
         ]
         if capacity.memory_per_node:
             checks.append(("MiB", slots * request.memory_per_slot, capacity.memory_per_node))
         for what, need, have in checks:
             if need > have:
-                return f"needs {need} {what}, but {capacity.describe()} offer {have}"
+                if what == "MiB":
+                    return f"needs {need} MiB, but this machine has {have} MiB"
+                return f"needs {count(need, what)}, but this machine has {have}"
         return None
     if capacity.nodes is not None and request.nodes > capacity.nodes:
-        return f"asks for {request.nodes} nodes, but there are {capacity.nodes}"
+        there = "is 1" if capacity.nodes == 1 else f"are {capacity.nodes}"
+        return f"asks for {count(request.nodes, 'node')}, but there {there}"
     if cores > capacity.cores_per_node:
-        return f"a slot needs {cores} cores, but a node has {capacity.cores_per_node}"
+        return f"a slot needs {count(cores, 'core')}, but a node has {capacity.cores_per_node}"
     if request.gpus_per_slot > capacity.gpus_per_node:
-        return f"a slot needs {request.gpus_per_slot} gpus, but a node has {capacity.gpus_per_node}"
+        return (
+            f"a slot needs {count(request.gpus_per_slot, 'gpu')}, but a node has "
+            f"{capacity.gpus_per_node}"
+        )
     if capacity.memory_per_node and request.memory_per_slot > capacity.memory_per_node:
         return (
             f"a slot needs {request.memory_per_slot} MiB, but a node has "
@@ -107,7 +134,10 @@ def misfit(request: ResourceRequest, capacity: Capacity) -> str | None:
         return None
     room = usable * _slots_per_node(request, capacity)
     if slots > room:
-        return f"needs {slots} slots, but {usable} node(s) of {capacity.describe()} hold {room}"
+        nodes = Capacity(
+            capacity.cores_per_node, capacity.gpus_per_node, capacity.memory_per_node, usable
+        )
+        return f"needs {slots} slots, but {nodes.describe()} can hold {room}"
     return None
 
 

@@ -1,4 +1,4 @@
-"""Reading Grid Engine's outputs: ``qstat -xml`` and ``qacct -j`` (8.1.9's formats).
+"""Reading Grid Engine's outputs: ``qstat -xml``, ``qstat -j`` and ``qacct -j`` (8.1.9's formats).
 
 Both give :class:`~jobspec_core.batch.NativeStatus` keyed by job id (``12``) and, for an
 array job, also by element (``12.3``, :meth:`BaseScheduler.array_element_id`'s form).
@@ -11,13 +11,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from jobspec_core.batch import JobState, NativeStatus
+from jobspec_core.batch import JobState, NativeStatus, most_telling
 
-__all__ = ["parse_qstat_xml", "parse_qacct", "task_ids"]
+__all__ = ["parse_qstat_xml", "parse_qacct", "task_ids", "error_reason"]
 
-#: Which state speaks for a whole job when its elements differ (most telling first).
-_JOB_ORDER = [JobState.ERROR, JobState.RUNNING, JobState.HELD, JobState.PENDING]
-_JOB_ORDER += [JobState.CANCELLED, JobState.UNKNOWN]
 #: qacct "failed" code: 37 = "qmaster enforced h_rt, h_cpu, or h_vmem limit".
 _LIMIT = 37
 
@@ -32,10 +29,6 @@ def task_ids(text: str) -> list[int]:
         first, last, step = int(m[1]), int(m[2] or m[1]), int(m[3] or 1)
         out.extend(range(first, last + 1, step))
     return out
-
-
-def _pick(statuses: list[NativeStatus], order: list[JobState]) -> NativeStatus:
-    return min(statuses, key=lambda s: order.index(s.state) if s.state in order else len(order))
 
 
 def parse_qstat_xml(
@@ -63,8 +56,19 @@ def parse_qstat_xml(
         for task in task_ids(job.findtext("tasks") or ""):
             out[f"{number}.{task}"] = native
     for number, natives in per_job.items():
-        out[number] = _pick(natives, _JOB_ORDER)
+        out[number] = most_telling(natives)
     return out
+
+
+def error_reason(text: str) -> str | None:
+    """The reason ``qstat -j ID`` gives for a job in an error state: its ``error reason``
+    line without the date and process stamp (``error: can't chdir to /x: No such file or
+    directory``); ``None`` when there is none."""
+    for line in text.splitlines():
+        if line.startswith("error reason"):
+            reason = line.partition(":")[2].strip()  # after "error reason    1:"
+            return re.sub(r"^\d\d/\d\d/\d{4} [\d:]+ \[[\d:]+\]: ", "", reason) or None
+    return None
 
 
 def _records(text: str) -> list[dict[str, str]]:
@@ -107,7 +111,6 @@ def parse_qacct(text: str, wanted: set[str]) -> dict[str, NativeStatus]:
         if task.isdigit():
             out[f"{number}.{task}"] = status
         per_job.setdefault(number, []).append(status)
-    order = [JobState.TIMEOUT, JobState.FAILED, JobState.FINISHED]
     for number, statuses in per_job.items():
-        out[number] = _pick(statuses, order)
+        out[number] = most_telling(statuses)
     return out

@@ -13,8 +13,9 @@ Choices:
   large as the environment says; unknown otherwise: Grid Engine knows its hosts).
 * ``-hold_jid`` is after-any: the layer's job scripts check their dependencies' records.
 * Submission uses ``qsub -terse -w e -S /bin/sh``: a request no queue can ever run is refused by
-  qsub with Grid Engine's reason instead of pending forever. There is no separate
-  validation command: it would double the qsub calls of every submission.
+  qsub with Grid Engine's reason instead of pending forever (``submit_validates``). There is
+  no separate validation command: it would double the qsub calls of every submission.
+* A job in an error state (``Eqw``) is explained by ``qstat -j ID``'s "error reason" line.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from jobspec_core.batch import (
     Option,
 )
 
-from .outputs import parse_qacct, parse_qstat_xml
+from .outputs import error_reason, parse_qacct, parse_qstat_xml
 
 __all__ = ["GridEngine", "STATE_MAP", "largest_node"]
 
@@ -80,6 +81,8 @@ class GridEngine(BaseScheduler):
     status_takes_ids = False  # qstat -xml lists the user's jobs; the layer picks its own
     cancel_command = ("qdel",)
     accounting_command = ("qacct", "-j")
+    explain_command = ("qstat", "-j")
+    submit_validates = True  # -w e
     lost_grace = 60.0  # qacct learns of a finished job ~15 s after it ends (flush_time)
     array_variable = "SGE_TASK_ID"
     array_base = 1
@@ -91,8 +94,7 @@ class GridEngine(BaseScheduler):
     def __init__(self, pe: str = "smp") -> None:
         self.pe = os.environ.get("JOBSPEC_SGE_PE") or pe
 
-    @property
-    def largest_node(self) -> Capacity | None:  # type: ignore[override]
+    def largest_node(self) -> Capacity | None:
         return largest_node()
 
     def name_options(self, name: str) -> list[Option]:
@@ -146,6 +148,9 @@ class GridEngine(BaseScheduler):
         if result.returncode != 0:
             raise ValueError(result.describe())
         return parse_qstat_xml(result.stdout, self.state, set(job_ids))
+
+    def parse_explain(self, result: CommandResult, job_id: str) -> str | None:
+        return error_reason(result.stdout) if result.returncode == 0 else None
 
     def parse_accounting(
         self, results: Sequence[CommandResult], job_ids: Sequence[str]

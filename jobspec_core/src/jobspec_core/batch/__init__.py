@@ -8,7 +8,7 @@ dependencies mean, how to read job ids and states) and names it on a
 * :mod:`~jobspec_core.batch.scheduler`: the :class:`Scheduler` protocol (the contract) and
   :class:`BaseScheduler` (defaults);
 * :mod:`~jobspec_core.batch.jobs`: :class:`JobRequest`, :class:`JobState`,
-  :class:`NativeStatus`, :class:`DependencyKind`, :data:`Option`;
+  :class:`NativeStatus`, :class:`DependencyKind`, :data:`Option`, :func:`most_telling`;
 * :mod:`~jobspec_core.batch.transformer`: :class:`BatchTransformer`;
 * :mod:`~jobspec_core.batch.render` and :mod:`~jobspec_core.batch.script` (with
   ``templates/``): the plan as job scripts and submit commands;
@@ -23,6 +23,7 @@ dependencies mean, how to read job ids and states) and names it on a
 from __future__ import annotations
 
 from .commands import CommandResult, CommandRunner, LocalRunner
+from .jobs import most_telling
 from .scheduler import (
     BaseScheduler,
     DependencyKind,
@@ -46,4 +47,5 @@ __all__ = [
     "NativeStatus",
     "Option",
     "Scheduler",
+    "most_telling",
 ]

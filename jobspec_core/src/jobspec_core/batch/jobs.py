@@ -6,11 +6,12 @@ the scheduler says of a job), :class:`DependencyKind` (what its dependency flag 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Option", "JobState", "NativeStatus", "DependencyKind", "JobRequest"]
+__all__ = ["Option", "JobState", "NativeStatus", "DependencyKind", "JobRequest", "most_telling"]
 
 #: One option: argv words that belong together (``["-N", "build"]``).
 Option = list[str]
@@ -46,6 +47,31 @@ class NativeStatus:
     native: str = ""
     exit_code: int | None = None
     reason: str | None = None
+
+
+#: Which state speaks for a whole job when its parts (an array's elements, a rescheduled
+#: job's runs) differ: most telling first.
+_TELLING = [
+    JobState.ERROR,
+    JobState.RUNNING,
+    JobState.HELD,
+    JobState.PENDING,
+    JobState.TIMEOUT,
+    JobState.FAILED,
+    JobState.CANCELLED,
+    JobState.FINISHED,
+    JobState.UNKNOWN,
+]
+
+
+def most_telling(statuses: Iterable[NativeStatus]) -> NativeStatus:
+    """The status that speaks for a whole job whose parts report ``statuses`` (an array job's
+    entries in a queue listing or in accounting): an error state first, then running, held,
+    pending, then how it ended (timeout, failed, cancelled, finished).
+
+    :raises ValueError: ``statuses`` is empty.
+    """
+    return min(statuses, key=lambda s: _TELLING.index(s.state))
 
 
 class DependencyKind(StrEnum):

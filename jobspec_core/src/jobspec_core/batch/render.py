@@ -18,10 +18,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..alternatives import Capacity, choose_alternative, unrunnable
+from ..alternatives import Capacity, choose_alternative, fitted, unrunnable
 from ..ordering import placeholder, submission_order
-from ..plan import Plan, PlanGroup, PlanNode, PlanTask, ResourceRequest, Resources
-from ..resources import sum_requests
+from ..plan import Plan, PlanNode, PlanTask
 from ..transformer import RenderedFile, RunContext, Submission, SubmissionUnit
 from .naming import directive_safe, job_name, node_slugs, problem
 from .records import logs_dir
@@ -122,22 +121,6 @@ def place_options(scheduler: Scheduler, options: list[Option]) -> tuple[list[str
     return lines, words
 
 
-def fitted(node: PlanNode, capacity: Capacity | None) -> Resources:
-    """``node``'s resources for the fit: as planned, except a group whose resources are
-    the sum of its children's, summed again (with the planner's
-    :func:`~jobspec_core.resources.sum_requests`) from the alternative each child uses:
-    a child asking ``huge|small`` counts as ``small`` where ``huge`` does not fit."""
-    if not isinstance(node, PlanGroup) or node.resources.preferred.origin != "sum":
-        return node.resources
-    parts: list[tuple[ResourceRequest, int]] = []
-    for child in node.children:
-        if isinstance(child, PlanTask) and child.local:
-            continue
-        chosen, _ = choose_alternative(fitted(child, capacity), capacity)
-        parts.append((chosen, child.replicas if isinstance(child, PlanTask) else 1))
-    return Resources([sum_requests(parts)])
-
-
 def _request(
     node: PlanNode,
     slug: str,
@@ -209,7 +192,8 @@ def render_submission(
     """The whole submission: a script and a unit per top-level node, in submission order.
 
     :param name: the transformer's name (also the passthrough prefix it reads).
-    :param commands: the ``submit`` and ``validate`` commands as they will be run.
+    :param commands: the ``submit`` and ``validate`` commands as they will be run (the
+        latter only when the scheduler's submit command does not validate by itself).
     :param capacity: what one job can be given (resource alternatives; unrunnable nodes).
     :raises InvalidJobspec: a value cannot be expressed, or a node can never run.
     """
@@ -219,6 +203,8 @@ def render_submission(
     builder = JobScript(plan, context, slugs, scheduler.launcher)
     by_id = {node.id: node for node, _ in plan.walk()}
     units: dict[str, dict[str, Any]] = {}
+    # a submit command that validates the request itself needs no separate check
+    check = None if scheduler.submit_validates else commands.get("validate")
     for node in submission_order(plan.children):
         slug = slugs[node.id]
         request, note = _request(node, slug, context, scheduler, name, capacity, arrays)
@@ -233,9 +219,7 @@ def render_submission(
         after = [placeholder(dep) for dep in node.depends_on]
         deps = scheduler.dependency_options(after) if after else []
         argv = scheduler.submit_argv(commands["submit"] or [], words, deps, request.script)
-        validate = commands.get("validate")
-        if validate:
-            validate = scheduler.submit_argv(validate, words, [], request.script)
+        validate = scheduler.submit_argv(check, words, [], request.script) if check else None
         carried: list[tuple[PlanTask, list[str]]] = []
         _carry(node, [], by_id, carried)
         tasks = [
@@ -259,8 +243,13 @@ def render_submission(
     submission.data[DATA_KEY] = {"format": 1, "units": units}
     if scheduler.script_on_stdin:
         submission.notes.append("each job script is given to the submit command on standard input")
-    if commands.get("validate"):
+    if check:
         submission.notes.append(
             "every job is checked with the validation command before the first is submitted"
+        )
+    elif scheduler.submit_validates:
+        submission.notes.append(
+            f"{scheduler.name} checks each job as it is submitted: a job it refuses is "
+            "reported with its reason, and the jobs submitted before it are cancelled"
         )
     return submission

@@ -70,13 +70,24 @@ class Scheduler(Protocol):
     * ``accounting_command``: the command that reports finished jobs (``qacct``,
       ``sacct``, ``bhist``), or ``None``. Asked only about a job that left the queue
       before its script recorded every instance's end (killed, deleted, failed).
+    * ``explain_command``: a command that says why a job is in an error state (Grid
+      Engine's ``qstat -j ID``: its "error reason" line), or ``None``. Asked once about a
+      job the status command reports in :attr:`JobState.ERROR` without a reason, before the
+      layer deletes it; :meth:`parse_explain` reads the reason, which ends up in the failed
+      instances' reason.
     * ``lost_grace``: seconds a job may be missing from both the queue and accounting
       (which can learn of a finished job late: ``qacct`` after about 15 s) before its
       unfinished instances are declared lost.
-    * ``validate_command``: a command that checks a submission without submitting it
-      (``["qsub", "-w", "v"]``, ``["sbatch", "--test-only"]``), or ``None``. Run on every
-      unit before the first real submission, so a request no queue can ever run is
-      refused with the scheduler's reason and nothing submitted.
+    * ``submit_validates``: the submit command itself refuses a request no queue can ever
+      run, with the scheduler's reason (Grid Engine's ``qsub -w e``), instead of queueing
+      it forever. The layer then runs no separate validation (``validate_command`` is not
+      used), reports a refused submission as the scheduler's refusal and cancels the jobs
+      of the run already submitted.
+    * ``validate_command``: a command that checks a rendered submission without
+      submitting it (``["qsub", "-w", "v"]``, ``["sbatch", "--test-only"]``), or ``None``;
+      for a scheduler whose submit command does not validate. Run on every unit before the
+      first real submission, so a request no queue can ever run is refused with the
+      scheduler's reason and nothing submitted.
     * ``array_variable``: the variable holding an array element's index in the job
       (``SGE_TASK_ID``), or ``None`` when the scheduler has no arrays (the replicas then
       run in parallel inside one job). ``array_base``: the first index (0 or 1); the layer
@@ -92,9 +103,6 @@ class Scheduler(Protocol):
       ``job_name_first``: a regular-expression character class the first character must
       match (Grid Engine refuses a name starting with a digit: ``[A-Za-z_]``); the layer
       prefixes ``j`` otherwise. Names are otherwise made of ``[A-Za-z0-9_.-]``.
-    * ``largest_node``: a :class:`~jobspec_core.alternatives.Capacity` (or ``None``:
-      unknown): ``a|b`` resource alternatives use the first that fits; a request none can
-      ever fit is refused at render, before anything is submitted.
     * ``walltime_grace``: seconds added to a task's duration for the scheduler's limit.
     """
 
@@ -106,7 +114,9 @@ class Scheduler(Protocol):
     status_takes_ids: bool
     cancel_command: Sequence[str]
     accounting_command: Sequence[str] | None
+    explain_command: Sequence[str] | None
     lost_grace: float
+    submit_validates: bool
     validate_command: Sequence[str] | None
     array_variable: str | None
     array_base: int
@@ -115,8 +125,16 @@ class Scheduler(Protocol):
     state_map: Mapping[str, JobState]
     job_name_max: int | None
     job_name_first: str
-    largest_node: Capacity | None
     walltime_grace: int
+
+    def largest_node(self) -> Capacity | None:
+        """The largest node one job can be given, as a
+        :class:`~jobspec_core.alternatives.Capacity` (``nodes``: how many there are, or
+        ``None``), or ``None`` when unknown. ``a|b`` resource alternatives use the first that
+        fits it; a request none of whose alternatives can ever fit is refused at render,
+        before anything is submitted. Called at each render (it may read the environment or
+        a site file)."""
+        ...
 
     def name_options(self, name: str) -> list[Option]:
         """Options giving a job that is not an array its name (``[["-N", name]]``)."""
@@ -179,8 +197,19 @@ class Scheduler(Protocol):
     def parse_accounting(
         self, results: Sequence[CommandResult], job_ids: Sequence[str]
     ) -> dict[str, NativeStatus]:
-        """What accounting says of finished jobs (from :meth:`accounting_argv`'s commands);
-        jobs it does not know (yet) are left out."""
+        """What accounting says of finished jobs (from :meth:`accounting_argv`'s commands),
+        keyed by job id, and for an array also by element (:meth:`array_element_id`): an
+        element's own entry is preferred to its job's. Jobs it does not know (yet) are left
+        out."""
+        ...
+
+    def explain_argv(self, command: Sequence[str], job_id: str) -> list[str]:
+        """The :attr:`explain_command` for job ``job_id`` (default: the id appended)."""
+        ...
+
+    def parse_explain(self, result: CommandResult, job_id: str) -> str | None:
+        """Why job ``job_id`` is in its error state, from :meth:`explain_argv`'s result, or
+        ``None`` when the output does not say."""
         ...
 
     def submit_argv(
@@ -224,9 +253,10 @@ def _hms(seconds: int) -> str:
 class BaseScheduler:
     """A default for every member of :class:`Scheduler`; subclass it and set what differs.
 
-    The defaults describe a scheduler with no directives, no arrays and no accounting,
-    whose commands are ``submit``, ``status ID...`` and ``cancel ID...``; ``parse_submit``
-    reads the last line of output as the id. A subclass must at least set the commands,
+    The defaults describe a scheduler with no directives, no arrays, no accounting, no
+    explanation of error states and an unknown largest node, whose commands are
+    ``submit``, ``status ID...`` and ``cancel ID...``; ``parse_submit`` reads the last line
+    of output as the id. A subclass must at least set the commands,
     :attr:`state_map` and :meth:`parse_status`.
     """
 
@@ -238,7 +268,9 @@ class BaseScheduler:
     status_takes_ids: ClassVar[bool] = True
     cancel_command: ClassVar[Sequence[str]] = ("cancel",)
     accounting_command: ClassVar[Sequence[str] | None] = None
+    explain_command: ClassVar[Sequence[str] | None] = None
     lost_grace: ClassVar[float] = 60.0
+    submit_validates: ClassVar[bool] = False
     validate_command: ClassVar[Sequence[str] | None] = None
     array_variable: ClassVar[str | None] = None
     array_base: ClassVar[int] = 1
@@ -247,9 +279,12 @@ class BaseScheduler:
     state_map: ClassVar[Mapping[str, JobState]] = {}
     job_name_max: ClassVar[int | None] = None
     job_name_first: ClassVar[str] = "[A-Za-z0-9_]"
-    #: ``None``: unknown (the first alternative is used, nothing is refused up front).
-    largest_node: ClassVar[Capacity | None] = None
     walltime_grace: ClassVar[int] = 60
+
+    def largest_node(self) -> Capacity | None:
+        """Default ``None``: unknown (the first alternative is used, nothing is refused up
+        front for its size)."""
+        return None
 
     def name_options(self, name: str) -> list[Option]:
         return []
@@ -323,6 +358,14 @@ class BaseScheduler:
 
     def array_element_id(self, job_id: str, element: int) -> str:
         return f"{job_id}.{element}"
+
+    def explain_argv(self, command: Sequence[str], job_id: str) -> list[str]:
+        return [*command, job_id]
+
+    def parse_explain(self, result: CommandResult, job_id: str) -> str | None:
+        """Default: the last non-empty line of a successful command's output."""
+        lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+        return lines[-1] if result.returncode == 0 and lines else None
 
     def state(self, word: str) -> JobState:
         """:attr:`state_map`'s state for ``word`` (:attr:`JobState.UNKNOWN` if absent)."""

@@ -14,21 +14,24 @@ What the layer does with it:
   (:mod:`~jobspec_core.batch.render`); the private structure travels in
   ``Submission.data``. ``write`` steps are the runner's
   (:func:`~jobspec_core.workdirs.carry_out_writes`, before ``submit``).
-* ``submit``: the validation command on every unit first (if the scheduler has one), then
-  the units in order, ``{id:NODE}`` filled with the ids already captured; one handle per
-  task instance (an array element's handle names the element). A failure part-way cancels
-  what was submitted and raises :class:`~jobspec_core.errors.SubmitError` with it.
+* ``submit``: the validation command on every unit first (if the scheduler has one and its
+  submit command does not validate by itself), then the units in order, ``{id:NODE}``
+  filled with the ids already captured; one handle per task instance (an array element's
+  handle names the element). A failure part-way cancels what was submitted and raises
+  :class:`~jobspec_core.errors.SubmitError` with it (a scheduler whose submit command
+  validates says it refuses the node, with its reason).
 * ``status``: one status query for every job, accounting for jobs that left the queue
-  before recording every instance's end, and the per-instance records
+  before recording every instance's end (per array element where it says), the
+  explanation of a job in an error state, and the per-instance records
   (:mod:`~jobspec_core.batch.records`); see :meth:`BatchTransformer.status`.
 * ``cancel``: marks the unfinished instances cancelled, then one cancel command.
 * ``wait`` is the core's one wait loop.
 
 Every scheduler command goes through :meth:`BatchTransformer.command_runner` (local by
 default). Commands can be overridden without code, per verb (``submit``, ``status``,
-``cancel``, ``accounting``, ``validate``): the run option of that name, else the
-environment variable ``JOBSPEC_<NAME>_<VERB>`` (a command line split like a shell; empty
-disables ``accounting`` and ``validate``). ``JOBSPEC_<NAME>_SCHEDULER`` (or the option
+``cancel``, ``accounting``, ``explain``, ``validate``): the run option of that name, else
+the environment variable ``JOBSPEC_<NAME>_<VERB>`` (a command line split like a shell;
+empty disables ``accounting``, ``explain`` and ``validate``). ``JOBSPEC_<NAME>_SCHEDULER`` (or the option
 ``scheduler``) is ``native`` (the real commands) or ``local`` (the stand-in scheduler of
 :mod:`jobspec_core.batch.standin`, for trying and testing on any machine).
 
@@ -75,8 +78,10 @@ __all__ = ["BatchTransformer", "STANDIN"]
 
 #: The stand-in scheduler's command prefix (``local`` mode).
 STANDIN = [sys.executable, "-m", "jobspec_core.batch.standin"]
-_VERBS = ("submit", "status", "cancel", "accounting", "validate")
-_OPTIONAL = ("accounting", "validate")
+_VERBS = ("submit", "status", "cancel", "accounting", "explain", "validate")
+_OPTIONAL = ("accounting", "explain", "validate")
+#: the verbs a run's handles remember, so that another process follows the same scheduler
+_FOLLOW = ("status", "cancel", "accounting", "explain")
 
 
 class BatchTransformer(Transformer):
@@ -169,7 +174,7 @@ class BatchTransformer(Transformer):
         return runner_for(context.options)
 
     def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
-        return self.scheduler.largest_node
+        return self.scheduler.largest_node()
 
     def poll_interval_for(self, context: RunContext) -> float:
         if self.scheduler_mode(context) == "local":
@@ -221,11 +226,7 @@ class BatchTransformer(Transformer):
 
     def submit(self, plan: Plan, submission: Submission, context: RunContext) -> list[TaskHandle]:
         plans = unit_plans(submission)
-        reach = {
-            v: c
-            for v, c in self.commands(context).items()
-            if v in ("status", "cancel", "accounting")
-        }
+        reach = {v: c for v, c in self.commands(context).items() if v in _FOLLOW}
         records, logs = records_dir(context.run_dir), logs_dir(context.run_dir)
         local_path(records).mkdir(parents=True, exist_ok=True)
         local_path(logs).mkdir(parents=True, exist_ok=True)
@@ -256,11 +257,7 @@ class BatchTransformer(Transformer):
                 job_id = self.scheduler.parse_submit(result)
             except (JobspecError, ValueError) as exc:
                 self.cancel(handles, context)
-                raise SubmitError(
-                    f"{self.name}: submitting {unit.node_id} failed after {len(ids)} job(s) "
-                    f"were submitted (now cancelled): {exc}",
-                    handles,
-                ) from exc
+                raise SubmitError(self._refusal(unit.node_id, len(ids), exc), handles) from exc
             ids[unit.node_id] = job_id
             up = plans[unit.node_id]
             first = len(handles)
@@ -285,6 +282,16 @@ class BatchTransformer(Transformer):
                     )
             report_submitted(context, handles[first:])  # recorded now: none is lost
         return handles
+
+    def _refusal(self, node_id: str, submitted: int, exc: Exception) -> str:
+        before = (
+            "nothing was submitted"
+            if not submitted
+            else f"the {submitted} job(s) submitted before it were cancelled"
+        )
+        if self.scheduler.submit_validates:
+            return f"{self.name}: {self.scheduler.name} refuses {node_id}; {before}: {exc}"
+        return f"{self.name}: submitting {node_id} failed; {before}: {exc}"
 
     # -- following -------------------------------------------------------------------
     @staticmethod
@@ -321,11 +328,35 @@ class BatchTransformer(Transformer):
         except (BackendError, ValueError):
             return {}  # accounting is a second opinion: without it, the grace decides
 
+    def _explain(self, job_of: dict, queue: dict[str, NativeStatus], handles, context) -> None:
+        """Give every job ``queue`` shows in an error state without a reason the one the
+        explain command reads (best effort: without it, the state word is the reason), and
+        its elements' entries likewise."""
+        command = self._command("explain", handles, context)
+        if not command:
+            return
+        for job in sorted(set(job_of.values())):
+            native = queue.get(job)
+            if native is None or native.state is not JobState.ERROR or native.reason:
+                continue
+            argv = self.scheduler.explain_argv(command, job)
+            try:
+                reason = self.scheduler.parse_explain(self._run("explain", argv, context), job)
+            except (BackendError, ValueError):
+                continue
+            native.reason = reason
+            for handle in handles:
+                element = queue.get(handle.native_id)
+                if job_of[handle.key] == job and element is not None and not element.reason:
+                    if element.state is JobState.ERROR:
+                        element.reason = reason
+
     def status(
         self, handles: Sequence[TaskHandle], context: RunContext
     ) -> dict[tuple[str, int], TaskStatus]:
         """One status query for every job (and accounting for jobs that left the queue
-        before recording every instance's end); then each instance as
+        before recording every instance's end: an array element's own entry first, then its
+        job's; the explain command for a job in an error state); then each instance as
         :func:`~jobspec_core.batch.follow.instance_status` says, dependencies first. A job
         still queued whose instances can all never run, and a job in an error state, are
         deleted."""
@@ -334,6 +365,7 @@ class BatchTransformer(Transformer):
         job_of = {h.key: str(h.data.get("job", h.native_id)) for h in handles}
         job_ids = sorted(set(job_of.values()))
         queue = self._queue(job_ids, handles, context)
+        self._explain(job_of, queue, handles, context)
         unfinished = {
             job_of[h.key] for h in handles if not self._rec(h).ended and not self._rec(h).cancelled
         }
@@ -357,7 +389,12 @@ class BatchTransformer(Transformer):
                     if dep_status.state.terminal and not dep_status.state.succeeded:
                         failed_dep = f"{dep}[{other.index}] ended {dep_status.state.value}"
             job = job_of[handle.key]
-            native = queue.get(handle.native_id) or self._live(queue, job) or accounting.get(job)
+            native = (
+                queue.get(handle.native_id)
+                or self._live(queue, job)
+                or accounting.get(handle.native_id)
+                or accounting.get(job)
+            )
             status = self._instance(handle, job, native, failed_dep, delete)
             out[handle.key] = status
             return status

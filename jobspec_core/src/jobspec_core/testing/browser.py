@@ -18,13 +18,14 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from .daemons import free_ports
 
 __all__ = ["HeadlessChromium", "BrowserError", "unavailable"]
 
@@ -45,19 +46,13 @@ def unavailable() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class HeadlessChromium:
     """One headless Chromium session (see the module's contract)."""
 
     def __init__(self, state_dir: Path, width: int = 1200, height: int = 900):
         self.dir = Path(state_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.port = _free_port()
+        self.port = free_ports(1, "127.0.0.1")[0]
         self.driver = subprocess.Popen(
             ["chromedriver", f"--port={self.port}", "--allowed-ips=127.0.0.1"],
             stdout=(self.dir / "chromedriver.log").open("ab"),

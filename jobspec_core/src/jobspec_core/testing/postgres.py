@@ -23,6 +23,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from .daemons import free_ports
+
 __all__ = ["LocalPostgres", "unavailable"]
 
 
@@ -41,12 +43,6 @@ def unavailable() -> str | None:
     except ModuleNotFoundError:
         return "psycopg is not installed (the postgresql extra)"
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LocalPostgres:
@@ -93,7 +89,7 @@ class LocalPostgres:
             )
             if done.returncode != 0:
                 raise RuntimeError(f"initdb failed: {done.stderr[-2000:]}")
-        self.port = _free_port()
+        self.port = free_ports(1, "127.0.0.1")[0]
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off"
         done = self._as_owner(
             [

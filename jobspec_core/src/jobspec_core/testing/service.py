@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,11 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .daemons import free_ports
 
 
 def jobspec_cli(
@@ -45,7 +40,7 @@ class Server:
     def __init__(
         self, store: Path | str, log: Path, env: dict | None = None, max_body: int = 65536
     ):
-        self.port = _free_port()
+        self.port = free_ports(1, "127.0.0.1")[0]
         self.log = log
         self.process = subprocess.Popen(
             [

@@ -35,16 +35,17 @@ Contract:
 CLI: ``python -m jobspec_sge.testing.cluster start|stop|status|env [--dir DIR]``; the CLI's
 default dir is ``$TMPDIR/jobspec-sge`` so separate invocations find the same cluster, and
 ``eval "$(python -m jobspec_sge.testing.cluster env)"`` sets the client variables in a shell.
+
+What every test cluster does alike (finding and stopping our daemons by pid, free ports, log
+tails in errors, the context manager, the command line) is :mod:`jobspec_core.testing.daemons`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -52,7 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from jobspec_core.liveness import process_alive
+from jobspec_core.testing import daemons as shared
+from jobspec_core.testing.daemons import ClusterError, LocalCluster
 
 SGE_BIN = Path("/usr/lib/gridengine")  # Debian: real binaries; /usr/bin/q* are wrappers
 SGE_SHARE = Path("/usr/share/gridengine")
@@ -62,10 +64,6 @@ CELL = "default"
 QUEUE = "all.q"
 PE = "smp"
 DAEMONS = ("sge_qmaster", "sge_execd")
-
-
-class ClusterError(RuntimeError):
-    """The cluster could not be started, or a daemon died."""
 
 
 def is_available() -> tuple[bool, str]:
@@ -78,45 +76,18 @@ def is_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _two_free_ports() -> tuple[int, int]:
-    """Two distinct TCP ports free right now (the daemons bind every interface)."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(2)]
-    try:
-        for s in socks:
-            s.bind(("", 0))
-        a, b = (s.getsockname()[1] for s in socks)
-    finally:
-        for s in socks:
-            s.close()
-    return a, b
-
-
-def _last_lines(path: Path, n: int = 20) -> str:
-    try:
-        lines = path.read_text(errors="replace").splitlines()[-n:]
-    except OSError:
-        return f"  ({path}: not there)"
-    return "\n".join(f"  {line}" for line in lines) or f"  ({path}: empty)"
-
-
-def _proc_file(pid: int, name: str) -> bytes:
-    try:
-        return (Path("/proc") / str(pid) / name).read_bytes()
-    except OSError:
-        return b""
-
-
-def _running(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    return process_alive(pid, None)
-
-
-class LocalSGECluster:
+class LocalSGECluster(LocalCluster):
     """One sge_qmaster + one sge_execd (queue ``all.q``, PE ``smp``) on this host.
 
     Use as a context manager (``with LocalSGECluster() as c: ...``) or call start()/stop().
     Several clusters may run at once: each has its own dir, SGE_ROOT and free ports.
     """
+
+    label = "local Grid Engine"
+    daemons = DAEMONS
+    prog = "python -m jobspec_sge.testing.cluster"
+    default_cli_dir = DEFAULT_CLI_DIR
+    stop_grace = 10.0  # the qmaster takes up to ~10 s to shut down on SIGTERM
 
     def __init__(
         self,
@@ -125,8 +96,7 @@ class LocalSGECluster:
         slots: int = 8,
         start_timeout: float = 60.0,
     ) -> None:
-        self._own_dir = state_dir is None
-        self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="jobspec-sge-")).resolve()
+        super().__init__(state_dir, "jobspec-sge-")
         self.slots = slots
         self.start_timeout = start_timeout
 
@@ -168,15 +138,15 @@ class LocalSGECluster:
             "SGE_EXECD_PORT": str(meta.get("execd_port", "")),
         }
 
-    def _full_env(self) -> dict[str, str]:
-        return {**os.environ, **self.env}
-
     def log_path(self, daemon: str) -> Path:
         """The ``messages`` file of ``daemon`` (sge_qmaster or sge_execd)."""
         if daemon == "sge_qmaster":
             return self.spool_dir / "qmaster" / "messages"
         found = sorted((self.spool_dir / "execd").glob("*/messages"))
         return found[0] if found else self.spool_dir / "execd" / "messages"
+
+    def stdout_path(self, daemon: str) -> Path:
+        return self.state_dir / f"{daemon}.stdout"
 
     def _pid_file(self, daemon: str) -> Path | None:
         if daemon == "sge_qmaster":
@@ -186,22 +156,10 @@ class LocalSGECluster:
         return found[0] if found else None
 
     # ---- commands ----------------------------------------------------------------------------
-    def run(self, argv: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
-        """Run a Grid Engine client command against this cluster (text, output captured).
-
-        ``argv[0]`` is looked up in /usr/lib/gridengine first (the real binaries); an ``env``
-        keyword is merged over the cluster's environment.
-        """
-        exe = SGE_BIN / argv[0]
-        return subprocess.run(
-            [str(exe) if exe.exists() else argv[0], *argv[1:]],
-            env={**self._full_env(), **kw.pop("env", {})},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            **kw,
-        )
+    def executable(self, program: str) -> str:
+        """/usr/lib/gridengine first (the real binaries; /usr/bin/q* are Debian's wrappers)."""
+        exe = SGE_BIN / program
+        return str(exe) if exe.exists() else program
 
     def _must(self, argv: list[str], timeout: float = 30) -> str:
         r = self.run(argv, timeout=timeout, cwd=self.state_dir)
@@ -352,18 +310,13 @@ class LocalSGECluster:
             pid = int(pid_file.read_text().split()[0]) if pid_file else None
         except (OSError, ValueError, IndexError):
             return None
-        if pid is None or not _running(pid):
-            return None
-        argv0 = _proc_file(pid, "cmdline").split(b"\0")[0]
-        environ = _proc_file(pid, "environ").split(b"\0")
-        if Path(argv0.decode(errors="replace")).name != daemon:
-            return None
-        return pid if f"SGE_ROOT={self.sge_root}".encode() in environ else None
+        return (
+            pid if shared.process_is(pid, daemon, environ_has=f"SGE_ROOT={self.sge_root}") else None
+        )
 
     def _spawn(self, daemon: str) -> None:
         """Start ``daemon``; it daemonizes itself and writes its pid file."""
-        log = self.state_dir / f"{daemon}.stdout"
-        with open(log, "ab") as out:
+        with open(self.stdout_path(daemon), "ab") as out:
             r = subprocess.run(
                 [str(SGE_BIN / daemon)],
                 stdin=subprocess.DEVNULL,
@@ -382,37 +335,7 @@ class LocalSGECluster:
                 raise self._fail(f"{daemon} started but wrote no pid file of a live process")
             time.sleep(0.05)
 
-    def _terminate(self, daemon: str, grace: float = 10.0) -> None:
-        """SIGTERM our ``daemon``, SIGKILL it after ``grace`` s."""
-        pid = self._our_pid(daemon)
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            if pid is None or not _running(pid):
-                return
-            os.kill(pid, sig)
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _running(pid):
-                time.sleep(0.05)
-
-    def _fail(self, what: str) -> ClusterError:
-        parts = [f"local Grid Engine in {self.state_dir}: {what}"]
-        for daemon in DAEMONS:
-            parts.append(f"--- {self.log_path(daemon)}:\n{_last_lines(self.log_path(daemon))}")
-            out = self.state_dir / f"{daemon}.stdout"
-            parts.append(f"--- {out}:\n{_last_lines(out, 10)}")
-        return ClusterError("\n".join(parts))
-
-    def _wait(self, ready, what: str, timeout: float, daemons: tuple[str, ...]) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for daemon in daemons:
-                if self._our_pid(daemon) is None:
-                    raise self._fail(f"{daemon} is not running")
-            if ready():
-                return
-            time.sleep(0.2)
-        raise self._fail(f"{what} after {timeout:.0f}s")
-
-    def _qmaster_answers(self) -> bool:
+    def _controller_answers(self) -> bool:
         return self.run(["qconf", "-sh"], timeout=15).returncode == 0
 
     def queue_state(self) -> str | None:
@@ -436,9 +359,9 @@ class LocalSGECluster:
             raise ClusterError(reason)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self._our_pid("sge_qmaster") is None and self._our_pid("sge_execd") is None:
-            self._write_cell(*_two_free_ports())
+            self._write_cell(*shared.free_ports(2))
             self._spawn("sge_qmaster")
-            self._wait(self._qmaster_answers, "qmaster not answering", 30, ("sge_qmaster",))
+            self._wait(self._controller_answers, "qmaster not answering", 30, ("sge_qmaster",))
             self._configure()
         elif self._our_pid("sge_qmaster") is None:
             self.start_controller()
@@ -446,7 +369,7 @@ class LocalSGECluster:
             self._spawn("sge_execd")
         self._wait(
             lambda: self.queue_state() == "",
-            f"queue {QUEUE} not ready (state {self.queue_state()!r})",
+            lambda: f"queue {QUEUE} not ready (state {self.queue_state()!r})",
             self.start_timeout,
             DAEMONS,
         )
@@ -460,11 +383,7 @@ class LocalSGECluster:
         """Restart the qmaster with the same cell and spooled jobs; wait until it answers."""
         if self._our_pid("sge_qmaster") is None:
             self._spawn("sge_qmaster")
-        self._wait(self._qmaster_answers, "qmaster not answering", timeout, ("sge_qmaster",))
-
-    def is_up(self) -> bool:
-        """True if both our daemons run and the qmaster answers."""
-        return all(self._our_pid(d) for d in DAEMONS) and self._qmaster_answers()
+        self._wait(self._controller_answers, "qmaster not answering", timeout, ("sge_qmaster",))
 
     def _delete_all_jobs(self, timeout: float = 15.0) -> None:
         self.run(["qdel", "-f", "-u", "*"], timeout=30)
@@ -475,91 +394,26 @@ class LocalSGECluster:
                 return
             time.sleep(0.2)
 
-    def _kill_our_shepherds(self) -> None:
+    def _after_stop(self) -> None:
         """SIGKILL sge_shepherds running in our execd spool, and their descendants.
 
         Only needed when jobs could not be deleted (qmaster down); normally a no-op.
         """
         spool = str(self.spool_dir / "execd")
-        children: dict[int, list[int]] = {}
-        todo = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            pid = int(entry.name)
-            stat = _proc_file(pid, "stat").rpartition(b")")[2].split()
-            if len(stat) < 2:
-                continue
-            children.setdefault(int(stat[1]), []).append(pid)
-            if _proc_file(pid, "cmdline").split(b"\0")[0].endswith(b"sge_shepherd"):
-                try:
-                    if os.readlink(entry / "cwd").startswith(spool):
-                        todo.append(pid)
-                except OSError:
-                    continue
-        while todo:
-            pid = todo.pop()
-            todo.extend(children.get(pid, []))
+
+        def ours(pid: int) -> bool:
+            if not shared.proc_file(pid, "cmdline").split(b"\0")[0].endswith(b"sge_shepherd"):
+                return False
             try:
-                os.kill(pid, signal.SIGKILL)
+                return os.readlink(f"/proc/{pid}/cwd").startswith(spool)
             except OSError:
-                pass
+                return False
 
-    def stop(self) -> None:
-        """Delete all jobs, then end our execd and qmaster (SIGTERM, then SIGKILL)."""
-        if self._our_pid("sge_qmaster") is not None:
-            self._delete_all_jobs()
-        self._terminate("sge_execd")
-        self._terminate("sge_qmaster")
-        self._kill_our_shepherds()
-
-    def __enter__(self) -> LocalSGECluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.stop()
-        if self._own_dir and exc_type is None:  # keep logs of a failed run for debugging
-            shutil.rmtree(self.state_dir, ignore_errors=True)
+        shared.kill_trees(ours)
 
 
-def _exports(cluster: LocalSGECluster) -> str:
-    return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in cluster.env.items())
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobspec_sge.testing.cluster")
-    parser.add_argument("command", choices=["start", "stop", "status", "env"])
-    parser.add_argument("--dir", default=str(DEFAULT_CLI_DIR), help="state directory")
-    args = parser.parse_args(argv)
-    cluster = LocalSGECluster(args.dir)
-    if args.command == "start":
-        t0 = time.monotonic()
-        try:
-            cluster.start()
-        except (ClusterError, subprocess.TimeoutExpired) as e:
-            print(e, file=sys.stderr)
-            cluster.stop()  # a half-started cluster leaves nothing running
-            return 1
-        print(f"# local Grid Engine up in {time.monotonic() - t0:.1f}s ({cluster.state_dir})")
-        print(_exports(cluster))
-    elif args.command == "stop":
-        cluster.stop()
-        print(f"# stopped local Grid Engine in {cluster.state_dir}")
-    elif args.command == "env":
-        print(_exports(cluster))
-    else:
-        up = cluster.is_up()
-        pids = {d: cluster._our_pid(d) for d in DAEMONS}
-        print(
-            f"{'up' if up else 'down'}: {cluster.state_dir} "
-            + " ".join(f"{d}={p or '-'}" for d, p in pids.items())
-        )
-        return 0 if up else 3
-    return 0
+#: The command line: :meth:`jobspec_core.testing.daemons.LocalCluster.main`.
+main = LocalSGECluster.main
 
 
 if __name__ == "__main__":

@@ -25,23 +25,33 @@ Contract:
 CLI: ``python -m jobspec_slurm.testing.cluster start|stop|status|env [--dir DIR]``; the CLI's
 default dir is ``$TMPDIR/jobspec-slurm`` so separate invocations find the same cluster, and
 ``eval "$(python -m jobspec_slurm.testing.cluster env)"`` sets SLURM_CONF for a shell.
+
+What every test cluster does alike (finding and stopping our daemons by pid, free ports, log
+tails in errors, the context manager, the command line) is :mod:`jobspec_core.testing.daemons`.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from jobspec_core.testing.daemons import (
+    ClusterError,
+    LocalCluster,
+    free_ports,
+    kill_trees,
+    proc_file,
+    process_is,
+    tail,
+)
 
 REQUIRED_COMMANDS = tuple(
     "slurmctld slurmd sbatch squeue scontrol sinfo scancel munged munge unmunge".split()
@@ -79,10 +89,6 @@ def cgroup_v1_freezer() -> tuple[Path | None, str]:
     return freezer.parent, "cgroup v1 freezer"
 
 
-class ClusterError(RuntimeError):
-    """The cluster could not be started, or a daemon died."""
-
-
 def which(cmd: str) -> str | None:
     """Path of ``cmd`` on PATH or in /usr/sbin, /sbin (daemons live there; PATH may lack it)."""
     found = shutil.which(cmd)
@@ -103,42 +109,6 @@ def is_available() -> tuple[bool, str]:
     if os.geteuid() != 0:
         return False, "must run as root to start slurmctld/slurmd"
     return True, ""
-
-
-def _free_port(exclude: set[int]) -> int:
-    """A TCP port free on all interfaces right now (slurmctld/slurmd bind 0.0.0.0)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("", 0))
-            port = s.getsockname()[1]
-        if port not in exclude:
-            return port
-    raise ClusterError("could not find a free TCP port")
-
-
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        text = path.read_text(errors="replace").splitlines()
-    except OSError:
-        return f"  ({path}: missing)"
-    return "\n".join("  " + line for line in text[-lines:]) or f"  ({path}: empty)"
-
-
-def _pid_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
 
 
 def munge_works() -> bool:
@@ -185,15 +155,21 @@ def ensure_munge(timeout: float = 10.0) -> None:
         if munge_works():
             return
         time.sleep(0.1)
-    raise ClusterError("munged did not come up:\n" + _tail(Path("/var/log/munge/munged.log")))
+    raise ClusterError("munged did not come up:\n" + tail(Path("/var/log/munge/munged.log")))
 
 
-class LocalSlurmCluster:
+class LocalSlurmCluster(LocalCluster):
     """One slurmctld + one slurmd (node ``localhost``, partition ``debug``) on this host.
 
     Use as a context manager (``with LocalSlurmCluster() as c: ...``) or call start()/stop().
     Several clusters may run at once: each has its own dir and its own free ports.
     """
+
+    label = "local Slurm cluster"
+    daemons = ("slurmctld", "slurmd")
+    prog = "python -m jobspec_slurm.testing.cluster"
+    default_cli_dir = DEFAULT_CLI_DIR
+    stop_grace = 5.0
 
     def __init__(
         self,
@@ -205,14 +181,12 @@ class LocalSlurmCluster:
         min_job_age: int = 300,
         start_timeout: float = 30.0,
     ) -> None:
-        self._own_dir = state_dir is None
-        self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="jobspec-slurm-")).resolve()
+        super().__init__(state_dir, "jobspec-slurm-")
         self.cluster_name = cluster_name
         self.cpus = cpus
         self.real_memory = real_memory
         self.min_job_age = min_job_age
         self.start_timeout = start_timeout
-        self._procs: dict[str, subprocess.Popen[bytes]] = {}
         digest = hashlib.sha1(str(self.state_dir).encode()).hexdigest()[:8]
         self.node_name = f"js-{digest}"
         self.proctrack_note = "not configured yet"
@@ -245,8 +219,11 @@ class LocalSlurmCluster:
     def log_path(self, daemon: str) -> Path:
         return self.state_dir / "log" / f"{daemon}.log"
 
-    def _full_env(self) -> dict[str, str]:
-        return {**os.environ, **self.env}
+    def stdout_path(self, daemon: str) -> Path:
+        return self.state_dir / "log" / f"{daemon}.stdout"
+
+    def executable(self, program: str) -> str:
+        return which(program) or program
 
     # ---- configuration ---------------------------------------------------------------------
     def write_conf(self) -> Path:
@@ -266,8 +243,7 @@ class LocalSlurmCluster:
             )
         else:
             cgroup_conf.unlink(missing_ok=True)
-        ctld_port = _free_port(set())
-        slurmd_port = _free_port({ctld_port})
+        ctld_port, slurmd_port = free_ports(2)
         lines = [
             "# Written by jobspec_slurm.testing.cluster; a single-host test cluster.",
             f"ClusterName={self.cluster_name}",
@@ -347,22 +323,13 @@ class LocalSlurmCluster:
         proc = self._procs.get(daemon)
         if proc is not None and proc.pid == pid:
             return pid if proc.poll() is None else None
-        if pid is None or not _pid_alive(pid):
-            return None
-        for _ in range(10):  # cmdline reads empty briefly while a daemon sets its proc title
-            argv = _cmdline(pid)
-            if argv:
-                break
-            time.sleep(0.02)
-        if argv and Path(argv[0]).name == daemon and str(self.conf_path) in argv:
-            return pid
-        return None
+        return pid if process_is(pid, daemon, argv_has=str(self.conf_path)) else None
 
     def _spawn(self, daemon: str, extra: list[str]) -> None:
         exe = which(daemon)
         if exe is None:
             raise ClusterError(f"{daemon} not installed (run .ci/install-slurm.sh)")
-        out = open(self.state_dir / "log" / f"{daemon}.stdout", "ab")  # noqa: SIM115
+        out = open(self.stdout_path(daemon), "ab")  # noqa: SIM115
         try:
             proc = subprocess.Popen(
                 [exe, "-D", "-f", str(self.conf_path), *extra],
@@ -378,55 +345,28 @@ class LocalSlurmCluster:
         self._procs[daemon] = proc
         self._save_pids({**self._load_pids(), daemon: proc.pid})
 
-    def _terminate(self, daemon: str, grace: float = 5.0) -> None:
-        """SIGTERM our ``daemon``, SIGKILL it after ``grace`` s; forget its pid."""
-        pid = self._our_pid(daemon)
-        proc = self._procs.pop(daemon, None)
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            if pid is None or not _pid_alive(pid):
-                break
-            os.kill(pid, sig)
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline and _pid_alive(pid):
-                if proc is not None and proc.pid == pid:
-                    proc.poll()  # reap our own child so it does not linger as a zombie
-                time.sleep(0.05)
-        if proc is not None and proc.poll() is None and not _pid_alive(proc.pid):
-            proc.wait(timeout=1)
+    def _forget(self, daemon: str) -> None:
         pids = self._load_pids()
         pids.pop(daemon, None)
         self._save_pids(pids)
 
-    def _fail(self, what: str) -> ClusterError:
-        parts = [f"local Slurm cluster in {self.state_dir}: {what}"]
-        for daemon in ("slurmctld", "slurmd"):
-            parts.append(f"--- tail of {self.log_path(daemon)}:\n{_tail(self.log_path(daemon))}")
-            stdout = self.state_dir / "log" / f"{daemon}.stdout"
-            parts.append(f"--- tail of {stdout}:\n{_tail(stdout, 10)}")
-        return ClusterError("\n".join(parts))
-
     def _wait_for(self, ok_states: tuple[str, ...], timeout: float, daemons: tuple[str, ...]):
         """Poll ``sinfo -h -o %T`` until the node state is one of ``ok_states``."""
-        deadline = time.monotonic() + timeout
-        state = ""
-        while time.monotonic() < deadline:
-            for daemon in daemons:
-                if self._our_pid(daemon) is None:
-                    proc = self._procs.get(daemon)
-                    rc = proc.poll() if proc is not None else None
-                    how = f" (exit status {rc})" if rc is not None else ""
-                    raise self._fail(f"{daemon} is not running{how}")
+        seen = {"state": ""}
+
+        def ready() -> bool:
             # `scontrol ping` fails at once while slurmctld is not listening yet; other clients
             # would spend ~9 s in connect retries.
-            if self.run(["scontrol", "ping"], timeout=15).returncode != 0:
-                time.sleep(0.1)
-                continue
+            if not self._controller_answers():
+                return False
             r = self.run(["sinfo", "-h", "-o", "%T"], timeout=15)
-            state = r.stdout.strip()
-            if r.returncode == 0 and state in ok_states:
-                return
-            time.sleep(0.2)
-        raise self._fail(f"node not {'/'.join(ok_states)} after {timeout:.0f}s (sinfo: {state!r})")
+            seen["state"] = r.stdout.strip()
+            return r.returncode == 0 and seen["state"] in ok_states
+
+        def what() -> str:
+            return f"node not {'/'.join(ok_states)} (sinfo: {seen['state']!r})"
+
+        self._wait(ready, what, timeout, daemons, interval=0.1)
 
     def start(self) -> LocalSlurmCluster:
         """Start munged (if needed), slurmctld and slurmd; return once the node is idle.
@@ -463,13 +403,10 @@ class LocalSlurmCluster:
         ok = ("idle", "mixed", "allocated", "completing", "mixed+", "idle+")
         self._wait_for(ok, timeout or self.start_timeout, ("slurmctld",))
 
-    def is_up(self) -> bool:
-        """True if both our daemons run and the controller answers."""
-        if any(self._our_pid(d) is None for d in ("slurmctld", "slurmd")):
-            return False
+    def _controller_answers(self) -> bool:
         return self.run(["scontrol", "ping"], timeout=15).returncode == 0
 
-    def _cancel_all(self, timeout: float = 10.0) -> None:
+    def _delete_all_jobs(self, timeout: float = 10.0) -> None:
         r = self.run(["squeue", "-h", "-o", "%A"], timeout=15)
         ids = sorted(set(r.stdout.split())) if r.returncode == 0 else []
         if not ids:
@@ -488,34 +425,14 @@ class LocalSlurmCluster:
         Only needed when jobs could not be cancelled (controller down); normally a no-op.
         """
         marker = f"SLURM_CONF={self.conf_path}".encode()
-        children: dict[int, list[int]] = {}
-        roots = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[-1].split()[1])
-                children.setdefault(ppid, []).append(int(entry.name))
-                if (entry / "cmdline").read_bytes().startswith(b"slurmstepd") and marker in (
-                    entry / "environ"
-                ).read_bytes().split(b"\0"):
-                    roots.append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue
-        while roots:
-            pid = roots.pop()
-            roots.extend(children.get(pid, []))
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        kill_trees(
+            lambda pid: (
+                proc_file(pid, "cmdline").startswith(b"slurmstepd")
+                and marker in proc_file(pid, "environ").split(b"\0")
+            )
+        )
 
-    def stop(self) -> None:
-        """Cancel all jobs, then end our slurmctld and slurmd (SIGTERM, then SIGKILL)."""
-        if self._our_pid("slurmctld") is not None:
-            self._cancel_all()
-        self._terminate("slurmd")
-        self._terminate("slurmctld")
+    def _after_stop(self) -> None:
         self._kill_our_stepds()
         self._remove_cgroups()
 
@@ -537,61 +454,9 @@ class LocalSlurmCluster:
                     return
                 time.sleep(0.1)
 
-    def run(self, argv: list[str], timeout: float = 60, **kw) -> subprocess.CompletedProcess[str]:
-        """Run a Slurm client command against this cluster (text mode, output captured)."""
-        exe = which(argv[0]) or argv[0]
-        return subprocess.run(
-            [exe, *argv[1:]],
-            env=self._full_env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            **kw,
-        )
 
-    def __enter__(self) -> LocalSlurmCluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.stop()
-        if self._own_dir and exc_type is None:  # keep logs of a failed run for debugging
-            shutil.rmtree(self.state_dir, ignore_errors=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobspec_slurm.testing.cluster")
-    parser.add_argument("command", choices=["start", "stop", "status", "env"])
-    parser.add_argument("--dir", default=str(DEFAULT_CLI_DIR), help="state directory")
-    args = parser.parse_args(argv)
-    cluster = LocalSlurmCluster(args.dir)
-    if args.command == "start":
-        t0 = time.monotonic()
-        try:
-            cluster.start()
-        except ClusterError as e:
-            print(e, file=sys.stderr)
-            return 1
-        print(f"# local Slurm cluster up in {time.monotonic() - t0:.1f}s ({cluster.state_dir})")
-        print(f"export SLURM_CONF={shlex.quote(str(cluster.conf_path))}")
-    elif args.command == "stop":
-        cluster.stop()
-        print(f"# stopped local Slurm cluster in {cluster.state_dir}")
-    elif args.command == "env":
-        print(f"export SLURM_CONF={shlex.quote(str(cluster.conf_path))}")
-    else:
-        up = cluster.is_up()
-        pids = {d: cluster._our_pid(d) for d in ("slurmctld", "slurmd")}
-        print(
-            f"{'up' if up else 'down'}: {cluster.state_dir} "
-            + " ".join(f"{d}={p or '-'}" for d, p in pids.items())
-        )
-        return 0 if up else 3
-    return 0
+#: The command line: :meth:`jobspec_core.testing.daemons.LocalCluster.main`.
+main = LocalSlurmCluster.main
 
 
 if __name__ == "__main__":

@@ -48,10 +48,6 @@ class SiteScheduler(BaseScheduler):
     array_variable = "JOB_ARRAY_INDEX"
     array_base = 0
     dependency_kind = DependencyKind.AFTER_OK
-    #: FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it and
-    #: a request no node can ever hold is refused before anything is submitted. As
-    #: generated, a generous placeholder (the stand-in runs anything on this machine).
-    largest_node = Capacity(cores_per_node=128, gpus_per_node=8)
     #: The protocol's states -> ours.
     state_map: ClassVar[dict[str, JobState]] = {
         "queued": JobState.PENDING,
@@ -62,6 +58,9 @@ class SiteScheduler(BaseScheduler):
         "timeout": JobState.TIMEOUT,
         "error": JobState.ERROR,
     }
+
+    def largest_node(self):  # FILL THIS IN: your largest node (README.md, "Your nodes")
+        return Capacity(cores_per_node=128, gpus_per_node=8)  # a generous placeholder
 
     def name_options(self, name):
         return [["--name", name]]

@@ -46,10 +46,6 @@ class SiteScheduler(BaseScheduler):
     array_base = 1
     array_output_token = "%I"
     dependency_kind = DependencyKind.AFTER_OK
-    #: FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it and
-    #: a request no node can ever hold is refused before anything is submitted. As
-    #: generated, a generous placeholder (the stand-in runs anything on this machine).
-    largest_node = Capacity(cores_per_node=128, gpus_per_node=8)
     #: ``bjobs`` STAT values -> ours (IBM Spectrum LSF command reference, "bjobs").
     state_map: ClassVar[dict[str, JobState]] = {
         "PEND": JobState.PENDING,  # pending (dependencies, resources)
@@ -63,6 +59,9 @@ class SiteScheduler(BaseScheduler):
         "ZOMBI": JobState.FAILED,  # killed while its host was unreachable
         "UNKWN": JobState.UNKNOWN,  # the host is unreachable
     }
+
+    def largest_node(self):  # FILL THIS IN: your largest node (README.md, "Your nodes")
+        return Capacity(cores_per_node=128, gpus_per_node=8)  # a generous placeholder
 
     def name_options(self, name):
         return [["-J", name]]

@@ -45,10 +45,6 @@ class SiteScheduler(BaseScheduler):
     dependency_kind = DependencyKind.AFTER_OK
     job_name_max = 15
     job_name_first = "[A-Za-z]"
-    #: FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it and
-    #: a request no node can ever hold is refused before anything is submitted. As
-    #: generated, a generous placeholder (the stand-in runs anything on this machine).
-    largest_node = Capacity(cores_per_node=128, gpus_per_node=8)
     #: PBS ``job_state`` letters -> ours (PBS Professional Reference Guide, "Job States").
     state_map: ClassVar[dict[str, JobState]] = {
         "Q": JobState.PENDING,  # queued
@@ -64,6 +60,9 @@ class SiteScheduler(BaseScheduler):
         "F": JobState.FINISHED,  # finished (shown with qstat -x)
         "X": JobState.FINISHED,  # subjob finished
     }
+
+    def largest_node(self):  # FILL THIS IN: your largest node (README.md, "Your nodes")
+        return Capacity(cores_per_node=128, gpus_per_node=8)  # a generous placeholder
 
     def name_options(self, name):
         return [["-N", name]]

@@ -14,7 +14,8 @@ Shapes used (check them against your site, ``man qsub``, ``man qstat``, ``man qa
 * ``qsub -w v ...`` checks a job could ever be scheduled, without submitting it: every
   job is checked before the first is submitted;
 * ``qstat -xml`` lists every job of the user still in the queue (no ids); ``Eqw`` is the
-  error state (failed, with the reason, and deleted by jobspec: never left pending);
+  error state (failed, with the reason ``qstat -j ID`` gives, and deleted by jobspec:
+  never left pending);
 * ``qacct -j ID`` reports a finished job (about 15 s after it ended): ``failed 37`` is the
   ``h_rt`` limit, ``failed 100`` with exit 137 a job deleted while running;
 * ``qdel ID...`` deletes jobs.
@@ -32,7 +33,7 @@ import xml.etree.ElementTree as ET
 from typing import ClassVar
 
 from jobspec_core.alternatives import Capacity
-from jobspec_core.batch import BaseScheduler, DependencyKind, JobState, NativeStatus
+from jobspec_core.batch import BaseScheduler, DependencyKind, JobState, NativeStatus, most_telling
 
 __all__ = ["STANDIN", "SiteScheduler"]
 
@@ -40,8 +41,6 @@ __all__ = ["STANDIN", "SiteScheduler"]
 STANDIN = "sge"
 #: The parallel environment that gives a job several slots on one host.
 PARALLEL_ENVIRONMENT = "smp"
-#: When several entries (array tasks) describe one job, the first state found here wins.
-_PRECEDENCE = [JobState.ERROR, JobState.RUNNING, JobState.HELD, JobState.PENDING]
 
 
 class SiteScheduler(BaseScheduler):
@@ -52,6 +51,7 @@ class SiteScheduler(BaseScheduler):
     status_takes_ids = False
     cancel_command = ("qdel",)
     accounting_command = ("qacct",)
+    explain_command = ("qstat", "-j")  # why a job is in an error state
     lost_grace = 60.0  # qacct learns of a finished job about 15 s after it ended
     validate_command = ("qsub", "-w", "v")
     array_variable = "SGE_TASK_ID"
@@ -59,10 +59,6 @@ class SiteScheduler(BaseScheduler):
     array_output_token = "$TASK_ID"
     dependency_kind = DependencyKind.AFTER_ANY
     job_name_first = "[A-Za-z_]"
-    #: FILL THIS IN: your largest node. ``a|b`` alternatives use the first that fits it and
-    #: a request no node can ever hold is refused before anything is submitted. As
-    #: generated, a generous placeholder (the stand-in runs anything on this machine).
-    largest_node = Capacity(cores_per_node=128, gpus_per_node=8)
     #: ``qstat`` state letters -> ours (``man qstat``, "state"); E... is an error state.
     state_map: ClassVar[dict[str, JobState]] = {
         "qw": JobState.PENDING,
@@ -81,6 +77,9 @@ class SiteScheduler(BaseScheduler):
         "Ehqw": JobState.ERROR,
         "EhRqw": JobState.ERROR,
     }
+
+    def largest_node(self):  # FILL THIS IN: your largest node (README.md, "Your nodes")
+        return Capacity(cores_per_node=128, gpus_per_node=8)  # a generous placeholder
 
     def name_options(self, name):
         return [["-N", name]]
@@ -123,20 +122,17 @@ class SiteScheduler(BaseScheduler):
             root = ET.fromstring(result.stdout)
         except ET.ParseError as exc:
             raise ValueError(f"qstat -xml printed no readable XML: {exc}") from exc
-        found: dict[str, NativeStatus] = {}
+        entries: dict[str, list[NativeStatus]] = {}
         for job in root.iter("job_list"):
             job_id, word = job.findtext("JB_job_number", ""), job.findtext("state", "")
-            status = NativeStatus(self.state(word), word)
-            seen = found.get(job_id)
-            if seen is None or _rank(status.state) < _rank(seen.state):
-                found[job_id] = status
-        return found
+            entries.setdefault(job_id, []).append(NativeStatus(self.state(word), word))
+        return {job_id: most_telling(found) for job_id, found in entries.items()}
 
     def accounting_argv(self, command, job_ids):
         return [[*command, "-j", job_id] for job_id in job_ids]
 
     def parse_accounting(self, results, job_ids):
-        found = {}
+        entries: dict[str, list[NativeStatus]] = {}
         for result in results:
             if result.returncode != 0:
                 continue  # not known (yet): qacct learns of a job late
@@ -156,10 +152,12 @@ class SiteScheduler(BaseScheduler):
                     state = JobState.FAILED
                 else:
                     state = JobState.FINISHED
-                if found.get(job_id, NativeStatus(JobState.FINISHED)).state is JobState.FINISHED:
-                    found[job_id] = NativeStatus(state, f"failed {failed}", code, failed)
-        return found
+                status = NativeStatus(state, f"failed {failed}", code, failed)
+                entries.setdefault(job_id, []).append(status)  # an array: one per element
+        return {job_id: most_telling(found) for job_id, found in entries.items()}
 
-
-def _rank(state: JobState) -> int:
-    return _PRECEDENCE.index(state) if state in _PRECEDENCE else len(_PRECEDENCE)
+    def parse_explain(self, result, job_id):
+        for line in result.stdout.splitlines():  # qstat -j ID: "error reason  1: DATE [..]: WHY"
+            if line.startswith("error reason"):
+                return line.split("]: ", 1)[-1].strip()
+        return None

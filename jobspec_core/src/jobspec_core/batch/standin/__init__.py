@@ -18,11 +18,13 @@ in its format:
 * LSF: ``bsub [-w "done(ID) && ..."] [-J "NAME[FIRST-LAST]"] < SCRIPT`` (``#BSUB``;
   ``LSB_JOBINDEX``), ``bjobs -noheader -o "jobid stat exit_code delimiter=','" ID...``,
   ``bkill ID...``;
-* Grid Engine: ``qsub -terse [-hold_jid ID[,ID]...] [-t FIRST-LAST] [-wd DIR] [-w v]
+* Grid Engine: ``qsub -terse [-hold_jid ID[,ID]...] [-t FIRST-LAST] [-wd DIR] [-w v|e]
   SCRIPT`` (``#$`` lines; ``SGE_TASK_ID``; ``-hold_jid`` is after-any, as in Grid Engine;
-  ``-w v`` verifies that ``-pe NAME N`` fits its queue of 64 slots (``JOBSPEC_STANDIN_SLOTS``); a ``-wd`` directory that does
-  not exist puts the job in the error state ``Eqw``), ``qstat -xml`` (every job still in
-  the queue), ``qacct -j ID``, ``qdel ID...``.
+  ``-w v`` verifies that ``-pe NAME N`` fits its queue of 64 slots
+  (``JOBSPEC_STANDIN_SLOTS``), ``-w e`` submits only a job that does; a ``-wd`` directory
+  that does not exist puts the job in the error state ``Eqw``), ``qstat -xml`` (every job still in
+  the queue), ``qstat -j ID`` (with the ``error reason`` line of a job in ``Eqw``),
+  ``qacct -j ID``, ``qdel ID...``.
 
 Jobs live in ``./.standin/N/`` of the directory it runs in (the batch layer runs every
 command in the run directory): ``script``, ``after`` and ``mode`` (``afterok``/``afterany``),

@@ -201,10 +201,11 @@ def _sge(program: str, args: list[str]) -> int:
         array = _range((flags.get("-t") or [None])[-1])
         cwd = (flags.get("-wd") or [None])[-1]
         slots = int(((flags.get("-pe") or ["x 1"])[-1] or "x 1").split()[-1])
-        if "v" in flags.get("-w", []):
-            if slots > SLOTS:
-                print(f"verification: no suitable queues (-pe asks {slots} slots)", file=sys.stderr)
-                return 1
+        check = (flags.get("-w") or [None])[-1]  # v: verify only; e: refuse, else submit
+        if check in ("v", "e") and slots > SLOTS:
+            print(f"verification: no suitable queues (-pe asks {slots} slots)", file=sys.stderr)
+            return 1
+        if check == "v":
             print("verification: found suitable queue(s)")
             return 0
         request = {"kind": "sge", "array": array, "cwd": cwd, "mode": "afterany"}
@@ -214,9 +215,19 @@ def _sge(program: str, args: list[str]) -> int:
         else:
             print(f'Your job {number} ("standin") has been submitted')
         return 0
+    if program == "qstat" and args[:1] == ["-j"] and len(args) == 2:
+        job = job_dir(args[1])
+        if job is None or view(job)[0] not in _SGE_STATE:
+            print("Following jobs do not exist:\n" + args[1], file=sys.stderr)
+            return 1
+        print("=" * 62 + f"\njob_number:                 {job.name}")
+        if view(job)[0] == "error":  # qstat -j's line for a job in error state (Eqw)
+            reason = read(job / "reason") or "error"
+            print(f"error reason          1:      01/01/2026 00:00:00 [0:1]: error: {reason}")
+        return 0
     if program == "qstat":
         if args != ["-xml"]:
-            raise SystemExit("standin qstat: expected -xml")
+            raise SystemExit("standin qstat: expected -xml or -j ID")
         running: list[str] = []
         pending: list[str] = []
         for job in sorted(

@@ -17,6 +17,7 @@ are found with one depth-first search per level. Checks, each with its rule in
 * ``local: true`` only inside a group, and without resources;
 * durations parse, and none is longer than its enclosing group's;
 * environment names ``JOBSPEC_*`` are reserved; ``cwd: ~user`` is refused;
+* at most :data:`.limits.MAX_INSTANCES` task instances in the plan;
 * steps are of a known type, their options fit the type's schema and pass its checks.
 """
 
@@ -30,14 +31,13 @@ from .cycles import find_cycles
 from .docpath import DocPath, format_path
 from .durations import DurationError, parse_duration
 from .errors import Problem
+from .limits import MAX_GROUP_DEPTH, MAX_INSTANCES, MAX_PROBLEMS
 from .planner import unnamed_id
 from .schema import did_you_mean, instance_problems
 from .steps import StepType
 
 __all__ = ["semantic_problems", "find_cycles", "MAX_GROUP_DEPTH", "RESERVED_ENV_PREFIX"]
 
-#: Deepest nesting of groups (an allocation inside an allocation ...).
-MAX_GROUP_DEPTH = 16
 #: Environment names with this prefix are set by jobspec itself (portable variables).
 RESERVED_ENV_PREFIX = "JOBSPEC_"
 
@@ -55,7 +55,7 @@ _TASK_KEYS = {
     "steps",
 }
 #: Names the schema accepts (others are reported by the schema, not again here).
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
 _NUL_MESSAGE = (
@@ -101,8 +101,12 @@ class _Checker:
         self.placed_at: dict[str, DocPath] = {}  # group name -> path of its reference
         self.contains: dict[str, list[str]] = {}  # group -> groups referenced in its tasks
         self.level_of: dict[str, str] = {}  # task/group name -> a level label (for hints)
+        self.unlisted = 0
 
     def add(self, path: DocPath, message: str, code: str, hint: str | None = None) -> None:
+        if len(self.problems) > MAX_PROBLEMS:
+            self.unlisted += 1  # counted, not built: see limits.MAX_PROBLEMS
+            return
         self.problems.append(self.doc.problem(path, message, code=code, hint=hint))
 
     def line_of(self, path: DocPath) -> str:
@@ -147,7 +151,37 @@ class _Checker:
             siblings = self.level(_as_list(entries), path + ("tasks",), top=False)
             self.check_level(siblings, f"group '{name}'")
         self.check_durations(tasks, groups)
+        self.check_instances(tasks)
         return self.problems
+
+    def check_instances(self, tasks: list) -> None:
+        """The plan's task instances (``replicas`` summed over every task, in groups too:
+        each group is placed once) are at most :data:`.limits.MAX_INSTANCES`; reported at
+        the task that passes the bound, before anything is planned."""
+        levels = [(tasks, ("tasks",))] + [
+            (_as_list(group.get("tasks")), ("groups", index, "tasks"))
+            for index, group in self.groups.values()
+        ]
+        total, where, count = 0, None, 0
+        for entries, path in levels:
+            for i, entry in enumerate(entries):
+                if not isinstance(entry, dict) or "group" in entry:
+                    continue
+                replicas = entry.get("replicas", 1)
+                if type(replicas) is not int or replicas < 1:
+                    replicas = 1  # (the schema reports it)
+                count += 1
+                total += replicas
+                if where is None and total > MAX_INSTANCES:
+                    where = path + (i, "replicas") if "replicas" in entry else path + (i,)
+        if where is not None:
+            self.add(
+                where,
+                f"the plan has {total:,} task instances ({count:,} tasks, replicas summed), "
+                f"more than the {MAX_INSTANCES:,} one plan may have; the bound is passed "
+                "here (use fewer tasks or replicas, or split the work into several runs)",
+                "too-many-instances",
+            )
 
     # -- groups ----------------------------------------------------------------------------
     def index_groups(self, groups: list) -> None:
@@ -528,8 +562,19 @@ class _Checker:
 
 
 def semantic_problems(document, steps: Mapping[str, type[StepType]]) -> list[Problem]:
-    """Every semantic problem of ``document`` (unsorted).
+    """The semantic problems of ``document`` (unsorted): every one, or the first
+    :data:`.limits.MAX_PROBLEMS` and one more; how many more were only counted is in the
+    returned list's ``unlisted`` attribute.
 
     :param steps: step name -> step type, the types allowed under ``steps:``.
     """
-    return _Checker(document, steps).run()
+    checker = _Checker(document, steps)
+    found = ProblemList(checker.run())
+    found.unlisted = checker.unlisted
+    return found
+
+
+class ProblemList(list):
+    """A list of problems that also says how many more were found but not built."""
+
+    unlisted = 0

@@ -129,6 +129,12 @@ def describe(value: Any) -> str:
     return f"{text!r} (a string)"
 
 
+def quoted(key: str) -> str:
+    """A key or name as messages show it: ``'comand'``, or its escaped form when it holds
+    characters that would break the line (``'PATH\\n'``)."""
+    return f"'{key}'" if key.isprintable() else repr(key)
+
+
 def _expected_types(schema: dict[str, Any]) -> str:
     names = schema.get("type")
     names = names if isinstance(names, list) else [names] if names else []
@@ -177,7 +183,7 @@ def _unknown_key_problem(document, path: DocPath, key: str, schema: dict[str, An
         expected += ", or a backend option such as 'slurm.partition'"
     return document.problem(
         path + (key,),
-        f"unknown key '{key}'{where}; expected one of: {expected}",
+        f"unknown key {quoted(key)}{where}; expected one of: {expected}",
         hint=hint,
         code="unknown-key",
     )
@@ -195,7 +201,9 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
         label = "variable name" if path and path[-1] == "environment" else "name"
         return [
             document.problem(
-                path + (key,), f"invalid {label} '{key}': expected {expected}", code="bad-name"
+                path + (key,),
+                f"invalid {label} {quoted(key)}: expected {expected}",
+                code="bad-name",
             )
         ]
     if kind == "additionalProperties":

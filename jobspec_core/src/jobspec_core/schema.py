@@ -146,20 +146,19 @@ def _expected(schema: dict[str, Any]) -> str:
     return schema.get("description") or _expected_types(schema)
 
 
-#: Past this many options, a suggestion is only a match ignoring case (difflib compares
-#: the word with every option: thousands of unknown names among thousands of tasks would
-#: take minutes).
+#: Past this many options, no suggestion is made (difflib compares the word with every
+#: option: thousands of unknown names among thousands of tasks would take minutes).
 _MAX_FUZZY_OPTIONS = 500
 
 
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:
     """The closest of ``options`` to a misspelt ``word`` (``comand`` -> ``command``)."""
     options = list(options)
+    if len(options) > _MAX_FUZZY_OPTIONS or len(word) > 200:
+        return None
     lowered = {o.lower(): o for o in options}
     if word.lower() in lowered:
         return lowered[word.lower()]
-    if len(options) > _MAX_FUZZY_OPTIONS or len(word) > 200:
-        return None
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -64,6 +64,13 @@ _NUL_MESSAGE = (
 )
 
 
+def _listing(names: list[str], most: int = 20) -> str:
+    """``a, b, c`` for a message; past ``most`` names, the first ones and how many in all."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return ", ".join(names[:most]) + f", ... ({len(names):,} in all)"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
@@ -102,6 +109,14 @@ class _Checker:
         self.contains: dict[str, list[str]] = {}  # group -> groups referenced in its tasks
         self.level_of: dict[str, str] = {}  # task/group name -> a level label (for hints)
         self.unlisted = 0
+
+    def full(self) -> bool:
+        """Whether no more problems are listed (then one is only counted): checks call it
+        before building an expensive message (a suggestion among 100,000 names)."""
+        if len(self.problems) > MAX_PROBLEMS:
+            self.unlisted += 1
+            return True
+        return False
 
     def add(self, path: DocPath, message: str, code: str, hint: str | None = None) -> None:
         if len(self.problems) > MAX_PROBLEMS:
@@ -209,8 +224,10 @@ class _Checker:
             target = entry["group"]
             where = path + (i, "group")
             if target not in self.groups:
+                if self.full():
+                    continue
                 guess = did_you_mean(target, self.groups)
-                known = ", ".join(sorted(self.groups)) or "none are defined"
+                known = _listing(sorted(self.groups)) or "none are defined"
                 self.add(
                     where,
                     f"unknown group '{target}': expected a group defined under 'groups:' ({known})",
@@ -357,14 +374,17 @@ class _Checker:
                         "duplicate-name",
                     )
         edges: dict[str, list[str]] = {}
-        known = sorted(by_name)
+        known: list[str] | None = None  # sorted names, made when a message needs them
         for sib in siblings:
             if sib.name is not None and by_name.get(sib.name) is sib:
                 edges[sib.name] = []
             for dep, dpath in sib.deps:
                 if dep not in by_name:
+                    if self.full():
+                        continue
+                    known = sorted(by_name) if known is None else known
                     guess = did_you_mean(dep, known)
-                    listed = ", ".join(known) if known else "there are no named ones"
+                    listed = _listing(known) if known else "there are no named ones"
                     self.add(
                         dpath,
                         f"unknown name '{dep}' in depends_on: expected a task or "
@@ -411,12 +431,14 @@ class _Checker:
     def check_node_common(self, node: dict, path: DocPath) -> None:
         res = node.get("resources")
         if isinstance(res, str):
-            known = sorted(self.resource_names)
             for part in res.split("|"):
                 name = part.strip()
                 if _NAME.match(name) and name not in self.resource_names:
+                    if self.full():
+                        continue
+                    known = sorted(self.resource_names)
                     guess = did_you_mean(name, known)
-                    listed = ", ".join(known) if known else "none are defined"
+                    listed = _listing(known) if known else "none are defined"
                     self.add(
                         path + ("resources",),
                         f"unknown resource block '{name}': expected a name defined under "

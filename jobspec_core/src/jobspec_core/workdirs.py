@@ -90,8 +90,8 @@ def resolve_cwd(cwd: str | None, context: RunContext) -> Path:
     return _resolve(cwd, Path(context.workdir), context)
 
 
-def _resolve(path: str, base: Path, context: RunContext) -> Path:
-    problem = cwd_problem(path)
+def _resolve(path: str, base: Path, context: RunContext, stage: bool = False) -> Path:
+    problem = cwd_problem(path, stage=stage)
     if problem:
         raise ValueError(problem)
     if path == "~" or path.startswith("~/"):
@@ -105,7 +105,7 @@ def step_path(node: PlanNode, path: str, context: RunContext) -> Path:
     """The absolute path a step of ``node`` names (a ``stage`` path): relative to the node's
     working directory, ``~`` and ``~/x`` in the submitting user's home, absolute as is;
     normalised like :func:`resolve_cwd`."""
-    return _resolve(path, working_directory(node, context), context)
+    return _resolve(path, working_directory(node, context), context, stage=True)
 
 
 def working_directory(node: PlanNode, context: RunContext) -> Path:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
@@ -171,7 +171,7 @@ def check(text: str, tmp: Path) -> str:
     return "valid"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _scalar_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) character offsets of every scalar of ``text`` that PyYAML can find."""
     spans = []

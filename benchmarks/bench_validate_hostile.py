@@ -73,6 +73,19 @@ def bad_scalars(size: int) -> str:
     return _fill(HEAD + "tasks: [{command: x}]\nx:\n", row, "", size)
 
 
+def distinct_bad_scalars(size: int) -> str:
+    """Unreadable scalars that all differ (no cache helps): ``!!int 'a0'``, ``!!int 'a1'``..."""
+    rows, n, total = [], 0, 0
+    while total < size - 100:
+        row = "- [" + ", ".join(f"!!int 'a{n + i}'" for i in range(5_000)) + "]\n"
+        n += 5_000
+        rows.append(row)
+        total += len(row)
+    return (
+        HEAD + "tasks: [{command: x}]\nx:\n" + "".join(rows)[: size - 40].rsplit("\n", 1)[0] + "\n"
+    )
+
+
 def misspelt_keys(size: int) -> str:
     # 99,999 tasks with a misspelt key each, then padding in comments to the size.
     text = HEAD + "tasks:\n" + "- comand: x\n" * 99_999
@@ -134,6 +147,7 @@ CASES: dict[str, Callable[[int], str]] = {
     "one long string": long_string,
     "one long number": long_number,
     "unreadable !!int '' scalars": bad_scalars,
+    "unreadable scalars, all different": distinct_bad_scalars,
     "99,999 misspelt keys (tasks)": misspelt_keys,
     "99,990 misspelt keys (one mapping)": misspelt_keys_one_mapping,
     "99,990 duplicate keys": duplicate_keys,

@@ -115,6 +115,7 @@ class EventBuilder:
         self.plain: dict[str, Any] = {}  # plain scalar text -> its value (resolution cache)
         self.failed = False  # the last scalar constructed was a problem
         self.unlisted = 0  # problems past the listing limit, counted only
+        self.refused: dict[tuple[str, str], tuple[str, str]] = {}  # (tag, text) -> why, code
 
     # -- helpers -----------------------------------------------------------------------
     def _problem(self, mark, message: str, path: DocPath = (), code: str = "yaml") -> Problem:
@@ -189,21 +190,33 @@ class EventBuilder:
 
     def _construct(self, event, tag: str) -> Any:
         """The scalar's value by :func:`.scalars.construct`; a text that does not fit its tag
-        is a problem (and stays text), so no scalar stops loading or raises."""
+        is a problem (and stays text), so no scalar stops loading or raises. Refusals are
+        remembered by (tag, text): a document repeating one bad scalar a million times
+        pays for one construction."""
         value = event.value
-        try:
-            return construct(tag, value)
-        except ScalarError as exc:
-            self._note(
-                self._problem(
-                    event.start_mark,
-                    str(exc),
-                    self._child_path(),
-                    code="yaml-tag" if isinstance(exc, UnsupportedTag) else "bad-scalar",
-                )
-            )
-            self.failed = True
+        key = (tag, value)
+        error = self.refused.get(key)
+        if error is None:
+            try:
+                return construct(tag, value)
+            except ScalarError as exc:
+                # (the message and kind only: an exception would keep its frames alive)
+                error = (str(exc), "yaml-tag" if isinstance(exc, UnsupportedTag) else "bad-scalar")
+            if len(self.refused) < 10_000:
+                self.refused[key] = error
+        self.failed = True
+        if len(self.problems) > MAX_PROBLEMS:
+            self.unlisted += 1  # counted only: no Problem built
             return value
+        self._note(
+            self._problem(
+                event.start_mark,
+                error[0],
+                self._child_path(),
+                code=error[1],
+            )
+        )
+        return value
 
     def _child_path(self) -> DocPath:
         if not self.stack:

@@ -12,7 +12,10 @@ time and peak resident set (``ru_maxrss`` of that child, read with ``os.wait4``)
 printed beside a baseline measured in the same run: validating a **benign** document of
 the same size (a valid jobspec of 1,000 tasks whose ``write`` step carries the rest of the
 bytes as content). Every hostile case must exit 2 (refused with a located problem) or 0,
-never 1; the goal is under 5 s and 500 MB each.
+never 1; the goal is under 5 s and 500 MB each. Time is judged on CPU time (what the
+process spent, without the time it waited for a core on a shared machine, as
+``bench_validate.py`` does); the wall time is printed beside it. For reference, the most a
+valid document may hold (100,000 tasks, ``bench_validate.py``'s shape) is measured too.
 
 Usage: python3 benchmarks/bench_validate_hostile.py [--mib N] [--only NAME]
 """
@@ -120,6 +123,16 @@ def huge_replicas(size: int) -> str:
     return text + "#" * max(0, size - len(text) - 1) + "\n"
 
 
+def valid_100k_tasks(size: int) -> str:
+    """For reference, not hostile: the 100,000 valid tasks of bench_validate.py (the most a
+    plan may have), padded with comments to the size."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_validate import generate
+
+    text = generate(100_000)
+    return text + "#" * max(0, size - len(text) - 1) + "\n"
+
+
 def comments_only(size: int) -> str:
     return _fill("", "# " + "c" * 77 + "\n", "", size)
 
@@ -154,13 +167,14 @@ CASES: dict[str, Callable[[int], str]] = {
     "99,999 unknown dependencies": unknown_dependencies,
     "1,000 tasks x replicas 100000": huge_replicas,
     "comments only": comments_only,
+    "(reference) valid, 100,000 tasks": valid_100k_tasks,
     "over 32 MiB": over_the_size,
 }
 
 
-def measure(path: Path) -> tuple[float, float, int, str]:
-    """Wall seconds, peak RSS (MB) and exit code of ``jobspec validate path``, and the
-    first line it printed."""
+def measure(path: Path) -> tuple[float, float, float, int, str]:
+    """Wall seconds, CPU seconds, peak RSS (MB) and exit code of ``jobspec validate path``,
+    and the first line it printed."""
     argv = [sys.executable, "-m", "jobspec_core", "validate", str(path)]
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -169,7 +183,8 @@ def measure(path: Path) -> tuple[float, float, int, str]:
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     first = out.decode("utf-8", "replace").splitlines()[:1]
-    return elapsed, usage.ru_maxrss / 1024, proc.returncode, (first[0] if first else "")
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, cpu, usage.ru_maxrss / 1024, proc.returncode, (first[0] if first else "")
 
 
 def main() -> int:
@@ -182,34 +197,34 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as tmp:
         base = Path(tmp) / "benign.yaml"
         base.write_text(benign(size))
-        b_time, b_mb, b_rc, b_line = measure(base)
+        b_wall, b_time, b_mb, b_rc, b_line = measure(base)
         if b_rc != 0:
             sys.exit(f"the benign baseline did not validate ({b_rc}): {b_line}")
         print(
             f"baseline: benign valid document, {base.stat().st_size / 2**20:.1f} MiB: "
-            f"{b_time:.2f} s, {b_mb:.0f} MB peak RSS ({b_line})"
+            f"{b_time:.2f} s CPU ({b_wall:.2f} s wall), {b_mb:.0f} MB peak RSS ({b_line})"
         )
         print(
-            f"{'case':36} {'MiB':>6} {'exit':>4} {'time':>7} {'x base':>7} {'peak MB':>8} "
-            f"{'x base':>7}  goal  first line"
+            f"{'case':36} {'MiB':>5} {'exit':>4} {'cpu':>7} {'x base':>7} {'wall':>7} "
+            f"{'peak MB':>7} {'x base':>6}  goal  first line"
         )
         for name, make in CASES.items():
             if args.only and args.only not in name:
                 continue
             path = Path(tmp) / "hostile.yaml"
             path.write_text(make(size))
-            t, mb, rc, line = measure(path)
+            wall, t, mb, rc, line = measure(path)
             ok = rc in (0, 2) and t < GOAL_SECONDS and mb < GOAL_MB
             failures += not ok
             print(
-                f"{name:36} {path.stat().st_size / 2**20:6.1f} {rc:4d} {t:6.2f}s "
-                f"{t / b_time:6.2f}x {mb:8.0f} {mb / b_mb:6.2f}x  {'MET ' if ok else 'MISS'}  "
-                f"{line[:90]}"
+                f"{name:36} {path.stat().st_size / 2**20:5.1f} {rc:4d} {t:6.2f}s "
+                f"{t / b_time:6.2f}x {wall:6.2f}s {mb:7.0f} {mb / b_mb:5.2f}x  "
+                f"{'MET ' if ok else 'MISS'}  {line[:80]}"
             )
             path.unlink()
     print(
         f"summary: {'every case MET' if not failures else f'{failures} case(s) NOT MET'} "
-        f"(goal: exit 0 or 2, under {GOAL_SECONDS:.0f} s and {GOAL_MB:.0f} MB each)"
+        f"(goal: exit 0 or 2, under {GOAL_SECONDS:.0f} s of CPU and {GOAL_MB:.0f} MB each)"
     )
     return 1 if failures else 0
 

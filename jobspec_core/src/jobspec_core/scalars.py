@@ -53,6 +53,18 @@ class ScalarError(ValueError):
     """A scalar whose tag says one thing and whose text another; the message says both."""
 
 
+class _Unreadable(ScalarError):
+    """``cannot read TEXT as KIND: expected ...``, its message made only when asked for (a
+    document of a million different bad scalars lists 100 of them)."""
+
+    def __init__(self, text: str, kind: str, expected: str):
+        super().__init__(text, kind, expected)
+
+    def __str__(self) -> str:
+        text, kind, expected = self.args
+        return f"cannot read {shown(text)} as {kind}: expected {expected}"
+
+
 class UnsupportedTag(ScalarError):
     """A tag that JobSpec does not construct (``!!binary``, ``!!python/object``, ``!x``)."""
 
@@ -110,7 +122,7 @@ def _int(text: str) -> int:
         raise _out_of_range(text)
     match = _INT.fullmatch(digits)
     if match is None:
-        raise ScalarError(f"cannot read {shown(text)} as an integer: expected {_INT_FORMS}")
+        raise _Unreadable(text, "an integer", _INT_FORMS)
     if match["bin"] is not None:
         value = int(match["bin"], 2)
     elif match["hex"] is not None:
@@ -137,9 +149,8 @@ def _float(text: str) -> float:
         )
     match = _FLOAT.fullmatch(digits)
     if match is None:
-        raise ScalarError(
-            f"cannot read {shown(text)} as a number: expected a decimal number such as 1.5, "
-            "2.0e+3 or 1:30.5 in ASCII digits"
+        raise _Unreadable(
+            text, "a number", "a decimal number such as 1.5, 2.0e+3 or 1:30.5 in ASCII digits"
         )
     if match["special"] is not None:
         raise ScalarError(

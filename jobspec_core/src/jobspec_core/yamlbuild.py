@@ -200,6 +200,10 @@ class EventBuilder:
             try:
                 return construct(tag, value)
             except ScalarError as exc:
+                self.failed = True
+                if len(self.problems) > MAX_PROBLEMS:
+                    self.unlisted += 1  # counted only: no message, no Problem built
+                    return value
                 # (the message and kind only: an exception would keep its frames alive)
                 error = (str(exc), "yaml-tag" if isinstance(exc, UnsupportedTag) else "bad-scalar")
             if len(self.refused) < 10_000:

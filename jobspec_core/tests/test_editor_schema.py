@@ -67,10 +67,32 @@ def _loaded(path: Path):
         return None, exc.problems
 
 
+#: Problems of jobspec's YAML 1.1 scalar reading (``!!int ''``, a 5,000-digit integer,
+#: ``.inf``, ``!!binary``): an editor reads YAML 1.2, whose scalars differ (``.inf`` is a
+#: number there, an integer has no bound, ``!!binary`` gives bytes), so what its schema
+#: check says of such a value is no comparison with jobspec's.
+_SCALAR_CODES = {"bad-scalar", "yaml-tag"}
+
+
+def _scalar_fault(path: Path) -> bool:
+    document, _ = _loaded(path)
+    return document is not None and any(p.code in _SCALAR_CODES for p in document.problems)
+
+
+SCALAR_FAULTS = {p.name for p in CASES if _scalar_fault(p)}
+
+
+def test_scalar_faults_are_in_the_corpus():
+    assert len(SCALAR_FAULTS) >= 12
+    assert not SCALAR_FAULTS & STRUCTURAL
+
+
 @pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
 def test_structural_list_matches_jobspecs_own_schema_check(path):
     """A case is structural exactly when jobspec's schema check (or its 'not a mapping at
     the top', which is the schema's top-level ``type``) refuses it."""
+    if path.name in SCALAR_FAULTS:
+        pytest.skip("a scalar jobspec's YAML 1.1 reader refuses: not a structural case")
     document, refused = _loaded(path)
     if document is None:
         structural = any(p.code == "top-level" for p in refused)
@@ -123,7 +145,11 @@ def test_ajv_rejects_every_structural_case(name, ajv):
 
 @pytest.mark.parametrize(
     "path",
-    [p for p in CASES if p.name not in STRUCTURAL and _loaded(p)[0] is not None],
+    [
+        p
+        for p in CASES
+        if p.name not in STRUCTURAL and p.name not in SCALAR_FAULTS and _loaded(p)[0] is not None
+    ],
     ids=lambda p: p.name,
 )
 def test_ajv_accepts_what_only_semantics_refuse(path, ajv):

@@ -28,6 +28,24 @@ def test_watch_holds_at_most_one_bounded_piece_of_a_line_without_newlines(tmp_pa
     assert total == b"x" * size  # nothing lost, in pieces
 
 
+def test_watched_output_is_handed_on_one_chunk_at_a_time(tmp_path):
+    """A task that writes far more than one chunk between two refreshes: each batch holds
+    at most one chunk of the log (it used to be every byte written since the last refresh:
+    362 MiB of `jobspec run` for 300 MiB of output)."""
+    log = tmp_path / "t.0.log"
+    size = 6 * follow.READ_CHUNK + 17
+    log.write_bytes((b"y" * 1000 + b"\n") * (size // 1001) + b"z" * (size % 1001))
+    watch = follow.WatchedOutput({("t", 0): str(log)})
+    overhead = len(b"[t.0] ") + 1
+    total, batches = b"", 0
+    for batch in watch.batches(final=True):
+        batches += 1
+        assert sum(len(line) - overhead for line in batch) <= follow.READ_CHUNK
+        total += b"".join(line[len(b"[t.0] ") :] for line in batch)
+    assert batches >= 6
+    assert total.replace(b"\n", b"") == log.read_bytes().replace(b"\n", b"")
+
+
 def _peak_rss_mib(argv, env, cwd) -> tuple[float, subprocess.CompletedProcess]:
     probe = textwrap.dedent(
         """

@@ -29,27 +29,37 @@ class StageStep(StepType):
     def check(self, options: dict[str, Any]) -> list[tuple[str, str]]:
         from .workdirs import cwd_problem
 
-        problem = cwd_problem(options["path"])
+        problem = cwd_problem(options["path"], stage=True)
         return [("path", problem)] if problem else []
 
 
 def write_target_problem(path: str) -> str | None:
-    """Why ``path`` may not be a ``write`` target, or ``None`` when it is fine.
+    """Why ``path`` may not be a ``write`` target, or ``None`` when it is fine: the one rule,
+    checked at validation and again by :func:`.workdirs.safe_write` when writing.
 
-    It must be relative, non-empty, without ``..`` components, NUL bytes or a trailing
-    slash: the file lands inside the staging directory and never outside it.
+    It must be relative and name a file: non-empty, no surrounding spaces, no NUL or other
+    control character, no trailing slash, and no empty, ``.`` or ``..`` component
+    (``.``, ``a//b`` and ``./x`` are refused: a path is written as it is spelt), so the file
+    lands inside the staging directory and never outside it.
     """
     if not path or path.strip() != path:
         return "must be a non-empty relative file name without surrounding spaces"
     if "\x00" in path:
         return "must not contain a NUL byte"
+    if any(char < " " or char == "\x7f" for char in path):
+        return "must not contain control characters (a newline, a tab...)"
     if path.endswith("/"):
         return "must name a file, not a directory"
-    pure = PurePosixPath(path)
-    if pure.is_absolute():
+    if PurePosixPath(path).is_absolute():
         return "must be relative to the staging directory, not absolute"
-    if ".." in pure.parts:
+    parts = path.split("/")
+    if ".." in parts:
         return "must not contain '..': the file may not escape the staging directory"
+    if "" in parts or "." in parts:
+        return (
+            "must name a file below the staging directory: no empty or '.' component "
+            "(write 'a/b', not '.', './a' or 'a//b')"
+        )
     return None
 
 

@@ -8,11 +8,15 @@ DocPath = tuple[str | int, ...]
 
 
 def format_path(path: DocPath) -> str:
-    """``("tasks", 1, "command")`` -> ``tasks[1].command``; ``()`` -> ``""``."""
+    """``("tasks", 1, "command")`` -> ``tasks[1].command``; ``()`` -> ``""``. A key that is
+    not printable text (``"PATH\\n"``) is shown quoted, ``environment['PATH\\n']``, so a
+    problem stays on one line."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
+        elif not part.isprintable():
+            text += f"[{part!r}]"
         else:
             text += f".{part}" if text else str(part)
     return text

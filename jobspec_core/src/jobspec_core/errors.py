@@ -67,17 +67,26 @@ class Problem:
         return where
 
     def format(self) -> str:
-        """The one-line human form: ``file:line:col: path: message (hint)``."""
+        """The one-line human form: ``file:line:col: path: message (hint)``. Characters
+        that are not printable (a newline or an escape sequence from the document, shown
+        in a message) are written escaped (``\\n``, ``\\x1b``): one problem, one line, and
+        nothing from a document reaches the terminal raw."""
         text = f"{self.location()}: "
         if self.path:
             text += f"{self.path}: "
         text += self.message
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        return text if text.isprintable() else _escaped(text)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def _escaped(text: str) -> str:
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 class JobspecError(Exception):

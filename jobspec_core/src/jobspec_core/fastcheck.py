@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["compile_schema", "Unsupported", "SUPPORTED", "Check"]
+__all__ = ["compile_schema", "Unsupported", "SUPPORTED", "Check", "python_pattern", "python_schema"]
 
 Check = Callable[[Any], bool]
 
@@ -60,6 +60,62 @@ _IGNORED = frozenset(
 
 class Unsupported(ValueError):
     """The schema uses a keyword this compiler does not implement."""
+
+
+def python_pattern(pattern: str) -> str:
+    r"""A JSON Schema (ECMA-262) ``pattern`` as a Python regular expression meaning the same.
+
+    The one difference our patterns meet: ECMA's ``$`` matches only at the end of the text,
+    Python's also before a final newline (``"a\n"`` would pass ``^[a-z]+$``, and a name or
+    variable with a trailing newline would reach a script). So an unescaped ``$`` outside
+    a character class becomes ``\Z``. The schema file keeps ECMA patterns, which editors
+    (Ajv) read.
+    """
+    out, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif char == "[" and not in_class:
+            in_class = True
+            out.append(char)
+        elif char == "]" and in_class:
+            in_class = False
+            out.append(char)
+        elif char == "$" and not in_class:
+            out.append("\\Z")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_LITERALS = frozenset({"const", "enum", "default", "examples", "description", "title"})
+
+
+def python_schema(schema: Any) -> Any:
+    """A copy of ``schema`` whose ``pattern`` values and ``patternProperties`` keys are
+    :func:`python_pattern` translations: what Python validators (jsonschema, and this
+    module's compiler) are given, so they agree with an ECMA validator."""
+    if isinstance(schema, list):
+        return [python_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "pattern" and isinstance(value, str):
+            out[key] = python_pattern(value)
+        elif key == "patternProperties" and isinstance(value, dict):
+            out[key] = {python_pattern(k): python_schema(v) for k, v in value.items()}
+        elif key in _LITERALS:
+            out[key] = value
+        elif key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {k: python_schema(v) for k, v in value.items()}
+        else:
+            out[key] = python_schema(value)
+    return out
 
 
 def _is_number(v: Any) -> bool:

@@ -15,8 +15,11 @@ level is a mapping, or raise :class:`~jobspec_core.errors.InvalidJobspec` with c
 problems; they never raise anything else for any input, and bound their work:
 
 * at most :data:`MAX_BYTES` of input, :data:`MAX_DEPTH` nesting levels,
-  :data:`MAX_ALIASES` alias references and :data:`MAX_NODES` nodes counted with aliases
-  expanded (a "billion laughs" bomb is refused after a few hundred events);
+  :data:`MAX_ALIASES` alias references, :data:`MAX_NODES` nodes counted with aliases
+  expanded (a "billion laughs" bomb is refused after a few hundred events) and
+  :data:`MAX_ITEMS` entries in one mapping or list (all in :mod:`.limits`);
+* every scalar is built by :func:`.scalars.construct`, which is total: a text that does
+  not fit its tag (``!!int ''``, a 5,000-digit integer) is a problem, never an exception;
 * NUL bytes, text that is not UTF-8, tabs in indentation, several documents in one file, an
   empty document and a top level that is not a mapping are each reported in plain words.
 
@@ -27,6 +30,8 @@ reports them together with every other problem.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,7 @@ import yaml
 
 from .docpath import DocPath, format_path
 from .errors import InvalidJobspec, Problem
+from .limits import MAX_ALIASES, MAX_BYTES, MAX_DEPTH, MAX_ITEMS, MAX_NODES
 from .plan import SourceRef
 from .planner import gc_paused
 from .yamlbuild import EventBuilder, LoadStop, kind_of
@@ -43,20 +49,13 @@ __all__ = [
     "Document",
     "load",
     "load_text",
+    "read_source",
     "MAX_BYTES",
     "MAX_DEPTH",
     "MAX_ALIASES",
     "MAX_NODES",
+    "MAX_ITEMS",
 ]
-
-#: Largest input accepted, in bytes (100,000 tasks take about 7 MiB).
-MAX_BYTES = 32 * 1024 * 1024
-#: Deepest nesting of mappings and sequences accepted.
-MAX_DEPTH = 64
-#: Most alias references (``*name``) accepted in one document.
-MAX_ALIASES = 10_000
-#: Most nodes accepted, counting every alias as a full copy of what it refers to.
-MAX_NODES = 4_000_000
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -70,13 +69,17 @@ class Document:
     :ivar positions: document path -> (line, column), both 1-based: for a mapping entry,
         where its key starts; for a list item, where the item starts.
     :ivar problems: findings made while loading that did not stop it (duplicate keys,
-        non-string keys, unsupported tags); reported by validation with the rest.
+        non-string keys, unsupported tags, scalars that do not fit their tag); reported by
+        validation with the rest.
+    :ivar unlisted: how many more such findings were only counted (past
+        :data:`.limits.MAX_PROBLEMS`).
     """
 
     data: Any
     filename: str | None = None
     positions: dict[DocPath, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    unlisted: int = 0
 
     def locate(self, path: DocPath) -> SourceRef:
         """A :class:`SourceRef` for ``path``, using the nearest known ancestor's position."""
@@ -199,12 +202,17 @@ def load_text(text: str | bytes, filename: str | None = None) -> Document:
                     code="encoding",
                 )
             )
-        builder = EventBuilder(filename, MAX_DEPTH, MAX_ALIASES, MAX_NODES)
+        builder = EventBuilder(filename, MAX_DEPTH, MAX_ALIASES, MAX_NODES, MAX_ITEMS)
         loader = _Loader(text)
         try:
             with gc_paused():
                 data = builder.run(loader)
         except yaml.YAMLError as exc:
+            if "maximum nesting depth" in str(getattr(exc, "problem", "") or exc):
+                # libyaml (0.2.5 and later) has a nesting limit of its own, which its scanner
+                # can reach before the builder has seen MAX_DEPTH levels (flow collections
+                # are read ahead): the same problem as ours, said in the same words.
+                raise builder.too_deep(getattr(exc, "problem_mark", None)) from None
             raise LoadStop(_yaml_problem(exc, text, filename)) from None
         finally:
             loader.dispose()
@@ -236,18 +244,59 @@ def load_text(text: str | bytes, filename: str | None = None) -> Document:
                 )
             ]
         )
-    return Document(data, filename, builder.positions, builder.problems)
+    return Document(data, filename, builder.positions, builder.problems, builder.unlisted)
 
 
-def load(path: str | Path) -> Document:
-    """Load a document from a file; problems name the path as given."""
+def read_source(path: str | Path) -> bytes:
+    """The bytes of the jobspec file ``path`` (at most :data:`MAX_BYTES` + 1 of them).
+
+    Only a regular file is read: a FIFO, a device or a directory is refused at once (opened
+    without blocking, then checked), never waited on. Raises :class:`InvalidJobspec`.
+    """
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise InvalidJobspec(
             [Problem(f"cannot read the file: {reason}", file=name, code="io")]
         ) from exc
-    return load_text(raw, name)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = (
+                "a directory"
+                if stat.S_ISDIR(mode)
+                else "a named pipe (FIFO)"
+                if stat.S_ISFIFO(mode)
+                else "a device"
+                if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "not a regular file"
+            )
+            raise InvalidJobspec(
+                [
+                    Problem(
+                        f"cannot read the file: it is {kind}; expected a regular file "
+                        "holding a YAML jobspec",
+                        file=name,
+                        code="io",
+                    )
+                ]
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise InvalidJobspec(
+            [Problem(f"cannot read the file: {reason}", file=name, code="io")]
+        ) from exc
+    finally:
+        os.close(fd)
+
+
+def load(path: str | Path) -> Document:
+    """Load a document from a file (see :func:`read_source`); problems name the path as
+    given."""
+    return load_text(read_source(path), str(path))

@@ -23,7 +23,7 @@ from typing import Any
 
 from .docpath import DocPath
 from .errors import Problem
-from .fastcheck import Check, Unsupported, compile_schema
+from .fastcheck import Check, Unsupported, compile_schema, python_schema
 
 __all__ = [
     "SCHEMA_RESOURCE",
@@ -65,13 +65,23 @@ def load_schema() -> dict[str, Any]:
 
 _FAST: dict[int, Check | None] = {}
 _SLOW: dict[int, Any] = {}
+_PYTHON: dict[int, tuple[Any, Any]] = {}
+
+
+def _python(schema: dict[str, Any]) -> Any:
+    """``schema`` with its patterns in Python's dialect (:func:`.fastcheck.python_schema`),
+    made once per schema object (the original is kept alive beside it, so its id stays)."""
+    key = id(schema)
+    if key not in _PYTHON:
+        _PYTHON[key] = (schema, python_schema(schema))
+    return _PYTHON[key][1]
 
 
 def _fast_check(schema: dict[str, Any]) -> Check | None:
     key = id(schema)
     if key not in _FAST:
         try:
-            _FAST[key] = compile_schema(schema)
+            _FAST[key] = compile_schema(_python(schema))
         except Unsupported:
             _FAST[key] = None
     return _FAST[key]
@@ -82,7 +92,7 @@ def _validator(schema: dict[str, Any]):
     if key not in _SLOW:
         import jsonschema  # imported only when there is something to explain
 
-        _SLOW[key] = jsonschema.Draft202012Validator(schema)
+        _SLOW[key] = jsonschema.Draft202012Validator(_python(schema))
     return _SLOW[key]
 
 
@@ -119,6 +129,12 @@ def describe(value: Any) -> str:
     return f"{text!r} (a string)"
 
 
+def quoted(key: str) -> str:
+    """A key or name as messages show it: ``'comand'``, or its escaped form when it holds
+    characters that would break the line (``'PATH\\n'``)."""
+    return f"'{key}'" if key.isprintable() else repr(key)
+
+
 def _expected_types(schema: dict[str, Any]) -> str:
     given = schema.get("type")
     names: list[str] = given if isinstance(given, list) else [given] if given else []
@@ -130,9 +146,16 @@ def _expected(schema: dict[str, Any]) -> str:
     return schema.get("description") or _expected_types(schema)
 
 
+#: Past this many options, no suggestion is made (difflib compares the word with every
+#: option: thousands of unknown names among thousands of tasks would take minutes).
+_MAX_FUZZY_OPTIONS = 500
+
+
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:
     """The closest of ``options`` to a misspelt ``word`` (``comand`` -> ``command``)."""
     options = list(options)
+    if len(options) > _MAX_FUZZY_OPTIONS or len(word) > 200:
+        return None
     lowered = {o.lower(): o for o in options}
     if word.lower() in lowered:
         return lowered[word.lower()]
@@ -159,7 +182,7 @@ def _unknown_key_problem(document, path: DocPath, key: str, schema: dict[str, An
         expected += ", or a backend option such as 'slurm.partition'"
     return document.problem(
         path + (key,),
-        f"unknown key '{key}'{where}; expected one of: {expected}",
+        f"unknown key {quoted(key)}{where}; expected one of: {expected}",
         hint=hint,
         code="unknown-key",
     )
@@ -177,7 +200,9 @@ def _error_problems(document, error, base: DocPath) -> list[Problem]:
         label = "variable name" if path and path[-1] == "environment" else "name"
         return [
             document.problem(
-                path + (key,), f"invalid {label} '{key}': expected {expected}", code="bad-name"
+                path + (key,),
+                f"invalid {label} {quoted(key)}: expected {expected}",
+                code="bad-name",
             )
         ]
     if kind == "additionalProperties":
@@ -388,12 +413,14 @@ def _with_text_keys(document, instance: Any, base: DocPath, problems: list[Probl
 
 
 def instance_problems(
-    document, instance: Any, schema: dict[str, Any], base: DocPath = ()
+    document, instance: Any, schema: dict[str, Any], base: DocPath = (), limit: int | None = None
 ) -> list[Problem]:
     """Problems of ``instance`` (found at document path ``base``) against ``schema``.
 
     ``schema`` must stay the same object between calls to benefit from the compiled caches
-    (the JobSpec schema and each step type's ``options_schema`` do).
+    (the JobSpec schema and each step type's ``options_schema`` do). With ``limit``, the
+    search stops once more than ``limit`` problems are found (jsonschema finds its errors
+    lazily, so a document with 200,000 misspelt keys costs no more than one with 101).
     """
     fast = _fast_check(schema)
     if fast is not None and fast(instance):
@@ -401,10 +428,32 @@ def instance_problems(
     problems: list[Problem] = []
     instance = _with_text_keys(document, instance, base, problems)
     for error in _validator(schema).iter_errors(instance):
+        if limit is not None and error.validator == "additionalProperties":
+            error.instance = _first_keys(error.instance, error.schema, limit + 1)
         problems.extend(_error_problems(document, error, base))
+        if limit is not None and len(problems) > limit:
+            break
     return problems
 
 
-def schema_problems(document) -> list[Problem]:
-    """Every schema problem of a loaded :class:`~jobspec_core.loader.Document`."""
-    return instance_problems(document, document.data, load_schema())
+def _first_keys(value: Any, schema: Any, count: int) -> Any:
+    """``value`` cut to its allowed keys and its first ``count`` unknown ones (each unknown
+    key becomes a problem with a suggestion: 200,000 of them would take minutes)."""
+    if not isinstance(value, dict) or not isinstance(schema, dict):
+        return value
+    props = schema.get("properties", {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    out, unknown = {}, 0
+    for key, item in value.items():
+        if key in props or any(p.search(str(key)) for p in patterns):
+            out[key] = item
+        elif unknown < count:
+            out[key] = item
+            unknown += 1
+    return out
+
+
+def schema_problems(document, limit: int | None = None) -> list[Problem]:
+    """The schema problems of a loaded :class:`~jobspec_core.loader.Document` (every one, or
+    a little more than ``limit``: see :func:`instance_problems`)."""
+    return instance_problems(document, document.data, load_schema(), limit=limit)

@@ -17,6 +17,7 @@ are found with one depth-first search per level. Checks, each with its rule in
 * ``local: true`` only inside a group, and without resources;
 * durations parse, and none is longer than its enclosing group's;
 * environment names ``JOBSPEC_*`` are reserved; ``cwd: ~user`` is refused;
+* at most :data:`.limits.MAX_INSTANCES` task instances in the plan;
 * steps are of a known type, their options fit the type's schema and pass its checks;
 * constraint objects combine meaningfully and requirement sets referred to exist
   (:func:`jobspec_core.requirements.requirement_problems`).
@@ -32,6 +33,7 @@ from .cycles import find_cycles
 from .docpath import DocPath, format_path
 from .durations import DurationError, parse_duration
 from .errors import Problem
+from .limits import MAX_GROUP_DEPTH, MAX_INSTANCES, MAX_PROBLEMS
 from .planner import unnamed_id
 from .requirements import RequirementRules
 from .schema import did_you_mean, instance_problems
@@ -39,8 +41,6 @@ from .steps import StepType
 
 __all__ = ["semantic_problems", "find_cycles", "MAX_GROUP_DEPTH", "RESERVED_ENV_PREFIX"]
 
-#: Deepest nesting of groups (an allocation inside an allocation ...).
-MAX_GROUP_DEPTH = 16
 #: Environment names with this prefix are set by jobspec itself (portable variables).
 RESERVED_ENV_PREFIX = "JOBSPEC_"
 
@@ -58,13 +58,20 @@ _TASK_KEYS = {
     "steps",
 }
 #: Names the schema accepts (others are reported by the schema, not again here).
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
 _NUL_MESSAGE = (
     "{what} contains a NUL byte, which no process argument or environment can carry; "
     "expected text without NUL"
 )
+
+
+def _listing(names: list[str], most: int = 20) -> str:
+    """``a, b, c`` for a message; past ``most`` names, the first ones and how many in all."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return ", ".join(names[:most]) + f", ... ({len(names):,} in all)"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -104,8 +111,20 @@ class _Checker:
         self.placed_at: dict[str, DocPath] = {}  # group name -> path of its reference
         self.contains: dict[str, list[str]] = {}  # group -> groups referenced in its tasks
         self.level_of: dict[str, str] = {}  # task/group name -> a level label (for hints)
+        self.unlisted = 0
+
+    def full(self) -> bool:
+        """Whether no more problems are listed (then one is only counted): checks call it
+        before building an expensive message (a suggestion among 100,000 names)."""
+        if len(self.problems) > MAX_PROBLEMS:
+            self.unlisted += 1
+            return True
+        return False
 
     def add(self, path: DocPath, message: str, code: str, hint: str | None = None) -> None:
+        if len(self.problems) > MAX_PROBLEMS:
+            self.unlisted += 1  # counted, not built: see limits.MAX_PROBLEMS
+            return
         self.problems.append(self.doc.problem(path, message, code=code, hint=hint))
 
     def line_of(self, path: DocPath) -> str:
@@ -152,7 +171,38 @@ class _Checker:
             siblings = self.level(_as_list(entries), path + ("tasks",), top=False)
             self.check_level(siblings, f"group '{name}'")
         self.check_durations(tasks, groups)
+        self.check_instances(tasks)
         return self.problems
+
+    def check_instances(self, tasks: list) -> None:
+        """The plan's task instances (``replicas`` summed over every task, in groups too:
+        each group is placed once) are at most :data:`.limits.MAX_INSTANCES`; reported at
+        the task that passes the bound, before anything is planned."""
+        levels: list[tuple[list, tuple[str | int, ...]]] = [(tasks, ("tasks",))] + [
+            (_as_list(group.get("tasks")), ("groups", index, "tasks"))
+            for index, group in self.groups.values()
+        ]
+        total, count = 0, 0
+        where: tuple[str | int, ...] | None = None
+        for entries, path in levels:
+            for i, entry in enumerate(entries):
+                if not isinstance(entry, dict) or "group" in entry:
+                    continue
+                replicas = entry.get("replicas", 1)
+                if type(replicas) is not int or replicas < 1:
+                    replicas = 1  # (the schema reports it)
+                count += 1
+                total += replicas
+                if where is None and total > MAX_INSTANCES:
+                    where = path + (i, "replicas") if "replicas" in entry else path + (i,)
+        if where is not None:
+            self.add(
+                where,
+                f"the plan has {total:,} task instances ({count:,} tasks, replicas summed), "
+                f"more than the {MAX_INSTANCES:,} one plan may have; the bound is passed "
+                "here (use fewer tasks or replicas, or split the work into several runs)",
+                "too-many-instances",
+            )
 
     # -- groups ----------------------------------------------------------------------------
     def index_groups(self, groups: list) -> None:
@@ -180,8 +230,10 @@ class _Checker:
             target = entry["group"]
             where = path + (i, "group")
             if target not in self.groups:
+                if self.full():
+                    continue
                 guess = did_you_mean(target, self.groups)
-                known = ", ".join(sorted(self.groups)) or "none are defined"
+                known = _listing(sorted(self.groups)) or "none are defined"
                 self.add(
                     where,
                     f"unknown group '{target}': expected a group defined under 'groups:' ({known})",
@@ -328,14 +380,17 @@ class _Checker:
                         "duplicate-name",
                     )
         edges: dict[str, list[str]] = {}
-        known = sorted(by_name)
+        known: list[str] | None = None  # sorted names, made when a message needs them
         for sib in siblings:
             if sib.name is not None and by_name.get(sib.name) is sib:
                 edges[sib.name] = []
             for dep, dpath in sib.deps:
                 if dep not in by_name:
+                    if self.full():
+                        continue
+                    known = sorted(by_name) if known is None else known
                     guess = did_you_mean(dep, known)
-                    listed = ", ".join(known) if known else "there are no named ones"
+                    listed = _listing(known) if known else "there are no named ones"
                     self.add(
                         dpath,
                         f"unknown name '{dep}' in depends_on: expected a task or "
@@ -383,12 +438,14 @@ class _Checker:
         self.requirements.check_node(node, path)
         res = node.get("resources")
         if isinstance(res, str):
-            known = sorted(self.resource_names)
             for part in res.split("|"):
                 name = part.strip()
                 if _NAME.match(name) and name not in self.resource_names:
+                    if self.full():
+                        continue
+                    known = sorted(self.resource_names)
                     guess = did_you_mean(name, known)
-                    listed = ", ".join(known) if known else "none are defined"
+                    listed = _listing(known) if known else "none are defined"
                     self.add(
                         path + ("resources",),
                         f"unknown resource block '{name}': expected a name defined under "
@@ -534,8 +591,19 @@ class _Checker:
 
 
 def semantic_problems(document, steps: Mapping[str, type[StepType]]) -> list[Problem]:
-    """Every semantic problem of ``document`` (unsorted).
+    """The semantic problems of ``document`` (unsorted): every one, or the first
+    :data:`.limits.MAX_PROBLEMS` and one more; how many more were only counted is in the
+    returned list's ``unlisted`` attribute.
 
     :param steps: step name -> step type, the types allowed under ``steps:``.
     """
-    return _Checker(document, steps).run()
+    checker = _Checker(document, steps)
+    found = ProblemList(checker.run())
+    found.unlisted = checker.unlisted
+    return found
+
+
+class ProblemList(list):
+    """A list of problems that also says how many more were found but not built."""
+
+    unlisted = 0

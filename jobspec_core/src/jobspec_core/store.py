@@ -129,6 +129,7 @@ class RunStore:
             self._open_postgres(self.url)
             return
         self.path = resolve_store_path(path)
+        self.read_only: str | None = None  # why, when the store could only be opened to read
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
@@ -140,8 +141,43 @@ class RunStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._db.execute("PRAGMA foreign_keys = ON")
             self._init_schema()
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, StoreError) as exc:
+            if self.path.is_file() and self._open_read_only(exc):
+                return
             raise StoreError(f"cannot open the run store {self.path}: {exc}") from exc
+
+    def _open_read_only(self, why: BaseException) -> bool:
+        """Open an existing store that cannot be written (a read-only directory or file
+        system) for reading only: ``mode=ro`` first, then ``immutable=1`` (a WAL database
+        whose directory is read-only cannot create the shared-memory file ``mode=ro``
+        needs; nothing can write it then, so reading it as immutable is exact). Reads
+        work (``jobspec list``, ``status``); a write raises :class:`StoreError` saying so.
+        Returns whether the store could be read."""
+        try:
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+        except sqlite3.Error:
+            pass
+        uri = self.path.resolve().as_uri()
+        for query in ("mode=ro", "immutable=1"):
+            try:
+                db = sqlite3.connect(f"{uri}?{query}", uri=True, timeout=1, isolation_level=None)
+                rows = db.execute("SELECT version FROM schema_version").fetchall()
+            except sqlite3.Error:
+                continue
+            if not rows or rows[0][0] != SCHEMA_VERSION:
+                db.close()
+                return False  # an old store would need migrating: a write
+            db.row_factory = sqlite3.Row
+            self._db = db
+            if not os.access(self.path.parent, os.W_OK):
+                self.read_only = f"its directory {self.path.parent} cannot be written"
+            elif not os.access(self.path, os.W_OK):
+                self.read_only = "the file cannot be written"
+            else:
+                self.read_only = str(getattr(why, "__cause__", None) or why)
+            return True
+        return False
 
     def _open_postgres(self, url: str) -> None:
         """A ``postgresql://`` store (:mod:`jobspec_core.pgstore`); :attr:`path` is the URL
@@ -181,6 +217,12 @@ class RunStore:
     @contextmanager
     def _write(self):
         """One write transaction (``BEGIN IMMEDIATE``: take the write lock up front)."""
+        if getattr(self, "read_only", None):
+            raise StoreError(
+                f"the run store {self.path} is read-only here ({self.read_only}): it can be "
+                "read (jobspec list, status, logs) but this needs to write to it; name a "
+                f"writable store with --store or ${STORE_ENV}"
+            )
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:

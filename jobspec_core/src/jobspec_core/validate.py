@@ -3,7 +3,9 @@
 :func:`validate_document` is the one entry point (``api.validate`` calls it). It never
 stops at the first problem: findings from loading (duplicate keys...), the JSON Schema
 (:mod:`jobspec_core.schema`) and the semantic checks (:mod:`jobspec_core.semantics`) are
-reported together, sorted by position, so a user fixes everything in one go.
+reported together, sorted by position, so a user fixes everything in one go; past
+:data:`.limits.MAX_PROBLEMS` the rest are counted in one last problem (the search for
+them stops early, so a document of 200,000 mistakes costs little).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 
 from .builtin_steps import StageStep, WriteStep
 from .errors import Problem
+from .limits import MAX_PROBLEMS
 from .loader import Document
 from .planner import gc_paused
 from .requirements import constraint_hint
@@ -84,9 +87,16 @@ def validate_document(document: Document, registry=None) -> list[Problem]:
         ]
     problems = list(document.problems)
     with gc_paused():
-        problems.extend(schema_problems(document))
+        later = schema_problems(document, limit=MAX_PROBLEMS)
+        cut_short = len(later) > MAX_PROBLEMS  # the schema search stopped early
         steps = step_types(registry, _step_names(data))
-        problems.extend(semantic_problems(document, steps))
+        semantic = semantic_problems(document, steps)
+        later.extend(semantic)
+    unlisted = document.unlisted + getattr(semantic, "unlisted", 0)
+    # A scalar the loader could not read (``!!int ''``) stays text; what the schema or the
+    # semantic checks then say about that text at the same place is an echo, not news.
+    unread = {p.path for p in document.problems if p.code == "bad-scalar"}
+    problems.extend(p for p in later if p.path not in unread)
     unique: dict[tuple, Problem] = {}
     for problem in problems:
         if problem.hint is None and "requires" in problem.path:
@@ -94,4 +104,27 @@ def validate_document(document: Document, registry=None) -> list[Problem]:
             if hint:
                 problem = dataclasses.replace(problem, hint=hint)
         unique.setdefault((problem.line, problem.column, problem.path, problem.message), problem)
-    return sorted(unique.values(), key=_position)
+    found = sorted(unique.values(), key=_position)
+    if len(found) <= MAX_PROBLEMS and not unlisted and not cut_short:
+        return found
+    return found[:MAX_PROBLEMS] + [_more(found[MAX_PROBLEMS:], unlisted, cut_short, document)]
+
+
+def _more(rest: list[Problem], unlisted: int, cut_short: bool, document: Document) -> Problem:
+    """The last line of a long list: how many problems were not listed, placed where the
+    first of them is."""
+    count = len(rest) + unlisted
+    if cut_short:  # the schema's search stopped: how many more is not known
+        words = "more problems"
+    else:
+        words = f"{count:,} more problem{'s' if count != 1 else ''}"
+    first = rest[0] if rest else None
+    return Problem(
+        f"{words} not listed from here on: jobspec lists the first {MAX_PROBLEMS} problems "
+        "of a document (fix these and validate again)",
+        first.path if first else "",
+        document.filename,
+        first.line if first else None,
+        first.column if first else None,
+        code="more-problems",
+    )

@@ -40,15 +40,36 @@ __all__ = [
     "safe_write",
     "carry_out_writes",
     "cwd_problem",
+    "control_problem",
 ]
 
 
-def cwd_problem(cwd: str) -> str | None:
-    """Why ``cwd`` is not an acceptable working directory, or ``None``.
+def control_problem(text: str, nul_only: bool = False) -> str | None:
+    """Why ``text`` (a path) cannot be written into a script or a directive line, or
+    ``None``: a NUL (no process argument can carry it) or, unless ``nul_only``, another
+    control character (a newline would end a ``#$ -wd`` directive line and start a new
+    one)."""
+    for char in text:
+        if char == "\x00" or (not nul_only and (char < " " or char == "\x7f")):
+            what = "a NUL byte" if char == "\x00" else f"the control character U+{ord(char):04X}"
+            return (
+                f"{text!r} contains {what}; expected a path of printable characters (a path "
+                "goes into job scripts and scheduler directives)"
+            )
+    return None
+
+
+def cwd_problem(cwd: str, stage: bool = False) -> str | None:
+    """Why ``cwd`` (or, with ``stage``, a ``stage`` path) is not acceptable, or ``None``.
 
     ``~user`` is refused: which user's home that names depends on the machine where it is
-    looked up, and a job must mean the same directory on every backend.
+    looked up, and a job must mean the same directory on every backend. A NUL is refused;
+    so are other control characters in a ``cwd``, which backends write into scheduler
+    directives (a ``stage`` path only reaches argv lists and quoted script words).
     """
+    control = control_problem(cwd, nul_only=stage)
+    if control:
+        return control
     if cwd.startswith("~") and cwd != "~" and not cwd.startswith("~/"):
         return (
             f"{cwd!r}: '~user' is not supported (it depends on the machine where it is looked "
@@ -69,8 +90,8 @@ def resolve_cwd(cwd: str | None, context: RunContext) -> Path:
     return _resolve(cwd, Path(context.workdir), context)
 
 
-def _resolve(path: str, base: Path, context: RunContext) -> Path:
-    problem = cwd_problem(path)
+def _resolve(path: str, base: Path, context: RunContext, stage: bool = False) -> Path:
+    problem = cwd_problem(path, stage=stage)
     if problem:
         raise ValueError(problem)
     if path == "~" or path.startswith("~/"):
@@ -84,7 +105,7 @@ def step_path(node: PlanNode, path: str, context: RunContext) -> Path:
     """The absolute path a step of ``node`` names (a ``stage`` path): relative to the node's
     working directory, ``~`` and ``~/x`` in the submitting user's home, absolute as is;
     normalised like :func:`resolve_cwd`."""
-    return _resolve(path, working_directory(node, context), context)
+    return _resolve(path, working_directory(node, context), context, stage=True)
 
 
 def working_directory(node: PlanNode, context: RunContext) -> Path:
@@ -117,22 +138,16 @@ def _open_dir(parent_fd: int, name: str) -> int:
 
 
 def _parts(relpath: str) -> list[str]:
-    if not isinstance(relpath, str) or not relpath:
+    """The components of a ``write`` path, refused by the same rule as at validation
+    (:func:`.builtin_steps.write_target_problem`)."""
+    from .builtin_steps import write_target_problem
+
+    if not isinstance(relpath, str):
         raise StepError(f"write: {relpath!r}: expected a non-empty relative file name")
-    if "\x00" in relpath:
-        raise StepError(f"write: {relpath!r} contains a NUL byte")
-    if relpath.startswith("/"):
-        raise StepError(
-            f"write: {relpath!r} is absolute; expected a path relative to the staging directory"
-        )
-    parts = relpath.split("/")
-    for part in parts:
-        if part in ("", ".", ".."):
-            raise StepError(
-                f"write: {relpath!r} has an empty, '.' or '..' component; expected a plain "
-                "relative file name that stays inside the staging directory"
-            )
-    return parts
+    problem = write_target_problem(relpath)
+    if problem:
+        raise StepError(f"write: {relpath!r} {problem}")
+    return relpath.split("/")
 
 
 def _make_base(directory: Path) -> int:

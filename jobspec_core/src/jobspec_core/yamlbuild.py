@@ -17,13 +17,14 @@ import yaml
 
 from .docpath import DocPath, format_path
 from .errors import Problem
+from .limits import MAX_PROBLEMS
+from .scalars import ScalarError, UnsupportedTag, construct
 
 __all__ = ["EventBuilder", "LoadStop", "kind_of"]
 
 _TAG = "tag:yaml.org,2002:"
 #: Tags of plain scalars whose resolution is cached (immutable values, never a problem).
 _CACHEABLE_TAGS = {f"{_TAG}{n}" for n in ("str", "int", "float", "bool", "null", "timestamp")}
-_SCALAR_TAGS = {f"{_TAG}{n}" for n in ("str", "int", "float", "bool", "null", "timestamp")}
 
 
 class LoadStop(Exception):
@@ -89,8 +90,16 @@ _NO_KEY = object()
 class EventBuilder:
     """Assembles parser events into data, positions and non-fatal problems."""
 
-    def __init__(self, filename: str | None, max_depth: int, max_aliases: int, max_nodes: int):
+    def __init__(
+        self,
+        filename: str | None,
+        max_depth: int,
+        max_aliases: int,
+        max_nodes: int,
+        max_items: int = 100_000,
+    ):
         self.filename = filename
+        self.max_items = max_items
         self.max_depth = max_depth
         self.max_aliases = max_aliases
         self.max_nodes = max_nodes
@@ -104,6 +113,9 @@ class EventBuilder:
         self.root: Any = None
         self.constructor = yaml.SafeLoader("")
         self.plain: dict[str, Any] = {}  # plain scalar text -> its value (resolution cache)
+        self.failed = False  # the last scalar constructed was a problem
+        self.unlisted = 0  # problems past the listing limit, counted only
+        self.refused: dict[tuple[str, str], tuple[str, str]] = {}  # (tag, text) -> why, code
 
     # -- helpers -----------------------------------------------------------------------
     def _problem(self, mark, message: str, path: DocPath = (), code: str = "yaml") -> Problem:
@@ -114,6 +126,36 @@ class EventBuilder:
     def _fatal(self, mark, message: str, code: str = "yaml") -> LoadStop:
         path = self.stack[-1].path if self.stack else ()
         return LoadStop(self._problem(mark, message, path, code))
+
+    def _note(self, problem: Problem) -> None:
+        """Record a problem that does not stop loading; past :data:`.limits.MAX_PROBLEMS`
+        (and one more, to show where the unlisted ones start) they are only counted."""
+        if len(self.problems) <= MAX_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.unlisted += 1
+
+    def too_deep(self, mark) -> LoadStop:
+        """The stop for nesting deeper than the limit, at ``mark`` (or where we are)."""
+        return self._fatal(
+            mark,
+            f"nesting deeper than {self.max_depth} levels; a JobSpec never needs that",
+            code="too-deep",
+        )
+
+    def _too_many(self, top: _Frame, mark) -> None:
+        """Stop at an oversized collection (checked as it grows, so refused early)."""
+        if top.is_map and (top.key is _NO_KEY or top.key in top.value):
+            return  # a key waiting for its value, or a duplicate: no new entry
+        what = "entries in one mapping" if top.is_map else "items in one list"
+        raise LoadStop(
+            self._problem(
+                mark,
+                f"more than {self.max_items:,} {what}; a JobSpec never needs that many",
+                top.path,
+                code="too-large",
+            )
+        )
 
     def _count(self, amount: int, mark) -> None:
         self.nodes += amount
@@ -139,44 +181,46 @@ class EventBuilder:
                 return cached
             tag = self.constructor.resolve(yaml.ScalarNode, value, (True, False))
             if tag in _CACHEABLE_TAGS:
+                self.failed = False
                 resolved = self._construct(event, tag)
-                if len(self.plain) < 100_000:
-                    self.plain[value] = resolved
+                if not self.failed and len(self.plain) < 100_000:
+                    self.plain[value] = resolved  # (a text that failed is reported each time)
                 return resolved
         return self._construct(event, tag)
 
     def _construct(self, event, tag: str) -> Any:
+        """The scalar's value by :func:`.scalars.construct`; a text that does not fit its tag
+        is a problem (and stays text), so no scalar stops loading or raises. Refusals are
+        remembered by (tag, text): a document repeating one bad scalar a million times
+        pays for one construction."""
         value = event.value
-        if tag == f"{_TAG}str" or tag == f"{_TAG}value":
+        key = (tag, value)
+        error = self.refused.get(key)
+        if error is None:
+            try:
+                return construct(tag, value)
+            except ScalarError as exc:
+                self.failed = True
+                if len(self.problems) > MAX_PROBLEMS:
+                    self.unlisted += 1  # counted only: no message, no Problem built
+                    return value
+                # (the message and kind only: an exception would keep its frames alive)
+                error = (str(exc), "yaml-tag" if isinstance(exc, UnsupportedTag) else "bad-scalar")
+            if len(self.refused) < 10_000:
+                self.refused[key] = error
+        self.failed = True
+        if len(self.problems) > MAX_PROBLEMS:
+            self.unlisted += 1  # counted only: no Problem built
             return value
-        if tag not in _SCALAR_TAGS:
-            self.problems.append(
-                self._problem(
-                    event.start_mark,
-                    f"unsupported YAML tag {tag!r}: only plain strings, numbers, booleans, "
-                    "null, mappings and lists are allowed",
-                    self._child_path(),
-                    code="yaml-tag",
-                )
+        self._note(
+            self._problem(
+                event.start_mark,
+                error[0],
+                self._child_path(),
+                code=error[1],
             )
-            return value
-        if tag == f"{_TAG}timestamp":
-            return value  # dates stay text: the plan is JSON
-        if tag == f"{_TAG}int" and value.isdigit() and (value[0] != "0" or value == "0"):
-            return int(value)
-        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark)
-        try:
-            return self.constructor.construct_object(node, deep=True)
-        except (yaml.YAMLError, ValueError) as exc:
-            self.problems.append(
-                self._problem(
-                    event.start_mark,
-                    f"cannot read {value!r} as {tag[len(_TAG) :]}: {exc}",
-                    self._child_path(),
-                    code="yaml-tag",
-                )
-            )
-            return value
+        )
+        return value
 
     def _child_path(self) -> DocPath:
         if not self.stack:
@@ -193,7 +237,7 @@ class EventBuilder:
         top = self.stack[-1]
         if isinstance(value, dict | list):
             text = "a mapping" if isinstance(value, dict) else "a list"
-            self.problems.append(
+            self._note(
                 self._problem(
                     mark,
                     f"a mapping key must be a plain word, found {text}",
@@ -205,7 +249,7 @@ class EventBuilder:
         shown = (
             "null" if value is None else str(value).lower() if isinstance(value, bool) else value
         )
-        self.problems.append(
+        self._note(
             self._problem(
                 mark,
                 f"a mapping key must be a string, found {kind_of(value)}; "
@@ -224,6 +268,8 @@ class EventBuilder:
             self.positions[()] = (mark.line + 1, mark.column + 1)
             return
         top = self.stack[-1]
+        if len(top.value) >= self.max_items:
+            self._too_many(top, mark)
         if not top.is_map:
             path = top.path + (len(top.value),)
             top.value.append(value)
@@ -239,7 +285,7 @@ class EventBuilder:
             top.merges.append((value, (kmark.line + 1, kmark.column + 1)))
             return
         if key in top.seen:
-            self.problems.append(
+            self._note(
                 self._problem(
                     kmark,
                     f"duplicate key {key!r}: first at line {top.seen[key]}, again at line "
@@ -298,11 +344,7 @@ class EventBuilder:
             elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
                 self._count(1, event.start_mark)
                 if len(self.stack) >= self.max_depth:
-                    raise self._fatal(
-                        event.start_mark,
-                        f"nesting deeper than {self.max_depth} levels; a JobSpec never needs that",
-                        code="too-deep",
-                    )
+                    raise self.too_deep(event.start_mark)
                 top = self.stack[-1] if self.stack else None
                 as_key = top is not None and top.is_map and top.key is _NO_KEY
                 is_map = cls is yaml.MappingStartEvent
@@ -319,7 +361,7 @@ class EventBuilder:
                 if event.anchor is not None:
                     self.open_anchors.add(event.anchor)
                 if event.tag not in (None, "!", f"{_TAG}map", f"{_TAG}seq"):
-                    self.problems.append(
+                    self._note(
                         self._problem(
                             event.start_mark,
                             f"unsupported YAML tag {event.tag!r}",
@@ -389,7 +431,7 @@ class EventBuilder:
             sources = value if isinstance(value, list) else [value]
             for source in sources:
                 if not isinstance(source, dict):
-                    self.problems.append(
+                    self._note(
                         Problem(
                             f"a merge key '<<' takes a mapping or a list of mappings, found "
                             f"{kind_of(source)}",

@@ -18,8 +18,9 @@ from ..plan import Plan, PlanNode
 __all__ = ["node_slugs", "job_name", "directive_safe", "comment", "problem", "ENV_NAME"]
 
 #: A shell variable name (environment keys are checked against it).
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DIRECTIVE_WORD = re.compile(r"^[A-Za-z0-9_@%+=:,./^$\[\]()|&!~*<>-]+$")
+# (\Z, not $: Python's $ also matches before a final newline)
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DIRECTIVE_WORD = re.compile(r"[A-Za-z0-9_@%+=:,./^$\[\]()|&!~*<>-]+\Z")
 
 
 def node_slugs(plan: Plan) -> dict[str, str]:

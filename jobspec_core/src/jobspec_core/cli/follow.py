@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import BackendError
@@ -57,11 +58,17 @@ class WatchedOutput:
         return cls({t.key: t.log for t in status.tasks if t.task_id in watched and t.log})
 
     def read(self, final: bool = False) -> list[bytes]:
-        """Complete lines written since the last call (with ``final``, partial ones too), in
-        bounded memory: each log is read :data:`READ_CHUNK` bytes at a time, and a line
-        longer than :data:`WATCH_LINE_LIMIT` bytes comes in pieces of that size, each on a
-        prefixed line of its own (at most that much waits for a newline)."""
-        out: list[bytes] = []
+        """Every complete line written since the last call (with ``final``, partial ones
+        too). Holds all of it at once: :meth:`batches` is the bounded form."""
+        return [line for batch in self.batches(final) for line in batch]
+
+    def batches(self, final: bool = False) -> Iterator[list[bytes]]:
+        """The lines written since the last call, in batches of at most :data:`READ_CHUNK`
+        bytes of log each (with ``final``, partial lines too): each log is read a chunk at a
+        time and each batch is handed on before the next is read, so a task that writes
+        300 MiB between two refreshes costs one chunk of memory, not 300 MiB; a line longer
+        than :data:`WATCH_LINE_LIMIT` bytes comes in pieces of that size, each on a prefixed
+        line of its own (at most that much waits for a newline)."""
         for (task_id, index), entry in self.files.items():
             prefix = f"[{task_id}.{index}] ".encode()
             try:
@@ -72,11 +79,13 @@ class WatchedOutput:
                 f.seek(entry[1])
                 while data := f.read(READ_CHUNK):
                     entry[1] += len(data)
-                    out.extend(self._lines(prefix, entry, data))
+                    lines = self._lines(prefix, entry, data)
+                    del data
+                    if lines:
+                        yield lines
             if final and entry[2]:
-                out.append(prefix + entry[2] + b"\n")
+                yield [prefix + entry[2] + b"\n"]
                 entry[2] = b""
-        return out
 
     @staticmethod
     def _lines(prefix: bytes, entry: list, data: bytes) -> list[bytes]:
@@ -118,8 +127,7 @@ def follow(
             )
             status = runner.wait(run_id, timeout=step)
             if watch is not None:
-                lines = watch.read()
-                if lines:
+                for lines in watch.batches():
                     display.output(lines)
             display.update(status)
             if status.finished or (deadline is not None and time.monotonic() >= deadline):
@@ -136,8 +144,7 @@ def follow(
             else:
                 unknown_since = None
         if watch is not None:
-            lines = watch.read(final=True)
-            if lines:
+            for lines in watch.batches(final=True):
                 display.output(lines)
     except KeyboardInterrupt:
         display.close()

@@ -93,10 +93,11 @@ def _check_on_service(path: str, client, parameters=None) -> dict[str, Any]:
 
     A file that cannot be read or is not UTF-8 is refused here, by the loader, as locally.
     """
+    from ..loader import read_source
+
     try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_source(path).decode("utf-8")  # a FIFO or a directory: refused, not read
+    except UnicodeDecodeError:
         api.load(path)  # raises InvalidJobspec with the loader's own problem
         raise
     answer = client.validate_text(text, path, parameters or None)

@@ -32,9 +32,12 @@ def _flux():
         import flux
         import flux.job
     except Exception as exc:  # noqa: BLE001 - any import failure means "not usable"
+        hint = ""
+        if ".so" in str(exc) or isinstance(exc, OSError):  # the wheel finds no libflux-core
+            hint = "; put flux-core's lib directory on LD_LIBRARY_PATH (e.g. /opt/flux/lib)"
         raise BackendError(
             f"Flux: flux-python cannot be imported ({exc}); install jobspec-flux[python] "
-            "matching your flux-core, or use api=cli"
+            f"matching your flux-core, or use api=cli{hint}"
         ) from exc
     return flux
 

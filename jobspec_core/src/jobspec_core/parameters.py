@@ -24,6 +24,7 @@ from typing import Any
 from .docpath import DocPath
 from .durations import DurationError, parse_duration
 from .errors import Problem
+from .limits import INT_MAX, INT_MIN, MAX_NUMBER_TEXT
 
 __all__ = [
     "TYPES",
@@ -184,12 +185,32 @@ def _integer(value: Any) -> int:
         if isinstance(value, float) and value.is_integer():
             raise ValueProblem(f"expected an integer, got {_shown(value)}; write it without '.0'")
         raise ValueProblem(f"expected an integer, got {_shown(value)}")
-    if isinstance(value, int):
-        return value
-    text = value.strip()
-    if not _INTEGER.match(text):
-        raise ValueProblem(f"expected an integer, got {_shown(value)}")
+    if isinstance(value, str):
+        text = value.strip()
+        if not _INTEGER.match(text):
+            raise ValueProblem(f"expected an integer, got {_shown(value)}")
+        value = _integer_text(text)
+    return _in_64_bits(value)
+
+
+def _integer_text(text: str) -> int:
+    """``int(text)`` of text already matched as an integer, its length bounded first (the
+    loader's rule for integers in documents: :data:`.limits.MAX_NUMBER_TEXT` digits)."""
+    if len(text) > MAX_NUMBER_TEXT:
+        raise ValueProblem(
+            f"expected an integer, got one of {len(text):,} characters; at most "
+            f"{MAX_NUMBER_TEXT} are read"
+        )
     return int(text)
+
+
+def _in_64_bits(value: int) -> int:
+    """``value`` when a 64-bit signed integer holds it (as every integer of a document)."""
+    if not INT_MIN <= value <= INT_MAX:
+        raise ValueProblem(
+            f"expected an integer of at most 64 bits, got one of {value.bit_length()} bits"
+        )
+    return value
 
 
 def _number(value: Any) -> int | float:
@@ -197,8 +218,13 @@ def _number(value: Any) -> int | float:
         raise ValueProblem(f"expected a number, got {_shown(value)}")
     if isinstance(value, str):
         text = value.strip()
+        if len(text) > MAX_NUMBER_TEXT:
+            raise ValueProblem(
+                f"expected a number, got one of {len(text):,} characters; at most "
+                f"{MAX_NUMBER_TEXT} are read"
+            )
         if _INTEGER.match(text):
-            return int(text)
+            return _in_64_bits(int(text))
         if not _NUMBER.match(text):
             raise ValueProblem(f"expected a number, got {_shown(value)}")
         value = float(text)

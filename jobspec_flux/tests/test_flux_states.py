@@ -81,9 +81,10 @@ def test_parse_jobid_forms():
 
 @pytest.mark.skipif(shutil.which("flux") is None, reason="flux is not on PATH")
 def test_parse_jobid_agrees_with_flux_job_id():
+    flux = shutil.which("flux")  # wherever it is installed (/opt/flux/bin here)
     for dec in [1, 57, 58, 12801015808, 2**63 - 1]:
         f58 = subprocess.run(
-            ["flux", "job", "id", "--to=f58", str(dec)],
+            [flux, "job", "id", "--to=f58", str(dec)],
             capture_output=True,
             text=True,
             check=True,

@@ -26,7 +26,7 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 
-from jobspec_core.alternatives import Capacity
+from jobspec_core.alternatives import Capacity, fitted, unrunnable
 from jobspec_core.errors import InvalidJobspec, Problem
 from jobspec_core.ordering import PLACEHOLDER, submission_order
 from jobspec_core.plan import Plan, PlanGroup, PlanNode, PlanTask
@@ -220,6 +220,21 @@ class _Renderer(BatchScripts):
         gpus = fields["slots"] * fields["gpus_per_slot"]
         return of_totals(nodes, cores, gpus)
 
+    def _refuse_unrunnable(self) -> None:
+        """Refuse, before anything is rendered or submitted, a top-level node that no
+        alternative lets run in the instance (Decision 23): Flux would fail it as
+        unsatisfiable once submitted, after its dependencies. A group summing its
+        children counts the alternative each child uses (:func:`fitted`)."""
+        capacity = self.context.capacity
+        if capacity is None:
+            return
+        for node in self.plan.children:
+            reason = unrunnable(fitted(node, capacity), capacity)
+            if reason:
+                raise self._error(
+                    f"{node.id}: {reason}; the Flux instance has {capacity.describe()}", node
+                )
+
     def _check_cc_safe(self, node: PlanNode, request: JobRequest) -> None:
         # With --cc, flux-submit(1) formats every argument with str.format ({cc}). A working
         # directory with braces is left to the launcher's cd; other values cannot be passed.
@@ -258,6 +273,7 @@ class _Renderer(BatchScripts):
                 marker=self.layout.marker(task.id, "").rstrip("."),
                 stage_paths=[(s.path, s.base) for s in stages],
                 replicas=task.replicas,
+                own_job=not (inner and task.local),
             ),
             executable=True,
         )
@@ -275,6 +291,7 @@ class _Renderer(BatchScripts):
                     visit(node.children, [*ancestors, node])
 
         visit(self.plan.children, [])
+        self._refuse_unrunnable()
         script = [
             "#!/bin/sh",
             f"# What jobspec-flux submits for run {self.context.run_id}, in order, as a shell",

@@ -255,6 +255,19 @@ def _inner_status(handle: TaskHandle, top: TaskStatus, files: _GroupFiles) -> Ta
         return TaskStatus(
             TaskState.RUNNING if "start" in marker else TaskState.PENDING, started_at=started
         )
+    if top.state is TaskState.TIMEOUT and not started:
+        # The group's time limit ended it before this task started (it waited for a
+        # dependency, or for room): like on every other backend, it never ran.
+        return TaskStatus(
+            TaskState.NEVER_RUN,
+            reason=f"its group ended before it started: {top.reason or top.state.value}",
+        )
+    if top.state is TaskState.FAILED and not top.started_at:
+        # The group's allocation was refused (an unsatisfiable request): nothing in it ran.
+        return TaskStatus(
+            TaskState.FAILED,
+            reason=f"its group could not start: {top.reason or 'the group job failed'}",
+        )
     if top.state in (TaskState.TIMEOUT, TaskState.CANCELLED, TaskState.NEVER_RUN):
         return TaskStatus(
             top.state,

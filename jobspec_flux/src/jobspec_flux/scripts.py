@@ -136,6 +136,7 @@ def launcher_text(
     marker: str | None = None,
     stage_paths: list[tuple[str, str]] | None = None,
     replicas: int = 1,
+    own_job: bool = True,
 ) -> str:
     """The launcher script of one task.
 
@@ -148,6 +149,10 @@ def launcher_text(
     :param stage_paths: ``(path as written, base name)``: where the path is missing on a
         node, it is linked to the copy the stage-in shell plugin extracted into
         ``$FLUX_JOB_TMPDIR``.
+    :param own_job: the launcher runs as its own Flux job (not a ``local: true`` line of a
+        batch script): a working directory it cannot enter is raised as a job exception of
+        type ``cwd`` on ``$FLUX_JOB_ID``, whose note becomes the task's reason (a local
+        entry only prints it: its ``$FLUX_JOB_ID`` is the whole group's).
     """
     env_lines = "\n".join(
         f"export {name}={shlex.quote(value)}" for name, value in environment.items()
@@ -160,7 +165,15 @@ def launcher_text(
             f'if [ ! -e {p} ] && [ -n "${{FLUX_JOB_TMPDIR-}}" ] && [ -e {src} ]; then '
             f'mkdir -p "$(dirname {p})" && ln -s {src} {p}; fi\n'
         )
+    why = f"cannot enter the working directory {cwd}: it is missing or not accessible"
+    cwd_error = f"echo {shlex.quote('jobspec: ' + why)} >&2; "
+    if own_job:
+        cwd_error += (
+            f'flux job raise --type=cwd --severity=0 "$FLUX_JOB_ID" {shlex.quote(why)} '
+            ">/dev/null 2>&1; "
+        )
     return template("task.sh").substitute(
+        cwd_error=cwd_error,
         task_id=comment(task_id),
         run_id=comment(run_id),
         environment=env_lines,

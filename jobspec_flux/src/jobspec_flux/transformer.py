@@ -53,6 +53,12 @@ def python_api_available() -> bool:
     return True
 
 
+def _asks_resources(node) -> bool:
+    """Whether ``node`` writes resources itself (or has alternatives to choose from)."""
+    alternatives = node.resources.alternatives
+    return len(alternatives) > 1 or alternatives[0].origin in ("named", "inline")
+
+
 class FluxTransformer(Transformer):
     """JobSpec on Flux: ``flux submit`` per top-level task, ``flux batch`` per group."""
 
@@ -100,9 +106,11 @@ class FluxTransformer(Transformer):
         return render_plan(plan, context)
 
     def capacity(self, plan: Plan, context: RunContext) -> Capacity | None:
-        """The instance's resources that are up, asked only when a top-level node has
-        resource alternatives to choose from (inner nodes choose within their group)."""
-        if not any(len(n.resources.alternatives) > 1 for n in plan.children):
+        """The instance's resources that are up, asked only when some node of the plan (at
+        any depth) writes resources: to choose among ``a|b`` alternatives (a group summing
+        its children counts the alternative each child uses) and to refuse a request that
+        can never run (Decision 23). A plan asking only the default slot does not ask."""
+        if not any(_asks_resources(n) for n, _ in plan.walk()):
             return None
         return self.driver(context, plan=plan).capacity()
 

@@ -221,6 +221,30 @@ def test_one_invalid_combination_submits_nothing(tmp_path, env):
     assert json.loads(cli(tmp_path, env, "list", "--json").stdout) == []
 
 
+def test_a_combination_whose_requirements_are_not_met_submits_nothing(tmp_path, env):
+    """Requirements are checked for every combination before the first submission."""
+    write(
+        tmp_path,
+        """\
+        version: 1
+        parameters:
+          cpu: {type: integer}
+        tasks:
+        - name: t
+          command: [echo, ok]
+          requires:
+          - name: system
+            field: cores
+            min: ${{ cpu }}
+        """,
+    )
+    ran = cli(tmp_path, env, "run", "job.yaml", "--sweep", "cpu=1,100000")
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "[cpu=100000]" in ran.stderr and "nothing was submitted" in ran.stderr
+    assert "submitted [" not in ran.stderr
+    assert json.loads(cli(tmp_path, env, "list", "--json").stdout) == []
+
+
 def test_sweep_with_detach_and_json_lists_runs_and_values(tmp_path, env):
     write(tmp_path, SWEEP)
     write(tmp_path, "mode: b\nsweep:\n  n: [1, 2]\n", "values.yml")

@@ -194,6 +194,23 @@ def _submit(
     return runner.submit(plan, transformer, workdir=Path(os.getcwd()), options=options, **extra)
 
 
+def _check_requirements_of_all(planned: list, backend, runner, subsystems) -> None:
+    """Every combination of a sweep meets its requirements on ``backend``'s site, or none is
+    submitted: the first refusal is raised, naming its values (each submission checks
+    again, against the run context it gets)."""
+    from ..errors import RequirementsNotMet
+    from ..satisfy import check_for_submission, refusal_message
+    from ..substitution import describe_values
+
+    for plan in planned:
+        report = check_for_submission(
+            plan, backend, registry=runner.registry, subsystems=subsystems
+        )
+        if report is not None and not report.ok:
+            message = f"[{describe_values(plan.parameters)}] {refusal_message(report)}"
+            raise RequirementsNotMet(message, report)
+
+
 def _sweep(
     args: argparse.Namespace,
     runner,
@@ -211,6 +228,9 @@ def _sweep(
         backend = runner.registry.transformer(name)
         for plan in planned:
             check_capabilities(plan, backend, name=name)
+        checks = checks or {}
+        if remote is None and checks.get("check_requirements", True):
+            _check_requirements_of_all(planned, backend, runner, checks.get("subsystems"))
     submitted: list[tuple[str, dict]] = []
     for plan in planned:
         try:

@@ -72,7 +72,7 @@ class ServiceSettings:
     :ivar store: the run store path (``None``: the default location).
     :ivar max_body: largest request body in bytes (a jobspec is at most a few MiB).
     :ivar oidc: accept an identity provider's JWTs besides jobspec tokens.
-    :ivar workdir: parent of each user's working directory (``<store dir>/work/<user>``
+    :ivar workdir: parent of each user's working directory (``work/<user>`` beside the runs directory
         by default): the working directory of the runs a user submits through the service.
     """
 
@@ -292,7 +292,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     @app.post("/api/v1/runs", status_code=201)
     def submit(body: SubmitRequest, who: Caller) -> dict[str, Any]:
         plan = _plan(body)
-        workdir = (settings.workdir or store().path.parent / "work") / who.user
+        workdir = (settings.workdir or store().runs_dir.parent / "work") / who.user
         workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         run_id = runner().submit(
             plan,

@@ -39,7 +39,6 @@ from .capabilities import check_capabilities
 from .errors import (
     BackendError,
     JobspecError,
-    RequirementsNotMet,
     StoreError,
     SubmitError,
     UsageError,
@@ -387,13 +386,9 @@ class Runner:
     def _check_requirements(self, plan: Plan, backend, context, subsystems) -> None:
         """Refuse ``plan`` when ``backend``'s site cannot meet its requirements
         (:func:`jobspec_core.satisfy.check_for_submission` narrows the alternatives)."""
-        from .satisfy import check_for_submission, refusal_message
+        from .satisfy import refuse_unmet
 
-        report = check_for_submission(
-            plan, backend, registry=self.registry, context=context, subsystems=subsystems
-        )
-        if report is not None and not report.ok:
-            raise RequirementsNotMet(refusal_message(report), report)
+        refuse_unmet(plan, backend, registry=self.registry, context=context, subsystems=subsystems)
 
     def _not_submitted(self, run_id: str, error: str) -> None:
         """A failed submission: instances without a handle never will run."""

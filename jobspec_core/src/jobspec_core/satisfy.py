@@ -41,6 +41,7 @@ __all__ = [
     "plan_has_requirements",
     "metadata_keys",
     "check_for_submission",
+    "refuse_unmet",
     "refusal_message",
 ]
 
@@ -414,6 +415,22 @@ def check_for_submission(
     if report.ok:
         narrow_alternatives(plan, report)
     return report
+
+
+def refuse_unmet(
+    plan: Plan, transformer, *, registry=None, context=None, subsystems=None, label: str = ""
+) -> None:
+    """:func:`check_for_submission`, raising
+    :class:`~jobspec_core.errors.RequirementsNotMet` (its message prefixed by ``label``)
+    when the site cannot meet ``plan``'s requirements: the one refusal of ``jobspec run``,
+    for a run and for each combination of a sweep."""
+    from .errors import RequirementsNotMet
+
+    report = check_for_submission(
+        plan, transformer, registry=registry, context=context, subsystems=subsystems
+    )
+    if report is not None and not report.ok:
+        raise RequirementsNotMet(label + refusal_message(report), report)
 
 
 def refusal_message(report: Report) -> str:

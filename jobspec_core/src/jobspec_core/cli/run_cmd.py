@@ -198,17 +198,12 @@ def _check_requirements_of_all(planned: list, backend, runner, subsystems) -> No
     """Every combination of a sweep meets its requirements on ``backend``'s site, or none is
     submitted: the first refusal is raised, naming its values (each submission checks
     again, against the run context it gets)."""
-    from ..errors import RequirementsNotMet
-    from ..satisfy import check_for_submission, refusal_message
+    from ..satisfy import refuse_unmet
     from ..substitution import describe_values
 
     for plan in planned:
-        report = check_for_submission(
-            plan, backend, registry=runner.registry, subsystems=subsystems
-        )
-        if report is not None and not report.ok:
-            message = f"[{describe_values(plan.parameters)}] {refusal_message(report)}"
-            raise RequirementsNotMet(message, report)
+        label = f"[{describe_values(plan.parameters)}] "
+        refuse_unmet(plan, backend, registry=runner.registry, subsystems=subsystems, label=label)
 
 
 def _sweep(
